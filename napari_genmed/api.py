@@ -1,0 +1,96 @@
+"""The public facade of napari-genmed: what scripts, notebooks, the CLI and the
+widgets call. Every entry point validates its input and raises a clear
+``ValueError`` for bad input. Importing this module does not import torch or napari.
+
+Later issues add ``load_model``, ``reconstruct``, ``generate_view`` and
+``density_map`` here.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .core.biometry import Biometry
+from .core.geometry import VIEW_NAMES, Pose
+from .core.phantom import Phantom
+from .core.ultrasound import Probe, View
+
+__all__ = ["make_phantom", "simulate_views", "simulate_view", "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES"]
+
+MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
+
+
+def _check_spacing(spacing_mm) -> float:
+    if isinstance(spacing_mm, bool) or not isinstance(spacing_mm, numbers.Real) or not np.isfinite(spacing_mm) or spacing_mm <= 0:
+        raise ValueError(f"spacing_mm must be a finite number > 0, got {spacing_mm!r}")
+    return float(spacing_mm)
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_volume(labels_or_mask) -> np.ndarray:
+    arr = np.asarray(labels_or_mask)
+    if arr.ndim != 3:
+        raise ValueError(f"expected a 3D label volume or skull mask (z, y, x), got an array of shape {arr.shape}")
+    if arr.size == 0 or arr.size > MAX_VOXELS:
+        raise ValueError(f"volume of {arr.size} voxels is outside 1..{MAX_VOXELS}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("the volume holds NaN or infinite values; labels must be integers (or a boolean mask)")
+        if not np.all(arr == np.round(arr)):
+            raise ValueError("the volume holds fractional values; pass integer labels or a boolean skull mask")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biu":
+        raise ValueError(f"labels must be integers or booleans, got dtype {arr.dtype}")
+    return arr
+
+
+def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0) -> Phantom:
+    """A procedural fetal head at ``ga_weeks`` (16-38), reproducible from ``(seed,
+    ga_weeks)``: ``.labels`` (uint8), ``.skull`` (bool), ``.spacing_mm``, ``.biometry``
+    (``bpd_mm``, ``ofd_mm``, ``hc_mm``, ``ga_weeks``)."""
+    from .core.phantom import make_phantom as _make
+
+    if isinstance(ga_weeks, bool) or not isinstance(ga_weeks, numbers.Real) or not np.isfinite(ga_weeks):
+        raise ValueError(f"ga_weeks must be a finite number, got {ga_weeks!r}")
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"shape must be three integers, got {shape!r}") from exc
+    return _make(float(ga_weeks), _check_seed(seed), shape, _check_spacing(spacing_mm))
+
+
+def simulate_views(
+    labels_or_mask,
+    spacing_mm: float = 2.0,
+    seed: int = 0,
+    views=VIEW_NAMES,
+    jitter: bool = True,
+    speckle: bool = True,
+) -> dict[str, View]:
+    """B-mode images of the standard planes (``axial``, ``sagittal``, ``coronal``):
+    a dict name -> :class:`View` with ``.image`` (128 x 128 float32 in [0, 1], 1 mm
+    pixels) and ``.pose``. With ``jitter`` the planes are perturbed (up to ~10
+    degrees, ~5 mm); ``speckle=False`` renders the expected (speckle-free) image."""
+    from .core.ultrasound import simulate_views as _sim
+
+    return _sim(_check_volume(labels_or_mask), _check_spacing(spacing_mm), _check_seed(seed), views, bool(jitter), bool(speckle))
+
+
+def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int = 0, speckle: bool = True) -> View:
+    """B-mode image of any plane ``pose`` (a :class:`Pose` or its dict form)."""
+    from .core.ultrasound import simulate_view as _sim
+
+    if isinstance(pose, dict):
+        pose = Pose.from_dict(pose)
+    if not isinstance(pose, Pose):
+        raise ValueError(f"pose must be a Pose (or its dict form), got {type(pose).__name__}")
+    if pose.shape[0] * pose.shape[1] > 2048**2:
+        raise ValueError(f"view of {pose.shape} pixels is too large")
+    return _sim(_check_volume(labels_or_mask), pose, _check_spacing(spacing_mm), _check_seed(seed), bool(speckle))

@@ -1,0 +1,63 @@
+"""``genmed bench``: timings of the core, p50/p95 over repeats after a warm-up.
+
+Issue 2 measures the data pipeline (phantom, one view, a whole subject: skull and
+three views) and the plugin's import time; later issues add models, sliders,
+reconstruction and density maps. The simulator's numpy/scipy work runs on one
+core, so subjects per second is a one-core figure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _time(fn, repeats: int, warmup: int = 1) -> np.ndarray:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return np.array(out) * 1000.0
+
+
+def _row(name: str, ms: np.ndarray, note: str = "") -> dict:
+    return {"name": name, "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "n": int(ms.size), "note": note}
+
+
+def _import_time_ms(module: str, repeats: int = 3) -> np.ndarray:
+    code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+    out = []
+    for _ in range(repeats):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out.append(float(res.stdout.strip().splitlines()[-1]))
+    return np.array(out)
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run_bench(repeats: int = 10) -> dict:
+    from .core.dataset import make_subject
+    from .core.phantom import make_phantom
+    from .core.ultrasound import Medium, simulate_views
+
+    ph = make_phantom(28.0, 1)
+    medium = Medium(ph.labels, ph.spacing_mm)
+    rows = [
+        _row("phantom 64^3", _time(lambda: make_phantom(28.0, 1), repeats)),
+        _row("simulate 3 views (given medium)", _time(lambda: simulate_views(medium, seed=1), repeats)),
+    ]
+    subject = _time(lambda: make_subject(123), repeats)
+    rows.append(_row("subject: skull + 3 views", subject, f"{1000.0 / np.median(subject):.1f} subjects/s on one core"))
+    rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
+    rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
+    return {"machine": machine(), "rows": rows}

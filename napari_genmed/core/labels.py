@@ -1,0 +1,100 @@
+"""Label values of phantom volumes, in one place, with their acoustic properties.
+
+``0`` is background / amniotic fluid and ``1`` is skull bone (DESIGN §3); the other
+integers are the brain landmarks that show in the standard planes. A bare boolean
+skull mask is accepted wherever a label volume is: :func:`as_labels` turns it into
+labels (skull -> BONE, its filled inside -> BRAIN, the rest -> FLUID).
+
+Acoustic properties per label (DESIGN §4): impedance Z in MRayl, attenuation in
+dB/cm/MHz and a relative backscatter amplitude (speckle strength).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FLUID = 0  #: background and amniotic fluid
+BONE = 1  #: skull bone as 3D ultrasound shows it (bone plus its echo band)
+BRAIN = 2  #: brain parenchyma
+FALX = 3  #: midline falx cerebri (the midline echo)
+CSP = 4  #: cavum septi pellucidi (fluid)
+VENTRICLE = 5  #: lateral ventricles (CSF)
+CHOROID = 6  #: choroid plexus inside the ventricular atria
+THALAMUS = 7  #: thalami
+SCALP = 8  #: scalp and soft tissue outside the skull
+MEMBRANE = 9  #: sutures and fontanelles (fibrous membrane between bone plates)
+
+NAMES: dict[int, str] = {
+    FLUID: "fluid",
+    BONE: "skull bone",
+    BRAIN: "brain",
+    FALX: "falx (midline)",
+    CSP: "cavum septi pellucidi",
+    VENTRICLE: "lateral ventricle",
+    CHOROID: "choroid plexus",
+    THALAMUS: "thalamus",
+    SCALP: "scalp",
+    MEMBRANE: "suture / fontanelle",
+}
+
+
+@dataclass(frozen=True)
+class Acoustic:
+    impedance: float  #: MRayl
+    attenuation: float  #: dB / cm / MHz
+    scatter: float  #: relative backscatter amplitude
+
+
+ACOUSTIC: dict[int, Acoustic] = {
+    FLUID: Acoustic(1.48, 0.002, 0.0015),
+    BONE: Acoustic(4.6, 4.0, 0.9),  # fetal bone: less mineralised than adult (~6.5)
+    BRAIN: Acoustic(1.58, 0.3, 0.24),
+    FALX: Acoustic(1.80, 0.6, 0.24),
+    CSP: Acoustic(1.50, 0.01, 0.003),
+    VENTRICLE: Acoustic(1.50, 0.01, 0.003),
+    CHOROID: Acoustic(1.70, 0.8, 0.55),
+    THALAMUS: Acoustic(1.60, 0.3, 0.12),
+    SCALP: Acoustic(1.65, 0.8, 0.30),
+    MEMBRANE: Acoustic(1.66, 0.8, 0.22),
+}
+
+N_LABELS = max(ACOUSTIC) + 1
+
+
+def property_table(name: str) -> np.ndarray:
+    """Lookup array ``table[label] -> property`` for ``impedance``, ``attenuation``
+    or ``scatter``."""
+    table = np.zeros(256, np.float32)
+    table[:] = getattr(ACOUSTIC[FLUID], name)
+    for label, props in ACOUSTIC.items():
+        table[label] = getattr(props, name)
+    return table
+
+
+def as_labels(labels_or_mask: np.ndarray) -> np.ndarray:
+    """Return a uint8 label volume from a label volume or a boolean skull mask.
+
+    A boolean mask (or a 0/1 volume of any dtype whose only values are 0 and 1) is
+    the skull; its inside, found by closing the gaps of sutures and fontanelles and
+    filling, becomes brain.
+    """
+    arr = np.asarray(labels_or_mask)
+    if arr.ndim != 3:
+        raise ValueError(f"expected a 3D label volume or skull mask, got shape {arr.shape}")
+    if arr.dtype == bool or (arr.size and set(np.unique(arr)).issubset({0, 1})):
+        from scipy import ndimage
+
+        skull = arr.astype(bool)
+        closed = ndimage.binary_closing(skull, structure=ndimage.generate_binary_structure(3, 1), iterations=3)
+        filled = ndimage.binary_fill_holes(closed)
+        out = np.full(arr.shape, FLUID, np.uint8)
+        out[filled] = BRAIN
+        out[skull] = BONE
+        return out
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"label volume must hold integers, got dtype {arr.dtype}")
+    if arr.min() < 0 or arr.max() >= 256:
+        raise ValueError("label values must lie in 0..255")
+    return arr.astype(np.uint8, copy=False)

@@ -1,0 +1,82 @@
+"""The sample head: one phantom and its three simulated planes, as files.
+
+``sample_data/`` in the repository holds what :func:`write_sample` writes (the
+command ``genmed sample-data`` regenerates it):
+
+* ``fetal_head_labels.nii.gz``: the label volume (z, y, x), 2 mm voxels;
+* ``axial.png``, ``sagittal.png``, ``coronal.png``: the simulated planes (8-bit);
+* ``planes.json``: the GA, seed, true biometry and each plane's pose and file.
+
+The napari sample "Synthetic fetal head" is made from the same (GA, seed), so the
+files and the sample agree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .geometry import Pose
+from .progress import run
+from .scan import Scan, scan_job
+from .ultrasound import View
+
+SAMPLE_GA_WEEKS = 28.0  #: mid-range: the head fills most of the field of view
+SAMPLE_SEED = 2026
+LABELS_FILE = "fetal_head_labels.nii.gz"
+PLANES_FILE = "planes.json"
+
+
+def sample_scan() -> Scan:
+    return run(scan_job(SAMPLE_GA_WEEKS, SAMPLE_SEED))
+
+
+def write_sample(out_dir) -> list[Path]:
+    """Write the sample head's files into ``out_dir``; returns the paths."""
+    import imageio.v3 as iio
+
+    from .nifti import write_nifti
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    scan = sample_scan()
+    ph = scan.phantom
+    paths = [out / LABELS_FILE]
+    write_nifti(paths[0], ph.labels, (ph.spacing_mm,) * 3)
+    planes = {}
+    for name, view in scan.views.items():
+        path = out / f"{name}.png"
+        iio.imwrite(path, np.round(view.image * 255).astype(np.uint8))
+        paths.append(path)
+        planes[name] = {"file": path.name, "seed": view.seed, "pose": view.pose.to_dict()}
+    meta = {
+        "description": "Synthetic fetal head (napari-genmed phantom) and its simulated standard planes",
+        "ga_weeks": SAMPLE_GA_WEEKS,
+        "seed": SAMPLE_SEED,
+        "labels_file": LABELS_FILE,
+        "spacing_mm": ph.spacing_mm,
+        "biometry": ph.biometry.to_dict(),
+        "views": planes,
+    }
+    paths.append(out / PLANES_FILE)
+    paths[-1].write_text(json.dumps(meta, indent=2))
+    return paths
+
+
+def read_views(planes_json) -> dict[str, View]:
+    """Read the planes listed in a ``planes.json`` (images and poses)."""
+    import imageio.v3 as iio
+
+    path = Path(planes_json)
+    try:
+        meta = json.loads(path.read_text())
+        entries = meta["views"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a planes description ({exc})") from exc
+    views = {}
+    for name, entry in entries.items():
+        img = np.asarray(iio.imread(path.parent / entry["file"]), np.float32) / 255.0
+        views[name] = View(name=name, image=img, pose=Pose.from_dict(entry["pose"]), seed=int(entry.get("seed", 0)))
+    return views

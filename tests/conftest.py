@@ -1,0 +1,21 @@
+"""Shared fixtures. Screenshots of what a user sees go to ``artifacts/`` (ignored)."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    path = ROOT / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def phantom28():
+    from napari_genmed.core.phantom import make_phantom
+
+    return make_phantom(28.0, 5)

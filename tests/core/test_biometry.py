@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from napari_genmed.core import biometry as bio
+
+
+@pytest.mark.parametrize(
+    "ga, hc, bpd, ofd",
+    [(20, 172.5, 48.4, 60.7), (28, 260.4, 73.5, 91.8), (36, 319.4, 91.2, 111.6)],
+)
+def test_intergrowth_means_match_the_published_check_values(ga, hc, bpd, ofd):
+    assert bio.hc_mean(ga) == pytest.approx(hc, abs=0.06)
+    assert bio.bpd_mean(ga) == pytest.approx(bpd, abs=0.06)
+    assert bio.ofd_mean(ga) == pytest.approx(ofd, abs=0.06)
+    # Ramanujan's perimeter of the mean BPD/OFD ellipse gives HC back within ~0.5%
+    assert bio.ramanujan_perimeter(bpd, ofd) == pytest.approx(hc, rel=0.005)
+
+
+def test_standard_deviations_are_positive_and_grow():
+    ga = np.arange(16, 39)
+    for sd in (bio.hc_sd, bio.bpd_sd, bio.ofd_sd):
+        values = sd(ga)
+        assert np.all(values > 0)
+        assert values[-1] > values[0]
+
+
+def test_gestational_age_from_hc():
+    for ga in (18.0, 25.5, 34.0):
+        assert bio.ga_from_hc_intergrowth(bio.hc_mean(ga)) == pytest.approx(ga, abs=1e-6)
+        assert bio.ga_from_hc_hadlock(bio.hc_mean(ga)) == pytest.approx(ga, abs=0.6)
+
+
+def test_ramanujan_is_exact_for_a_circle():
+    assert bio.ramanujan_perimeter(10.0, 10.0) == pytest.approx(np.pi * 10.0)
