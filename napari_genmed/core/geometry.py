@@ -43,7 +43,7 @@ def _unit(v) -> np.ndarray:
     n = np.linalg.norm(v)
     if not np.isfinite(n) or n < 1e-9:
         raise ValueError(f"axis {v} has no direction")
-    return v / n
+    return v if abs(n - 1.0) < 1e-12 else v / n
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Pose:
 
     def __post_init__(self):
         r, c = _unit(self.row_axis), _unit(self.col_axis)
-        c = _unit(c - np.dot(c, r) * r)  # orthonormalise
+        if abs(np.dot(c, r)) > 1e-12:  # orthonormalise (idempotent: a saved pose reloads equal)
+            c = _unit(c - np.dot(c, r) * r)
         object.__setattr__(self, "row_axis", tuple(float(x) for x in r))
         object.__setattr__(self, "col_axis", tuple(float(x) for x in c))
         object.__setattr__(self, "origin", tuple(float(x) for x in self.origin))

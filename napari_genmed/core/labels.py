@@ -49,9 +49,9 @@ class Acoustic:
 
 ACOUSTIC: dict[int, Acoustic] = {
     FLUID: Acoustic(1.48, 0.002, 0.0015),
-    BONE: Acoustic(4.6, 4.0, 0.9),  # fetal bone: less mineralised than adult (~6.5)
+    BONE: Acoustic(4.6, 3.0, 0.9),  # fetal bone: less mineralised than adult (~6.5)
     BRAIN: Acoustic(1.58, 0.3, 0.24),
-    FALX: Acoustic(1.80, 0.6, 0.24),
+    FALX: Acoustic(2.0, 0.6, 0.30),
     CSP: Acoustic(1.50, 0.01, 0.003),
     VENTRICLE: Acoustic(1.50, 0.01, 0.003),
     CHOROID: Acoustic(1.70, 0.8, 0.55),

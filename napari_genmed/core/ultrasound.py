@@ -57,6 +57,7 @@ class Probe:
     reference: float = 0.30  #: echo amplitude shown as white
     speckle_gain: float = 0.5  #: backscatter relative to specular echoes
     noise_floor: float = 2e-5  #: electronic noise amplitude
+    compounding: int = 3  #: independent speckle patterns averaged in intensity
 
 
 @dataclass
@@ -230,10 +231,14 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     rng_speckle = np.random.default_rng([seed & 0xFFFFFFFF, 2])
     coh = psf(coherent)
     if speckle:
-        noise = (rng_speckle.standard_normal(v.shape) + 1j * rng_speckle.standard_normal(v.shape)) / np.sqrt(2)
-        field = coh + psf(diffuse * noise.real) + 1j * psf(diffuse * noise.imag)
-        electronic = probe.noise_floor * (rng_speckle.standard_normal(v.shape) + 1j * rng_speckle.standard_normal(v.shape)) / np.sqrt(2)
-        envelope = np.abs(field + electronic)
+        # spatial compounding: the intensities of a few independent speckle patterns
+        # are averaged, as scanners do, which fills the deepest Rayleigh nulls
+        power = np.zeros(v.shape)
+        for _ in range(probe.compounding):
+            re, im = rng_speckle.standard_normal((2, *v.shape)) / np.sqrt(2)
+            noise = probe.noise_floor * rng_speckle.standard_normal((2, *v.shape)) / np.sqrt(2)
+            power += (coh + psf(diffuse * re) + noise[0]) ** 2 + (psf(diffuse * im) + noise[1]) ** 2
+        envelope = np.sqrt(power / probe.compounding)
     else:
         envelope = np.sqrt(coh**2 + psf(diffuse**2, squared=True) + probe.noise_floor**2)
 

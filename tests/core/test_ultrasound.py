@@ -36,7 +36,7 @@ def test_expected_image_is_the_speckle_free_rendering(phantom28, views):
     assert clean.pose == v.pose
     def roughness(img):
         return np.abs(np.diff(img[30:110, 30:100], axis=1)).mean()
-    assert roughness(clean.image) < 0.5 * roughness(v.image)
+    assert roughness(clean.image) < 0.75 * roughness(v.image)
     # the speckled image scatters around the expected one
     inside = clean.image > 0.2
     assert np.corrcoef(clean.image[inside], v.image[inside])[0, 1] > 0.5
