@@ -33,6 +33,7 @@ def main(argv=None):
     p.add_argument("--quit", action="store_true")
     args = p.parse_args(argv)
     viewer = napari.Viewer(title="napari-genmed demo")
+    viewer.window._qt_window.resize(1500, 950)
     open_demo(viewer)
 
     def finish():

@@ -21,6 +21,7 @@ VIEW_COLORMAP = {
     "colors": [[0.0, 0.0, 0.0, 0.0], [0.03, 0.03, 0.03, 1.0], [1.0, 1.0, 1.0, 1.0]],
     "controls": [0.0, 0.02, 1.0],
 }
+SKULL_SURFACE_COLORMAP = {"name": "bone surface", "colors": [[0.93, 0.87, 0.75, 1.0], [0.93, 0.87, 0.75, 1.0]]}
 SKULL_COLORS = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0), 1: (0.93, 0.87, 0.75, 1.0)}  #: bone
 
 
@@ -43,11 +44,26 @@ def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list
     meta = {"genmed_phantom": phantom.metadata()}
     layers = [
         (phantom.labels, {"name": f"{prefix}head labels", "scale": scale, "metadata": meta, "opacity": 0.5, "visible": False}, "labels"),
-        (phantom.skull.astype(np.uint8), {"name": f"{prefix}skull", "scale": scale, "metadata": meta, "opacity": 0.55, "colormap": SKULL_COLORS}, "labels"),
+        (phantom.skull.astype(np.uint8), {"name": f"{prefix}skull", "scale": scale, "metadata": meta, "colormap": SKULL_COLORS, "visible": False}, "labels"),
+        surface_layer(phantom.skull, phantom.spacing_mm, f"{prefix}skull surface"),
     ]
     for view in (views or {}).values():
         layers.append(view_layer(view, f"{prefix}{view.name}"))
     return layers
+
+
+def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float = 0.6) -> LayerData:
+    """A smooth surface of a binary volume (marching cubes on a lightly smoothed
+    mask), in the volume's millimetre space."""
+    from scipy import ndimage
+    from skimage.measure import marching_cubes
+
+    smooth = ndimage.gaussian_filter(np.asarray(mask, np.float32), 0.7)
+    verts, faces, _, _ = marching_cubes(np.pad(smooth, 1), 0.5, spacing=(spacing_mm,) * 3)
+    verts -= spacing_mm  # undo the padding
+    values = np.ones(len(verts), np.float32)
+    kwargs = {"name": name, "colormap": SKULL_SURFACE_COLORMAP, "opacity": opacity, "shading": "smooth", "blending": "translucent"}
+    return ((verts.astype(np.float32), faces.astype(np.int32), values), kwargs, "surface")
 
 
 def label_names() -> dict[int, str]:
@@ -60,7 +76,8 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str):
     name = kwargs.get("name")
     if name in viewer.layers:
         layer = viewer.layers[name]
-        if layer._type_string == layer_type and np.ndim(layer.data) == np.ndim(data):
+        same_kind = layer._type_string == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
+        if same_kind:
             for key in ("affine", "scale", "metadata"):
                 if key in kwargs:
                     setattr(layer, key, kwargs[key])

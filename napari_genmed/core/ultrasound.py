@@ -141,21 +141,26 @@ def _maternal_wall(depth_mm: np.ndarray, rng: np.random.Generator):
 
 
 def _lateral_blur(field: np.ndarray, sigmas_by_depth: np.ndarray, squared: bool) -> np.ndarray:
-    """Blur along the line axis (0) with a depth-dependent Gaussian, by blending a
-    few constant-width blurs. ``squared`` convolves with the squared kernel instead
-    (for expected speckle intensity)."""
+    """Blur along the line axis with a depth-dependent Gaussian, by blending a few
+    constant-width blurs, each computed only over the depths it contributes to.
+    ``field`` is ``(..., lines, depth)``. ``squared`` convolves with the squared
+    kernel instead (for expected speckle intensity)."""
     n_bands = 6
-    edges = np.linspace(0, field.shape[1] - 1, n_bands)
+    depth = field.shape[-1]
+    centres = np.linspace(0, depth - 1, n_bands)
+    width = centres[1] - centres[0]
     out = np.zeros_like(field)
-    for k, centre in enumerate(edges):
+    j = np.arange(depth)
+    for centre in centres:
+        lo, hi = max(int(np.floor(centre - width)), 0), min(int(np.ceil(centre + width)) + 1, depth)
         sigma = float(sigmas_by_depth[int(centre)])
+        part = field[..., lo:hi]
         if squared:
-            blurred = ndimage.gaussian_filter1d(field, sigma / np.sqrt(2), axis=0) / (2 * np.sqrt(np.pi) * sigma)
+            blurred = ndimage.gaussian_filter1d(part, sigma / np.sqrt(2), axis=-2) / (2 * np.sqrt(np.pi) * sigma)
         else:
-            blurred = ndimage.gaussian_filter1d(field, sigma, axis=0)
-        j = np.arange(field.shape[1])
-        weight = np.clip(1.0 - np.abs(j - centre) / (edges[1] - edges[0]), 0.0, 1.0)
-        out += blurred * weight[None, :]
+            blurred = ndimage.gaussian_filter1d(part, sigma, axis=-2)
+        weight = np.clip(1.0 - np.abs(j[lo:hi] - centre) / width, 0.0, 1.0)
+        out[..., lo:hi] += blurred * weight
     return out
 
 
@@ -221,26 +226,26 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     lateral_mm = probe.lateral_sigma_mm + probe.lateral_growth * np.abs(depth - probe.focus_mm)
     sigma_lat = lateral_mm / ((R + depth) * (theta[1] - theta[0]))  # in lines
 
-    def psf(x, squared=False):
+    def psf(x, squared=False):  # x: (..., lines, depth)
         if squared:
-            x = ndimage.gaussian_filter1d(x, sigma_ax / np.sqrt(2), axis=1) / (2 * np.sqrt(np.pi) * sigma_ax)
+            x = ndimage.gaussian_filter1d(x, sigma_ax / np.sqrt(2), axis=-1) / (2 * np.sqrt(np.pi) * sigma_ax)
         else:
-            x = ndimage.gaussian_filter1d(x, sigma_ax, axis=1)
+            x = ndimage.gaussian_filter1d(x, sigma_ax, axis=-1)
         return _lateral_blur(x, sigma_lat, squared)
 
     rng_speckle = np.random.default_rng([seed & 0xFFFFFFFF, 2])
-    coh = psf(coherent)
     if speckle:
         # spatial compounding: the intensities of a few independent speckle patterns
         # are averaged, as scanners do, which fills the deepest Rayleigh nulls
-        power = np.zeros(v.shape)
-        for _ in range(probe.compounding):
-            re, im = rng_speckle.standard_normal((2, *v.shape)) / np.sqrt(2)
-            noise = probe.noise_floor * rng_speckle.standard_normal((2, *v.shape)) / np.sqrt(2)
-            power += (coh + psf(diffuse * re) + noise[0]) ** 2 + (psf(diffuse * im) + noise[1]) ** 2
-        envelope = np.sqrt(power / probe.compounding)
+        n = probe.compounding
+        scatterers = rng_speckle.standard_normal((2 * n, *v.shape)) / np.sqrt(2)
+        noise = probe.noise_floor * rng_speckle.standard_normal((2 * n, *v.shape)) / np.sqrt(2)
+        blurred = psf(np.concatenate([coherent[None], diffuse[None] * scatterers]))
+        re = blurred[0] + blurred[1::2] + noise[0::2]
+        im = blurred[2::2] + noise[1::2]
+        envelope = np.sqrt(np.mean(re**2 + im**2, axis=0))
     else:
-        envelope = np.sqrt(coh**2 + psf(diffuse**2, squared=True) + probe.noise_floor**2)
+        envelope = np.sqrt(psf(coherent) ** 2 + psf(diffuse**2, squared=True) + probe.noise_floor**2)
 
     envelope *= np.exp(2 * NEPER_PER_DB * probe.tgc_db_cm_mhz * f * depth / 10.0)[None, :]
     db = 20 * np.log10(envelope / probe.reference + 1e-12)

@@ -15,9 +15,12 @@ def viewer(make_napari_viewer):
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     viewer.open_sample("napari-genmed", "fetal_head")
     names = [layer.name for layer in viewer.layers]
-    assert names == ["head labels", "skull", "axial", "sagittal", "coronal"]
+    assert names == ["head labels", "skull", "skull surface", "axial", "sagittal", "coronal"]
     skull = viewer.layers["skull"]
     assert skull.data.shape == (64, 64, 64) and tuple(skull.scale) == (2.0, 2.0, 2.0)
+    verts = viewer.layers["skull surface"].data[0]
+    bone = np.argwhere(skull.data == 1) * 2.0  # the surface wraps the skull voxels (mm)
+    assert np.allclose(verts.min(0), bone.min(0), atol=2.5) and np.allclose(verts.max(0), bone.max(0), atol=2.5)
     for name in ("axial", "sagittal", "coronal"):
         layer = viewer.layers[name]
         pose = Pose.from_dict(layer.metadata["pose"])
@@ -67,14 +70,15 @@ def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
     assert not widget.generate.enabled and widget.cancel.enabled  # busy while it runs
     _generate(widget, qtbot)
     assert widget.generate.enabled and not widget.cancel.enabled
-    assert [layer.name for layer in viewer.layers] == ["head labels", "skull", "axial", "sagittal", "coronal"]
+    assert [layer.name for layer in viewer.layers] == ["head labels", "skull", "skull surface", "axial", "sagittal", "coronal"]
     assert "BPD" in widget.readout.value
     first = viewer.layers["skull"].data.copy()
     widget.seed.value = 8
     widget.run()
     _generate(widget, qtbot)
-    assert len(viewer.layers) == 5  # replaced, not piled up
+    assert len(viewer.layers) == 6  # replaced, not piled up
     assert not np.array_equal(first, viewer.layers["skull"].data)
+    assert viewer.layers["skull surface"].data[0].shape[1] == 3
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     qtbot.wait(200)

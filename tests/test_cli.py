@@ -1,0 +1,45 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from napari_genmed.cli import main
+from napari_genmed.core.nifti import read_nifti
+
+
+def test_phantom_command_writes_files(tmp_path, capsys):
+    assert main(["phantom", "--ga", "24", "--seed", "3", "--grid", "32", "--spacing", "4", "--out", str(tmp_path)]) == 0
+    assert "BPD" in capsys.readouterr().out
+    vol = read_nifti(tmp_path / "labels.nii.gz")
+    assert vol.data.shape == (32, 32, 32) and vol.spacing_mm == (4.0, 4.0, 4.0) and vol.is_labels
+    meta = json.loads((tmp_path / "planes.json").read_text())
+    assert set(meta["views"]) == {"axial", "sagittal", "coronal"}
+    assert all((tmp_path / v["file"]).exists() for v in meta["views"].values())
+
+
+def test_bad_arguments_give_a_clear_error(tmp_path, capsys):
+    assert main(["phantom", "--ga", "50", "--out", str(tmp_path)]) == 2
+    assert "gestational age" in capsys.readouterr().err
+
+
+def test_sample_data_command_reproduces_the_committed_files(tmp_path):
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    assert main(["sample-data", "--out", str(tmp_path)]) == 0
+    assert np.array_equal(read_nifti(tmp_path / "fetal_head_labels.nii.gz").data, read_nifti(root / "fetal_head_labels.nii.gz").data)
+    assert json.loads((tmp_path / "planes.json").read_text()) == json.loads((root / "planes.json").read_text())
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "genmed"
+    res = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "sample-data" in res.stdout
+
+
+def test_bench_reports_subjects_per_second(capsys):
+    assert main(["bench", "--repeats", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    names = [r["name"] for r in out["rows"]]
+    assert "subject: skull + 3 views" in names
+    assert all(r["p50_ms"] > 0 for r in out["rows"])
