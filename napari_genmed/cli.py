@@ -24,24 +24,14 @@ def _cmd_sample_data(args) -> int:
 
 
 def _cmd_phantom(args) -> int:
-    import imageio.v3 as iio
-    import numpy as np
+    from .core.progress import run
+    from .core.sample import write_scan
+    from .core.scan import scan_job
 
-    from . import api
-    from .core.nifti import write_nifti
-
-    ph = api.make_phantom(args.ga, args.seed, (args.grid,) * 3, args.spacing)
-    views = api.simulate_views(ph.labels, ph.spacing_mm, seed=args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_nifti(out / "labels.nii.gz", ph.labels, (ph.spacing_mm,) * 3)
-    meta = {"phantom": ph.metadata(), "views": {}}
-    for name, v in views.items():
-        iio.imwrite(out / f"{name}.png", np.round(v.image * 255).astype(np.uint8))
-        meta["views"][name] = {"file": f"{name}.png", "seed": v.seed, "pose": v.pose.to_dict()}
-    (out / "planes.json").write_text(json.dumps(meta, indent=2))
-    b = ph.biometry
-    print(f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} mm -> {out}")
+    scan = run(scan_job(args.ga, args.seed, (args.grid,) * 3, args.spacing))
+    write_scan(scan, args.out, labels_file="labels.nii.gz", description="napari-genmed phantom")
+    b = scan.phantom.biometry
+    print(f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} mm -> {args.out}")
     return 0
 
 

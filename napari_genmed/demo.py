@@ -20,7 +20,7 @@ def open_demo(viewer):
     viewer.open_sample("napari-genmed", "fetal_head")
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = (-30.0, 40.0, 140.0)  # an oblique look at the vault
+    viewer.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes
     return viewer
 
 

@@ -33,18 +33,17 @@ def sample_scan() -> Scan:
     return run(scan_job(SAMPLE_GA_WEEKS, SAMPLE_SEED))
 
 
-def write_sample(out_dir) -> list[Path]:
-    """Write the sample head's files into ``out_dir``; returns the paths."""
+def write_scan(scan: Scan, out_dir, labels_file: str = LABELS_FILE, **meta) -> list[Path]:
+    """Write a scan as files: the label volume (NIfTI), each view (8-bit PNG) and a
+    ``planes.json`` with the true biometry and every view's pose and file."""
     import imageio.v3 as iio
 
     from .nifti import write_nifti
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    scan = sample_scan()
     ph = scan.phantom
-    paths = [out / LABELS_FILE]
-    write_nifti(paths[0], ph.labels, (ph.spacing_mm,) * 3)
+    paths = [write_nifti(out / labels_file, ph.labels, (ph.spacing_mm,) * 3)]
     planes = {}
     for name, view in scan.views.items():
         path = out / f"{name}.png"
@@ -52,10 +51,10 @@ def write_sample(out_dir) -> list[Path]:
         paths.append(path)
         planes[name] = {"file": path.name, "seed": view.seed, "pose": view.pose.to_dict()}
     meta = {
-        "description": "Synthetic fetal head (napari-genmed phantom) and its simulated standard planes",
-        "ga_weeks": SAMPLE_GA_WEEKS,
-        "seed": SAMPLE_SEED,
-        "labels_file": LABELS_FILE,
+        **meta,
+        "ga_weeks": ph.biometry.ga_weeks,
+        "seed": ph.seed,
+        "labels_file": labels_file,
         "spacing_mm": ph.spacing_mm,
         "biometry": ph.biometry.to_dict(),
         "views": planes,
@@ -63,6 +62,11 @@ def write_sample(out_dir) -> list[Path]:
     paths.append(out / PLANES_FILE)
     paths[-1].write_text(json.dumps(meta, indent=2))
     return paths
+
+
+def write_sample(out_dir) -> list[Path]:
+    """Write the sample head's files into ``out_dir``; returns the paths."""
+    return write_scan(sample_scan(), out_dir, description="Synthetic fetal head (napari-genmed phantom) and its simulated standard planes")
 
 
 def read_views(planes_json) -> dict[str, View]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio.v3 as imageio
 import numpy as np
 import pydicom
 import pytest
 
-imageio = pytest.importorskip("imageio.v3")
-napari = pytest.importorskip("napari")
-
-from napari_genmed._reader import get_reader  # noqa: E402
-from napari_genmed.core.nifti import read_nifti, write_nifti  # noqa: E402
+from napari_genmed._reader import get_reader
+from napari_genmed.core.nifti import read_nifti, write_nifti
 
 PLUGIN = "napari-genmed"
 US_DICOM = Path(pydicom.__file__).parent / "data" / "test_files" / "examples_palette.dcm"
