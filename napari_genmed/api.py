@@ -2,8 +2,7 @@
 widgets call. Every entry point validates its input and raises a clear
 ``ValueError`` for bad input. Importing this module does not import torch or napari.
 
-Later issues add ``load_model``, ``reconstruct``, ``generate_view`` and
-``density_map`` here.
+Later issues add ``generate_view`` and ``density_map`` here.
 """
 
 from __future__ import annotations
@@ -17,7 +16,12 @@ from .core.geometry import VIEW_NAMES, Pose
 from .core.phantom import Phantom
 from .core.ultrasound import Probe, View
 
-__all__ = ["make_phantom", "simulate_views", "simulate_view", "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES"]
+__all__ = [
+    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct",
+    "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS",
+]
+
+BUNDLED_MODELS = ("rec-cvae", "hirec-cvae", "tl-net")
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
 
@@ -94,3 +98,36 @@ def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int
     if pose.shape[0] * pose.shape[1] > 2048**2:
         raise ValueError(f"view of {pose.shape} pixels is too large")
     return _sim(_check_volume(labels_or_mask), pose, _check_spacing(spacing_mm), _check_seed(seed), bool(speckle))
+
+
+def load_model(name_or_path, device: str = "auto"):
+    """A reconstruction model: a bundled name (``rec-cvae``, ``hirec-cvae``,
+    ``tl-net``; SHA-256 verified) or a ``.safetensors`` checkpoint path. The model
+    is in eval mode on ``device`` (``auto``: CUDA, then MPS, then CPU); its model card
+    (config, recipe, metrics) is ``model.card``."""
+    from pathlib import Path
+
+    from .core.bundled import bundled_path
+    from .core.checkpoint import load_checkpoint
+    from .core.devices import resolve_device
+
+    dev = resolve_device(device)
+    path = bundled_path(name_or_path) if name_or_path in BUNDLED_MODELS else Path(name_or_path)
+    if not path.exists():
+        raise ValueError(f"no model named {name_or_path!r}: not a bundled model ({', '.join(BUNDLED_MODELS)}) nor a file")
+    model, card = load_checkpoint(path, dev)
+    model.card = card
+    return model
+
+
+def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
+    """Reconstruct the 3D skull from a dict of any subset of views (``View``
+    objects, 2D arrays at 1 mm, ``(array, pixel_spacing_mm)`` pairs or dicts with
+    ``image`` and ``spacing_mm``). Returns ``.probability`` (on the model's grid),
+    ``.uncertainty`` (std over ``n_samples`` prior samples, else None),
+    ``.spacing_mm`` and ``.biometry()``. Same inputs and seed, same volume."""
+    from .core.reconstruct import reconstruct as _rec
+
+    if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
+        raise ValueError("model must be a loaded reconstruction model (see load_model)")
+    return _rec(model, views, n_samples=n_samples, seed=_check_seed(seed))

@@ -3,8 +3,11 @@
     genmed sample-data [--out DIR]           regenerate the files in sample_data/
     genmed phantom --ga 28 --seed 0 --out D  a phantom (NIfTI) and its planes (PNG, JSON)
     genmed bench [--json]                    speed of the core (see README, Performance)
+    genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
+    genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
+    genmed convert IN.pt OUT.safetensors --kind K   a weights-only pickle to a safetensors checkpoint
 
-Later issues add train, evaluate and friends. Heavy imports happen inside commands.
+Heavy imports happen inside commands.
 """
 
 from __future__ import annotations
@@ -48,6 +51,79 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from .core.training import TrainConfig, train_job
+
+    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    values["kind"] = args.model
+    if args.cache:
+        values["cache_dir"] = args.cache
+    cfg = TrainConfig.from_dict(values)
+    job = train_job(cfg, args.out, args.device, resume=args.resume)
+    bar = None
+    while True:
+        try:
+            p = next(job)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        if bar is None:
+            bar = tqdm(total=p.total, desc=cfg.kind, disable=args.quiet)
+        bar.update(p.step - bar.n)
+        if p.partial and "val_dice" in p.partial:
+            bar.write(p.message)
+        elif p.partial:
+            bar.set_postfix({k: f"{v:.4f}" for k, v in p.partial.items()})
+    if bar is not None:
+        bar.close()
+    result.pop("model", None)
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from tqdm import tqdm
+
+    from . import api
+    from .core.evaluation import evaluate_job, format_table
+    from .core.progress import run
+
+    models = {name: api.load_model(name if not args.weights else str(Path(args.weights) / f"{name}.safetensors"), args.device) for name in args.models}
+    device = str(next(iter(models.values())).parameters().__next__().device)
+    with tqdm(total=None, desc="evaluate", disable=args.json) as bar:
+        def show(p):
+            bar.total = p.total
+            bar.update(p.step - bar.n)
+
+        rows = run(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device), show)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    return 0
+
+
+def _cmd_convert(args) -> int:
+    import torch
+
+    from .core.checkpoint import save_checkpoint
+    from .core.models import build_model
+
+    config = json.loads(Path(args.config).read_text()) if args.config else None
+    model = build_model(args.kind, config)
+    try:
+        state = torch.load(args.source, map_location="cpu", weights_only=True)  # never unpickles code
+    except Exception as exc:
+        raise ValueError(f"{args.source}: not a weights-only torch file ({exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"{args.source}: weights do not fit a {args.kind} model: {exc}") from exc
+    print(save_checkpoint(args.target, model, recipe={"converted_from": Path(args.source).name}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genmed", description="napari-genmed: generative models for fetal ultrasound")
     sub = p.add_subparsers(dest="command", required=True)
@@ -65,6 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--repeats", type=int, default=10)
     s.set_defaults(func=_cmd_bench)
+    s = sub.add_parser("train", help="train a reconstruction model")
+    s.add_argument("model", choices=["rec-cvae", "hirec-cvae", "tl-net"])
+    s.add_argument("--config", help="JSON file of training settings (TrainConfig fields)")
+    s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    s.add_argument("--out", default="runs/model")
+    s.add_argument("--cache", help="dataset cache folder")
+    s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=_cmd_train)
+    s = sub.add_parser("evaluate", help="Table 1 on held-out phantoms")
+    s.add_argument("--n", type=int, default=50, help="test phantoms per scenario")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--models", nargs="+", default=["rec-cvae", "hirec-cvae", "tl-net"])
+    s.add_argument("--weights", help="folder with <model>.safetensors instead of the bundled weights")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--no-robustness", action="store_true")
+    s.set_defaults(func=_cmd_evaluate)
+    s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")
+    s.add_argument("source")
+    s.add_argument("target")
+    s.add_argument("--kind", required=True, choices=["rec-cvae", "hirec-cvae", "tl-net"])
+    s.add_argument("--config", help="JSON file of the model config")
+    s.set_defaults(func=_cmd_convert)
     return p
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .geometry import VIEW_NAMES
+from .labels import BONE
 from .phantom import make_phantom
 from .ultrasound import Medium, simulate_views
 
@@ -102,16 +104,28 @@ class PhantomDataset:
         if path is not None and path.exists():
             try:
                 with np.load(path, allow_pickle=False) as f:
-                    return {k: f[k] for k in f.files}
-            except (OSError, ValueError):
+                    item = {k: f[k] for k in f.files}
+                item["skull"] = (item["labels"] == BONE)[None].astype(np.float32)
+                return item
+            except (OSError, ValueError, KeyError, EOFError):
                 path.unlink(missing_ok=True)  # a damaged cache entry is simply remade
         item = make_subject(seed, self.config)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **item)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez_compressed(tmp, **{k: v for k, v in item.items() if k != "skull"})  # skull = labels == 1
             tmp.replace(path)
         return item
+
+    def fill_cache(self, indices=None) -> int:
+        """Generate (and cache) the given items; returns how many were made."""
+        made = 0
+        for i in range(self.size) if indices is None else indices:
+            seed = subject_seed(self.split, i)
+            if not (self.cache_dir / f"{seed}.npz").exists():
+                self.arrays(i)
+                made += 1
+        return made
 
     def __getitem__(self, index: int):
         import torch

@@ -185,9 +185,11 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     sp = pose.spacing_mm
     R = probe.apex_mm
     half = np.deg2rad(probe.half_angle_deg)
-    step = probe.depth_step_mm
+    # coarse images need no finer sampling than half a pixel (default images: unchanged)
+    step = max(probe.depth_step_mm, sp / 2)
+    n_lines = max(32, min(probe.n_lines, int(round(probe.n_lines / sp))))
     max_depth = np.hypot(h * sp + R, w * sp / 2) - R
-    theta = np.linspace(-half, half, probe.n_lines)
+    theta = np.linspace(-half, half, n_lines)
     depth = (np.arange(int(np.ceil(max_depth / step)) + 2) + 0.5) * step
     rr = R + depth[None, :]
     v, u = -R + rr * np.cos(theta)[:, None], rr * np.sin(theta)[:, None]  # in-plane mm

@@ -1,0 +1,87 @@
+"""REC-CVAE: the standard planes as the conditional variables of one CVAE over the
+3D skull (Cerrolaza et al., MICCAI 2018; template: Biffi, Cerrolaza et al., ISBI
+2019, arXiv 1902.11000).
+
+Training maximises the conditional ELBO
+
+    log p(x | c) >= E_q(z|x,c)[log p(x | z, c)] - KL(q(z | x, c) || N(0, I))
+
+with a 3D encoder q(z | skull, views), 2D view encoders for c and a 3D decoder
+p(skull | z, c). As in Sohn et al.'s hybrid objective (NeurIPS 2015) the loss also
+decodes the prior mean z = 0, the test-time point estimate, so that prediction
+without the skull is trained directly. At test time the 3D encoder is dropped:
+z = 0 gives the point estimate and prior samples z ~ N(0, I) give variants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .blocks import Decoder3D, Encoder, mlp
+from .conditioning import Conditioner
+from .recmodel import ReconstructionModel, kl_gaussians, reconstruction_loss, reparameterise
+
+
+@dataclass(frozen=True)
+class CVAEConfig:
+    grid: int = 64  #: output side (DESIGN §3 default grid)
+    spacing_mm: float = 2.0  #: voxel size the model was trained at
+    view_size: int = 128  #: input view side (1 mm pixels)
+    latent_dim: int = 32  #: enough for the shape left over once the views are known
+    view_features: int = 64  #: per-view feature width
+    condition_dim: int = 256  #: pooled condition width
+    view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
+    enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
+    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
+    kl_weight: float = 2e-3  #: beta of the ELBO (BCE is a per-voxel mean)
+    dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
+    prior_weight: float = 1.0  #: weight of the z = 0 (GSNN) reconstruction term
+
+
+class RecCVAE(ReconstructionModel):
+    kind = "rec-cvae"
+
+    def __init__(self, config: CVAEConfig = CVAEConfig()):
+        super().__init__(config)
+        c = config
+        self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
+        self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
+        self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
+        self.decoder = Decoder3D(c.latent_dim + c.condition_dim, c.grid, c.dec_channels)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode_views(self, views, mask):
+        return self.conditioner(views, mask)
+
+    def encode_skull(self, skull: torch.Tensor, condition: torch.Tensor):
+        """q(z | skull, views): mean and log-variance."""
+        h = self.skull_encoder(skull * 2.0 - 1.0)
+        mu, logvar = self.posterior(torch.cat([h, condition], 1)).chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def decode(self, z, condition):
+        return self.decoder(torch.cat([z, condition], 1))
+
+    def prior_mean(self, condition):
+        return condition.new_zeros(condition.shape[0], self.latent_dim)
+
+    def sample_latent(self, condition, generator=None):
+        return torch.randn(condition.shape[0], self.latent_dim, generator=generator, device=condition.device, dtype=condition.dtype)
+
+    def training_loss(self, batch, stage=None):
+        c = self.config
+        skull = batch["skull"]
+        condition = self.encode_views(batch["views"], batch["mask"])
+        mu, logvar = self.encode_skull(skull, condition)
+        rec = reconstruction_loss(self.decode(reparameterise(mu, logvar), condition), skull, c.dice_weight)
+        kl = kl_gaussians(mu, logvar)
+        prior_logits = self.decode(self.prior_mean(condition), condition)
+        prior_rec = reconstruction_loss(prior_logits, skull, c.dice_weight)
+        loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
+        return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": prior_logits}

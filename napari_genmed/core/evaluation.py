@@ -1,0 +1,98 @@
+"""Evaluation in the layout of Cerrolaza et al.'s Table 1, on held-out phantoms.
+
+For every model and view set (3 views, axial + sagittal, axial only) the point
+estimate of each test phantom is thresholded at 0.5 and compared with the true
+skull: Dice (DC), sensitivity (SEN), precision (PPV), mean +- std, with the average
+symmetric surface distance and the 95% Hausdorff distance in mm beside them, and the
+biometry error (|BPD|, |OFD|, |HC| in mm). Robustness rows: heads at the edges of
+the GA range (16-18 and 36-38 weeks) and views with stronger pose jitter (20
+degrees, 10 mm), from three views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .dataset import DatasetConfig, PhantomDataset
+from .measure import measure
+from .metrics import all_metrics
+from .progress import Job, Progress
+
+VIEW_SETS = {"3 views": (1.0, 1.0, 1.0), "axial+sagittal": (1.0, 1.0, 0.0), "axial only": (1.0, 0.0, 0.0)}
+
+#: Table 1 of Cerrolaza et al. 2018: (DC, SEN, PPV) per view set
+PAPER_TABLE1 = {
+    "rec-cvae": {"3 views": (0.91, 0.91, 0.91), "axial+sagittal": (0.86, 0.88, 0.87), "axial only": (0.83, 0.86, 0.84)},
+    "hirec-cvae": {"3 views": (0.91, 0.89, 0.93), "axial+sagittal": (0.89, 0.90, 0.91), "axial only": (0.86, 0.86, 0.90)},
+    "tl-net": {"3 views": (0.89, 0.93, 0.86), "axial+sagittal": (0.89, 0.90, 0.90), "axial only": (0.85, 0.88, 0.80)},
+}
+METRICS = ("dice", "sen", "ppv", "assd_mm", "hd95_mm", "bpd_err_mm", "ofd_err_mm", "hc_err_mm")
+
+
+def _scenarios(n: int, data: DatasetConfig, robustness: bool):
+    yield "held-out", PhantomDataset("test", n, data), VIEW_SETS
+    if robustness:
+        three = {"3 views": VIEW_SETS["3 views"]}
+        yield "GA 16-18", PhantomDataset("test", n, replace(data, ga_range=(16.0, 18.0))), three
+        yield "GA 36-38", PhantomDataset("test", n, replace(data, ga_range=(36.0, 38.0))), three
+        yield "jitter 20deg/10mm", PhantomDataset("test", n, replace(data, max_angle_deg=20.0, max_shift_mm=10.0)), three
+
+
+def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(), robustness: bool = True, device: str = "cpu", batch_size: int = 8) -> Job[list[dict]]:
+    """Evaluate ``models`` (kind -> model); returns one row per (scenario, model, view set)."""
+    import torch
+
+    scenarios = list(_scenarios(n, data, robustness))
+    total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
+    done, rows = 0, []
+    for scenario, dataset, view_sets in scenarios:
+        per = {(k, v): {m: [] for m in METRICS} for k in models for v in view_sets}
+        for start in range(0, len(dataset), batch_size):
+            items = [dataset.arrays(i) for i in range(start, min(start + batch_size, len(dataset)))]
+            views = torch.as_tensor(np.stack([it["views"] for it in items])).to(device)
+            for kind, model in models.items():
+                for vs_name, mask in view_sets.items():
+                    m = torch.tensor([mask] * len(items), device=device)
+                    prob, _ = model.reconstruct(views, m)
+                    for p, it in zip(prob[:, 0].float().cpu().numpy(), items):
+                        truth = it["labels"] == 1
+                        res = all_metrics(p > 0.5, truth, data.spacing_mm)
+                        bpd, ofd, hc = it["biometry"][:3]
+                        try:
+                            b = measure(p, data.spacing_mm)
+                            res |= {"bpd_err_mm": abs(b["bpd_mm"] - bpd), "ofd_err_mm": abs(b["ofd_mm"] - ofd), "hc_err_mm": abs(b["hc_mm"] - hc)}
+                        except ValueError:
+                            res |= {"bpd_err_mm": np.nan, "ofd_err_mm": np.nan, "hc_err_mm": np.nan}
+                        for key in METRICS:
+                            per[(kind, vs_name)][key].append(res[key])
+                    done += len(items)
+                    yield Progress(done, total, f"{scenario}: {kind}, {vs_name}")
+        for (kind, vs_name), values in per.items():
+            row = {"scenario": scenario, "model": kind, "views": vs_name, "n": len(dataset)}
+            for key, vals in values.items():
+                arr = np.asarray(vals, float)
+                row[key] = float(np.nanmean(arr))
+                row[key + "_std"] = float(np.nanstd(arr))
+            paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
+            if paper and scenario == "held-out":
+                row["paper"] = paper
+                row["meets_paper"] = bool(row["dice"] >= paper[0] and row["sen"] >= paper[1] and row["ppv"] >= paper[2])
+            rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """Rows as a Markdown table in Table 1's layout (DC / SEN / PPV, mean +- std)."""
+    head = "| scenario | model | views | DC | SEN | PPV | ASSD mm | HD95 mm | BPD/OFD/HC err mm | paper DC/SEN/PPV |"
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        def ms(k, d=2):
+            return f"{r[k]:.{d}f} +- {r[k + '_std']:.{d}f}"
+        paper = "/".join(f"{v:.2f}" for v in r["paper"]) + (" met" if r["meets_paper"] else " not met") if "paper" in r else ""
+        lines.append(
+            f"| {r['scenario']} | {r['model']} | {r['views']} | {ms('dice')} | {ms('sen')} | {ms('ppv')} | "
+            f"{ms('assd_mm')} | {ms('hd95_mm')} | {r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f} | {paper} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The interface every skull-reconstruction model shares, and the ELBO pieces.
+
+A model turns the available views into a *condition*, decodes a latent ``z`` with
+that condition into skull logits, knows its point estimate (``prior_mean``) and
+can sample latents. ``reconstruct`` averages the probabilities of the point
+estimate (``n_samples == 1``) or of prior samples, and returns their voxel-wise
+standard deviation too.
+
+Losses: reconstruction is binary cross-entropy plus soft Dice (the skull is a few
+percent of the voxels); the KL term of the conditional ELBO is the analytic KL
+between diagonal Gaussians.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import torch
+from torch import nn
+
+from .conditioning import check_views
+
+
+def kl_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:
+    """KL(q || p) of diagonal Gaussians summed over dimensions, per sample;
+    ``p`` defaults to N(0, I)."""
+    if mu_p is None:
+        return 0.5 * torch.sum(mu_q**2 + logvar_q.exp() - 1.0 - logvar_q, dim=1)
+    return 0.5 * torch.sum(logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1.0, dim=1)
+
+
+def soft_dice(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    return (2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.Tensor:
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1)
+    return bce + dice_weight * (1.0 - soft_dice(logits, target))
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+
+
+class ReconstructionModel(nn.Module):
+    """Base class: subclasses set ``kind`` and implement the abstract verbs."""
+
+    kind: str = ""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+
+    # -- the shared verbs -------------------------------------------------------
+    def encode_views(self, views: torch.Tensor, mask: torch.Tensor):
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor, condition) -> torch.Tensor:
+        raise NotImplementedError
+
+    def prior_mean(self, condition) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample_latent(self, condition, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_loss(self, batch: dict, stage: str | None = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    @property
+    def latent_dim(self) -> int:
+        raise NotImplementedError
+
+    def forward(self, batch: dict, stage: str | None = None) -> dict[str, torch.Tensor]:
+        """The training loss (so that DistributedDataParallel can wrap the model)."""
+        return self.training_loss(batch, stage)
+
+    # -- derived ---------------------------------------------------------------
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    @torch.no_grad()
+    def reconstruct(self, views: torch.Tensor, mask: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None):
+        """Skull probability ``(B, 1, S, S, S)`` and its voxel-wise std over samples
+        (None for the point estimate)."""
+        check_views(views, mask, self.config.view_size)
+        condition = self.encode_views(views, mask)
+        if n_samples <= 1:
+            return torch.sigmoid(self.decode(self.prior_mean(condition), condition)), None
+        probs = torch.stack([torch.sigmoid(self.decode(self.sample_latent(condition, generator), condition)) for _ in range(n_samples)])
+        return probs.mean(0), probs.std(0)

@@ -1,0 +1,246 @@
+"""Training of the reconstruction models, as a job that yields progress.
+
+``train_job`` trains one model on the phantom dataset with view dropout (random
+subsets of views, so every subset works at test time), Adam with a cosine
+schedule, validation Dice of the point estimate from three views after every epoch,
+and checkpoints after every epoch: ``last.safetensors`` plus ``train_state.safetensors``
+(optimizer state, counters and RNG state, all safetensors) to resume from, and
+``model.safetensors`` (the best validation Dice). Seeds make runs repeatable on the
+CPU. Mixed precision (bf16 autocast) is used on CUDA. Under ``torchrun`` the job is
+data-parallel (DDP: gloo on the CPU, nccl on GPUs); rank 0 validates and saves.
+TL-net runs its three stages in turn (``stage_epochs``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .progress import Job, Progress
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    kind: str = "rec-cvae"  #: rec-cvae, hirec-cvae or tl-net
+    model: dict = field(default_factory=dict)  #: overrides of the model's config
+    data: dict = field(default_factory=dict)  #: overrides of the DatasetConfig
+    train_size: int = 4000  #: phantoms in the training split
+    val_size: int = 64  #: phantoms for the per-epoch validation Dice
+    epochs: int = 12  #: passes over the training split (CVAEs)
+    stage_epochs: tuple[int, int, int] = (4, 3, 5)  #: TL-net: autoencoder, image, joint
+    batch_size: int = 8
+    lr: float = 1e-3
+    min_lr: float = 2e-5  #: end of the cosine schedule
+    all_views_p: float = 0.4  #: share of samples that see all three views
+    keep_view_p: float = 0.6  #: otherwise each view is kept with this probability
+    seed: int = 0
+    cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
+    amp: bool = True  #: bf16 autocast on CUDA
+    max_steps: int | None = None  #: stop early (smoke tests)
+
+    def stages(self) -> list[tuple[str, int]]:
+        if self.kind == "tl-net":
+            return list(zip(("autoencoder", "image", "joint"), self.stage_epochs))
+        return [("elbo", self.epochs)]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**d)
+
+
+def view_masks(n: int, cfg: TrainConfig, generator) -> "torch.Tensor":
+    """Random view subsets: all views with ``all_views_p``, else each kept with
+    ``keep_view_p`` (the empty set included: the prior alone)."""
+    import torch
+
+    every = torch.rand(n, 1, generator=generator) < cfg.all_views_p
+    keep = torch.rand(n, 3, generator=generator) < cfg.keep_view_p
+    return (every | keep).float()
+
+
+def _datasets(cfg: TrainConfig):
+    from .dataset import DatasetConfig, PhantomDataset
+
+    data = DatasetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.data.items()})
+    return (
+        PhantomDataset("train", cfg.train_size, data, cache_dir=cfg.cache_dir),
+        PhantomDataset("val", cfg.val_size, data, cache_dir=cfg.cache_dir),
+        data,
+    )
+
+
+def _save_state(path: Path, optimizer, counters: dict, rng) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    sd = optimizer.state_dict()
+    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
+    for idx, state in sd["state"].items():
+        for key, value in state.items():
+            tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    meta = {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)}
+    tmp = path.with_suffix(".tmp.safetensors")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+
+
+def _load_state(path: Path, optimizer=None, rng=None) -> dict:
+    """Counters of a saved training state; restores the optimizer and RNG if given."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if optimizer is not None:
+        state: dict = {}
+        for name, value in tensors.items():
+            if name.startswith("state."):
+                _, idx, key = name.split(".", 2)
+                state.setdefault(int(idx), {})[key] = value
+        optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+    if rng is not None:
+        import torch
+
+        rng.set_state(tensors["rng"])
+        torch.set_rng_state(tensors["torch_rng"])  # the reparameterisation noise
+    return json.loads(meta["counters"])
+
+
+def validation_dice(model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)) -> float:
+    """Mean Dice of the point estimate (threshold 0.5) over ``dataset``."""
+    import torch
+
+    from .metrics import overlap
+
+    model.eval()
+    scores = []
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+            views = torch.stack([it["views"] for it in items]).to(device)
+            m = torch.tensor([mask] * len(items), device=device)
+            prob, _ = model.reconstruct(views, m)
+            for p, it in zip(prob.cpu().numpy(), items):
+                scores.append(overlap(p[0] > 0.5, it["skull"][0].numpy() > 0.5)["dice"])
+    model.train()
+    return float(np.mean(scores))
+
+
+def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = False) -> Job[dict]:
+    """Train ``cfg.kind``; yields :class:`Progress` (``partial`` holds the latest
+    losses); returns the final metrics and the trained ``model`` (this process's
+    replica). Checkpoints go to ``out_dir``."""
+    import torch
+    import torch.distributed as dist
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .devices import resolve_device
+    from .models import build_model
+
+    out = Path(out_dir)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = resolve_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        if device.startswith("cuda"):
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    torch.manual_seed(cfg.seed)
+    train_set, val_set, data_cfg = _datasets(cfg)
+    model = build_model(cfg.kind, cfg.model).to(device)
+    if model.config.grid != data_cfg.grid[0] or model.config.view_size != data_cfg.view_shape[0]:
+        raise ValueError("the model's grid and view size must match the dataset's")
+    rng = torch.Generator().manual_seed(cfg.seed)
+    counters = {"stage": 0, "epoch": 0, "step": 0, "best_dice": -1.0, "history": [], "seconds": 0.0}
+    out.mkdir(parents=True, exist_ok=True)
+    stages = cfg.stages()
+    steps_per_epoch = max(1, len(train_set) // (cfg.batch_size * world))
+    total = sum(e for _, e in stages) * steps_per_epoch
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    use_amp = cfg.amp and device.startswith("cuda")
+    recipe = asdict(cfg) | {"device": device, "world_size": world, "torch": torch.__version__}
+
+    def make_optimizer(stage: str):
+        params = model.stage_parameters(stage) if stage in ("autoencoder", "image", "joint") else list(model.parameters())
+        return torch.optim.Adam(params, lr=cfg.lr)
+
+    resume_state = out / "train_state.safetensors"
+    start_stage = 0
+    if resume and resume_state.exists():
+        loaded, _ = load_checkpoint(out / "last.safetensors", device)
+        model.load_state_dict(loaded.state_dict())
+        counters = _load_state(resume_state)
+        start_stage = counters["stage"]
+    ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
+    t_start = time.perf_counter() - counters["seconds"]
+
+    for stage_idx in range(start_stage, len(stages)):
+        stage, n_epochs = stages[stage_idx]
+        optimizer = make_optimizer(stage)
+        stage_steps = n_epochs * steps_per_epoch
+        if resume and resume_state.exists() and stage_idx == start_stage:
+            _load_state(resume_state, optimizer, rng)
+            first_epoch = counters["epoch"]
+        else:
+            first_epoch = 0
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
+        if first_epoch and "schedule" in counters:
+            schedule.load_state_dict(counters["schedule"])
+        for epoch in range(first_epoch, n_epochs):
+            order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch))
+            order = order[rank::world]
+            losses = []
+            for b in range(steps_per_epoch):
+                if cfg.max_steps and counters["step"] >= cfg.max_steps:
+                    break
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
+                items = [train_set[i] for i in idx]
+                batch = {
+                    "skull": torch.stack([it["skull"] for it in items]).to(device),
+                    "views": torch.stack([it["views"] for it in items]).to(device),
+                    "mask": view_masks(len(items), cfg, rng).to(device),
+                }
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    result = ddp(batch, stage)
+                optimizer.zero_grad(set_to_none=True)
+                result["loss"].float().backward()
+                optimizer.step()
+                schedule.step()
+                counters["step"] += 1
+                scalars = {k: float(v.detach()) for k, v in result.items() if k != "logits"}
+                losses.append(scalars["loss"])
+                yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}/{n_epochs}", scalars)
+            counters["stage"], counters["epoch"] = stage_idx, epoch + 1
+            counters["seconds"] = time.perf_counter() - t_start
+            counters["schedule"] = schedule.state_dict()
+            if rank == 0:
+                dice = validation_dice(model, val_set, device)
+                counters["history"].append({"stage": stage, "epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None, "val_dice": dice})
+                metrics = {"val_dice": dice, "epoch": epoch + 1, "stage": stage}
+                save_checkpoint(out / "last.safetensors", model, recipe, metrics)
+                final_stage = stage_idx == len(stages) - 1
+                if final_stage and dice > counters["best_dice"]:
+                    counters["best_dice"] = dice
+                    save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": counters["seconds"]}, metrics)
+                _save_state(resume_state, optimizer, counters, rng)
+                yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}", {"val_dice": dice})
+            if world > 1:
+                dist.barrier()
+            if cfg.max_steps and counters["step"] >= cfg.max_steps:
+                break
+        if cfg.max_steps and counters["step"] >= cfg.max_steps:
+            break
+        counters["stage"], counters["epoch"] = stage_idx + 1, 0
+    (out / "history.json").write_text(json.dumps(counters["history"], indent=2)) if rank == 0 else None
+    return {"best_val_dice": counters["best_dice"], "steps": counters["step"], "seconds": time.perf_counter() - t_start, "model": model}

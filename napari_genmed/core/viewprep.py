@@ -1,0 +1,93 @@
+"""Acquired views -> the model's input: validated, gray, resampled, centred.
+
+A view may be a :class:`~.ultrasound.View`, a 2D array (1 mm pixels assumed), an
+``(array, pixel_spacing_mm)`` pair or a dict with ``image`` and ``spacing_mm``.
+RGB(A) screenshots become gray by luminance; 8/16-bit integers are scaled to
+[0, 1]. Each image is resampled to the model's pixel size using its spacing and
+centre-cropped or padded to the model's view size, so views of any size and
+resolution work. Bad input raises a ``ValueError`` that names the view and the
+problem.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import ndimage
+
+from .geometry import VIEW_NAMES
+
+MAX_SIDE = 8192  #: larger images are refused before any work
+
+
+def _unpack(name: str, value) -> tuple[np.ndarray, float]:
+    if hasattr(value, "image") and hasattr(value, "pose"):
+        return np.asarray(value.image), float(value.pose.spacing_mm)
+    if isinstance(value, dict):
+        if "image" not in value:
+            raise ValueError(f"view {name!r}: a dict view needs an 'image' entry")
+        return np.asarray(value["image"]), value.get("spacing_mm", 1.0)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], numbers.Real):
+        return np.asarray(value[0]), value[1]
+    return np.asarray(value), 1.0
+
+
+def to_gray(name: str, img: np.ndarray) -> np.ndarray:
+    if img.ndim == 3 and img.shape[-1] in (3, 4):
+        img = img[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    if img.ndim != 2:
+        raise ValueError(f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}")
+    if img.dtype == bool or img.dtype.kind not in "biuf":
+        raise ValueError(f"view {name!r} has unsupported dtype {img.dtype}")
+    if img.dtype.kind in "iu":
+        info = np.iinfo(img.dtype)
+        return img.astype(np.float32) / (255.0 if info.max <= 255 else float(info.max))
+    img = img.astype(np.float32)
+    if not np.all(np.isfinite(img)):
+        raise ValueError(f"view {name!r} holds NaN or infinite values")
+    if img.max() > 1.0 or img.min() < 0.0:
+        lo, hi = float(img.min()), float(img.max())
+        img = (img - lo) / (hi - lo) if hi > lo else img * 0
+    return img
+
+
+def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.ndarray:
+    img, spacing = _unpack(name, value)
+    if isinstance(spacing, bool) or not isinstance(spacing, numbers.Real) or not np.isfinite(spacing) or spacing <= 0:
+        raise ValueError(f"view {name!r}: pixel spacing must be a number > 0 (mm), got {spacing!r}")
+    if img.size == 0:
+        raise ValueError(f"view {name!r} is empty")
+    if max(img.shape[:2]) > MAX_SIDE:
+        raise ValueError(f"view {name!r} of shape {img.shape} is larger than {MAX_SIDE} pixels a side")
+    img = to_gray(name, img)
+    if float(img.max() - img.min()) < 1e-6:
+        raise ValueError(f"view {name!r} is constant: there is no image to reconstruct from")
+    factor = float(spacing) / pixel_mm
+    if abs(factor - 1.0) > 1e-6:
+        img = ndimage.zoom(img, factor, order=1, grid_mode=True, mode="grid-constant")
+    out = np.zeros((view_size, view_size), np.float32)
+    h, w = img.shape
+    # centre crop or pad (the probe side, the top rows, stays on top when cropping)
+    src_r = slice(max(0, (h - view_size) // 2), max(0, (h - view_size) // 2) + min(h, view_size))
+    src_c = slice(max(0, (w - view_size) // 2), max(0, (w - view_size) // 2) + min(w, view_size))
+    dst_r = slice(max(0, (view_size - h) // 2), max(0, (view_size - h) // 2) + min(h, view_size))
+    dst_c = slice(max(0, (view_size - w) // 2), max(0, (view_size - w) // 2) + min(w, view_size))
+    out[dst_r, dst_c] = img[src_r, src_c]
+    return np.clip(out, 0.0, 1.0)
+
+
+def prepare_views(views: dict, view_size: int, pixel_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(3, S, S)`` images ordered axial, sagittal, coronal and the ``(3,)`` mask."""
+    if not isinstance(views, dict):
+        raise ValueError("views must be a dict of view name -> image")
+    unknown = [k for k in views if k not in VIEW_NAMES]
+    if unknown:
+        raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))}; known views are {', '.join(VIEW_NAMES)}")
+    images = np.zeros((len(VIEW_NAMES), view_size, view_size), np.float32)
+    mask = np.zeros(len(VIEW_NAMES), np.float32)
+    for k, name in enumerate(VIEW_NAMES):
+        if views.get(name) is not None:
+            images[k] = prepare_view(name, views[name], view_size, pixel_mm)
+            mask[k] = 1.0
+    return images, mask

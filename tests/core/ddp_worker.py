@@ -1,0 +1,35 @@
+"""Run by test_training under torchrun: a few data-parallel steps, then each rank
+writes a digest of its own replica's weights."""
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny import TINY_DATA, TINY_MODEL  # noqa: E402
+
+from napari_genmed.core.models import build_model  # noqa: E402
+from napari_genmed.core.progress import run  # noqa: E402
+from napari_genmed.core.training import TrainConfig, train_job  # noqa: E402
+
+
+def digest(model) -> str:
+    h = hashlib.sha256()
+    for v in model.state_dict().values():
+        h.update(v.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+out = Path(sys.argv[1])
+torch.manual_seed(0)
+initial = digest(build_model("rec-cvae", TINY_MODEL["rec-cvae"]))
+cfg = TrainConfig(kind="rec-cvae", model=TINY_MODEL["rec-cvae"], data=TINY_DATA, train_size=8, val_size=2, epochs=1,
+                  batch_size=2, cache_dir=os.environ["GENMED_CACHE"], max_steps=2)
+result = run(train_job(cfg, out / "run", "cpu"))
+rank, world = dist.get_rank(), dist.get_world_size()
+(out / f"rank{rank}.txt").write_text(f"{digest(result['model'])} {world} {initial}")
+dist.destroy_process_group()
