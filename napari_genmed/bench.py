@@ -45,6 +45,33 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
+def _model_rows(repeats: int) -> list[dict]:
+    """Bundled models: load time, single reconstruction from 3 views, batched
+    throughput (skipped with a note when the weights are not installed)."""
+    import torch
+
+    from . import api
+    from .core.phantom import make_phantom
+    from .core.ultrasound import simulate_views
+
+    rows = []
+    views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
+    for name in api.BUNDLED_MODELS:
+        try:
+            load = _time(lambda: api.load_model(name, "cpu"), max(3, repeats // 3))
+        except ValueError as exc:
+            rows.append({"name": f"{name}: load", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)})
+            continue
+        model = api.load_model(name, "cpu")
+        rows.append(_row(f"{name}: load bundled weights", load))
+        rows.append(_row(f"{name}: reconstruct, 3 views, 64^3", _time(lambda: api.reconstruct(model, views), repeats)))
+        batch = torch.rand(16, 3, 128, 128)
+        mask = torch.ones(16, 3)
+        ms = _time(lambda: model.reconstruct(batch, mask), max(2, repeats // 3))
+        rows.append(_row(f"{name}: batch of 16 reconstructions", ms, f"{16000.0 / np.median(ms):.1f} volumes/s"))
+    return rows
+
+
 def run_bench(repeats: int = 10) -> dict:
     from .core.dataset import make_subject
     from .core.phantom import make_phantom
@@ -58,6 +85,7 @@ def run_bench(repeats: int = 10) -> dict:
     ]
     subject = _time(lambda: make_subject(123), repeats)
     rows.append(_row("subject: skull + 3 views", subject, f"{1000.0 / np.median(subject):.1f} subjects/s on one core"))
+    rows += _model_rows(repeats)
     rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
     rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
     return {"machine": machine(), "rows": rows}

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import argparse
 
-PANELS = ("Fetal head phantom",)  #: dock widgets opened by the demo
+PANELS = ("Skull reconstruction", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
 
 
-def open_demo(viewer):
-    """Dock the panels, open the sample head and turn to a 3D view."""
-    for panel in PANELS:
-        viewer.window.add_plugin_dock_widget("napari-genmed", panel)
+def open_demo(viewer, load_model: bool = True):
+    """Open the sample head, dock the panels (the sample's planes are assigned to
+    the views), start loading the default model and turn to a 3D view: one click on
+    Reconstruct remains."""
     viewer.open_sample("napari-genmed", "fetal_head")
+    widgets = {}
+    for k, panel in enumerate(PANELS):
+        _, widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
+    if load_model:
+        widgets["Skull reconstruction"].models.start_loading()
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes
-    return viewer
+    return widgets
 
 
 def main(argv=None):
@@ -31,10 +36,17 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="napari_genmed.demo")
     p.add_argument("--screenshot", default=None)
     p.add_argument("--quit", action="store_true")
+    p.add_argument("--reconstruct", action="store_true", help="press Reconstruct once the model is loaded")
     args = p.parse_args(argv)
     viewer = napari.Viewer(title="napari-genmed demo")
     viewer.window._qt_window.resize(1500, 950)
-    open_demo(viewer)
+    widgets = open_demo(viewer)
+    panel = widgets["Skull reconstruction"]
+    delay = 1500
+
+    if args.reconstruct:
+        delay = 6000
+        panel.models.loaded.connect(lambda model: panel.run())
 
     def finish():
         if args.screenshot:
@@ -43,7 +55,7 @@ def main(argv=None):
             viewer.close()
 
     if args.screenshot or args.quit:
-        QTimer.singleShot(1500, finish)
+        QTimer.singleShot(delay, finish)
     napari.run()
 
 

@@ -25,17 +25,60 @@ SKULL_SURFACE_COLORMAP = {"name": "bone surface", "colors": [[0.93, 0.87, 0.75, 
 SKULL_COLORS = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0), 1: (0.93, 0.87, 0.75, 1.0)}  #: bone
 
 
+def view_arrangement(pose) -> tuple[int, int, int]:
+    """Data axes of a view layer: ``(normal axis, row axis, column axis)``.
+
+    The slice is stored as a 3D array with a singleton axis, its axes placed on the
+    world axes they are closest to, so the affine is near-diagonal: an exactly
+    standard plane then shows as a line in a 2D viewer instead of a singular
+    transform."""
+    normal_axis = int(np.argmax(np.abs(pose.normal)))
+    a, b = [k for k in range(3) if k != normal_axis]
+    row = np.abs(np.asarray(pose.row_axis))
+    return (normal_axis, a, b) if row[a] >= row[b] else (normal_axis, b, a)
+
+
 def view_layer(view, name: str | None = None) -> LayerData:
+    """A 2D view as an image layer placed at its pose (see :func:`view_arrangement`)."""
+    pose = view.pose
+    k, r, c = view_arrangement(pose)
+    image = np.asarray(view.image, np.float32)
+    data = np.moveaxis(image[None], (0, 1, 2), (k, r, c))
+    s = pose.spacing_mm
+    affine = np.eye(4)
+    affine[:3, k] = pose.normal * s
+    affine[:3, r] = np.asarray(pose.row_axis) * s
+    affine[:3, c] = np.asarray(pose.col_axis) * s
+    affine[:3, 3] = pose.points(0.0, 0.0)
     kwargs = {
         "name": name or view.name,
-        "affine": view.pose.affine(),
+        "affine": affine,
         "colormap": VIEW_COLORMAP,
         "contrast_limits": (0.0, 1.0),
         "rendering": "translucent",
         "blending": "translucent",
-        "metadata": {"genmed_view": view.name, "pose": view.pose.to_dict(), "seed": view.seed, "pixel_spacing_mm": view.pose.spacing_mm},
+        "metadata": {"genmed_view": view.name, "pose": pose.to_dict(), "seed": view.seed, "pixel_spacing_mm": s, "view_axes": [k, r, c]},
     }
-    return (np.asarray(view.image, np.float32)[None], kwargs, "image")
+    return (data, kwargs, "image")
+
+
+def view_image(layer) -> np.ndarray:
+    """The (H, W) image of a layer made by :func:`view_layer` (or any 2D layer)."""
+    data = np.asarray(layer.data)
+    axes = (layer.metadata or {}).get("view_axes")
+    if axes is not None and data.ndim == 3:
+        return np.moveaxis(data, tuple(axes), (0, 1, 2))[0]
+    if data.ndim == 3 and data.shape[0] == 1:
+        return data[0]
+    return data
+
+
+def view_index(layer, row: float, col: float) -> tuple:
+    """The data index of pixel (row, col) of a view layer."""
+    k, r, c = layer.metadata["view_axes"]
+    idx = [0.0, 0.0, 0.0]
+    idx[r], idx[c] = row, col
+    return tuple(idx)
 
 
 def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list[LayerData]:
@@ -52,18 +95,14 @@ def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list
     return layers
 
 
-def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float = 0.6) -> LayerData:
-    """A smooth surface of a binary volume (marching cubes on a lightly smoothed
-    mask), in the volume's millimetre space."""
-    from scipy import ndimage
-    from skimage.measure import marching_cubes
+def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float = 0.6, level: float = 0.5) -> LayerData:
+    """A smooth surface of a volume in the volume's millimetre space."""
+    from ..core.surface import surface
 
-    smooth = ndimage.gaussian_filter(np.asarray(mask, np.float32), 0.7)
-    verts, faces, _, _ = marching_cubes(np.pad(smooth, 1), 0.5, spacing=(spacing_mm,) * 3)
-    verts -= spacing_mm  # undo the padding
+    verts, faces = surface(mask, spacing_mm, level)
     values = np.ones(len(verts), np.float32)
     kwargs = {"name": name, "colormap": SKULL_SURFACE_COLORMAP, "opacity": opacity, "shading": "smooth", "blending": "translucent"}
-    return ((verts.astype(np.float32), faces.astype(np.int32), values), kwargs, "surface")
+    return ((verts, faces, values), kwargs, "surface")
 
 
 def label_names() -> dict[int, str]:

@@ -9,10 +9,9 @@ phantom layers.
 from __future__ import annotations
 
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, ProgressBar, PushButton, SpinBox
-from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error
 
 from ..core.scan import scan_job
+from .jobs import start_job
 from .layer_data import phantom_layers, set_layer
 
 
@@ -39,15 +38,11 @@ class PhantomWidget(Container):
     def run(self):
         if self.worker is not None:
             return
-        self.worker = create_worker(
-            scan_job, float(self.ga.value), int(self.seed.value), (self.grid.value,) * 3, self.spacing_mm, _progress={"desc": "Phantom"}
-        )
-        self.worker.yielded.connect(self._on_progress)
-        self.worker.returned.connect(self._on_done)
-        self.worker.errored.connect(lambda exc: show_error(f"Phantom failed: {exc}"))
-        self.worker.finished.connect(self._on_finished)
         self._busy(True)
-        self.worker.start()
+        self.worker = start_job(
+            scan_job, float(self.ga.value), int(self.seed.value), (self.grid.value,) * 3, self.spacing_mm,
+            what="Phantom", on_result=self._on_done, on_finished=self._on_finished, on_progress=self._on_progress,
+        )
 
     def stop(self):
         if self.worker is not None:

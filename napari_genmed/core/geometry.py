@@ -212,3 +212,20 @@ def scan_poses(
             pose = jitter_pose(pose, rng, max_angle_deg, max_shift_mm)
         out[name] = pose
     return out
+
+
+def adjusted_pose(base: Pose, offset_mm: float = 0.0, tilt_row_deg: float = 0.0, tilt_col_deg: float = 0.0) -> Pose:
+    """``base`` tilted about its row axis and its column axis (degrees, about its
+    origin), then moved ``offset_mm`` along its (new) normal: the plane picker's
+    three controls."""
+    m = rotation_matrix(base.row_axis, np.deg2rad(tilt_row_deg)) @ rotation_matrix(base.col_axis, np.deg2rad(tilt_col_deg))
+    turned = rotate(base, m)
+    return rotate(turned, np.eye(3), turned.normal * float(offset_mm))
+
+
+def sample_plane(volume: np.ndarray, spacing_mm: float, pose: Pose, order: int = 1) -> np.ndarray:
+    """The intensities of ``volume`` on the plane ``pose`` (trilinear; 0 outside)."""
+    from scipy import ndimage
+
+    idx = np.moveaxis(pose.points() / float(spacing_mm), -1, 0)
+    return ndimage.map_coordinates(np.asarray(volume, np.float32), idx, order=order, mode="constant", cval=0.0)

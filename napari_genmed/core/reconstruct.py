@@ -1,11 +1,19 @@
-"""Reconstruction of the 3D skull from any subset of views, with a loaded model."""
+"""Reconstruction of the 3D skull from any subset of views, as a job.
+
+:func:`reconstruction_job` yields progress between its steps (views, encoding, each
+prior sample, the surface), so a panel can show it and cancel it; :func:`reconstruct`
+runs it to the end. The result holds the skull probability on the model's grid, the
+voxel-wise standard deviation over samples, the surface at the threshold, the
+biometry and, when the true skull is given, Dice / SEN / PPV.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .progress import Job, Progress, run
 from .viewprep import prepare_views
 
 
@@ -16,33 +24,78 @@ class Reconstruction:
     spacing_mm: float  #: voxel size of the grid
     views_used: tuple[str, ...]  #: which views conditioned it
     model_kind: str
+    threshold: float = 0.5
+    surface: tuple[np.ndarray, np.ndarray] | None = None  #: (vertices mm, faces) at the threshold
+    measurements: dict = field(default_factory=dict)  #: biometry, and metrics vs truth when known
 
-    def mask(self, threshold: float = 0.5) -> np.ndarray:
-        return self.probability > threshold
+    def mask(self, threshold: float | None = None) -> np.ndarray:
+        return self.probability > (self.threshold if threshold is None else threshold)
 
-    def biometry(self, threshold: float = 0.5) -> dict[str, float]:
+    def biometry(self, threshold: float | None = None) -> dict[str, float]:
         from .measure import measure
 
-        return measure(self.probability, self.spacing_mm, threshold)
+        return measure(self.probability, self.spacing_mm, self.threshold if threshold is None else threshold)
 
 
-def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0) -> Reconstruction:
+def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5, truth=None, with_surface: bool = False) -> Job[Reconstruction]:
     import torch
 
     from .geometry import VIEW_NAMES
 
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not 1 <= n_samples <= 256:
         raise ValueError(f"n_samples must be an integer in 1..256, got {n_samples!r}")
-    images, mask = prepare_views(views, model.config.view_size)
+    if not 0.0 < float(threshold) < 1.0:
+        raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
+    total = 3 + n_samples + int(with_surface)
+    images, mask = prepare_views(views, model.config.view_size)  # bad views fail at the first step
+    yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    prob, std = model.reconstruct(
-        torch.as_tensor(images[None], device=device), torch.as_tensor(mask[None], device=device), n_samples, generator
-    )
-    return Reconstruction(
-        probability=prob[0, 0].float().cpu().numpy(),
-        uncertainty=None if std is None else std[0, 0].float().cpu().numpy(),
+    yield Progress(1, total, "encoding the views")
+    with torch.no_grad():
+        v = torch.as_tensor(images[None], device=device)
+        m = torch.as_tensor(mask[None], device=device)
+        condition = model.encode_views(v, m)
+        if n_samples == 1:
+            yield Progress(2, total, "decoding the point estimate")
+            prob = torch.sigmoid(model.decode(model.prior_mean(condition), condition))[0, 0].float().cpu().numpy()
+            std = None
+        else:
+            probs = []
+            for k in range(n_samples):
+                yield Progress(2 + k, total, f"decoding sample {k + 1} of {n_samples}")
+                probs.append(torch.sigmoid(model.decode(model.sample_latent(condition, generator), condition))[0, 0])
+            stack = torch.stack(probs)
+            prob, std = stack.mean(0).float().cpu().numpy(), stack.std(0).float().cpu().numpy()
+    result = Reconstruction(
+        probability=prob,
+        uncertainty=std,
         spacing_mm=float(model.config.spacing_mm),
-        views_used=tuple(n for n, m in zip(VIEW_NAMES, mask) if m),
+        views_used=tuple(n for n, k in zip(VIEW_NAMES, mask) if k),
         model_kind=model.kind,
+        threshold=float(threshold),
     )
+    yield Progress(2 + n_samples, total, "measuring")
+    try:
+        result.measurements.update(result.biometry())
+    except ValueError:
+        pass  # no closed skull in the axial plane: no biometry
+    if truth is not None:
+        from .metrics import overlap
+
+        truth = np.asarray(truth, bool)
+        if truth.shape != prob.shape:
+            raise ValueError(f"ground truth of shape {truth.shape} does not match the model grid {prob.shape}")
+        result.measurements.update(overlap(result.mask(), truth))
+    if with_surface:
+        yield Progress(3 + n_samples, total, "building the surface")
+        from .surface import surface
+
+        if result.mask().any():
+            result.surface = surface(prob, result.spacing_mm, threshold, smooth_sigma=0.5)
+    yield Progress(total, total, "done")
+    return result
+
+
+def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5) -> Reconstruction:
+    return run(reconstruction_job(model, views, n_samples, seed, threshold))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_genmed._qt.layer_data import view_image, view_index
 from napari_genmed.core.geometry import Pose
 from napari_genmed.core.sample import sample_scan
 
@@ -24,9 +25,9 @@ def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     for name in ("axial", "sagittal", "coronal"):
         layer = viewer.layers[name]
         pose = Pose.from_dict(layer.metadata["pose"])
-        assert layer.data.shape == (1, 128, 128)
+        assert view_image(layer).shape == (128, 128) and sorted(layer.data.shape) == [1, 128, 128]
         for r, c in ((0, 0), (127, 0), (40, 90)):
-            world = layer.data_to_world((0, r, c))
+            world = layer.data_to_world(view_index(layer, r, c))
             assert np.allclose(world, pose.points(r, c), atol=1e-6)
     viewer.dims.ndisplay = 3
     viewer.reset_view()
@@ -56,8 +57,7 @@ def test_sample_matches_the_files_in_sample_data():
 
 
 def _generate(widget, qtbot):
-    with qtbot.waitSignal(widget.worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
 
 
 def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):

@@ -1,0 +1,28 @@
+"""Running core jobs in napari workers, wired the same way in every panel.
+
+A job (a core generator that yields :class:`~napari_genmed.core.progress.Progress`,
+or a plain function) runs in a napari worker with a progress bar; its errors become
+napari notifications (and are not re-raised in the event loop); ``quit`` cancels it
+at the next yield, and a cancelled job delivers no result.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error
+
+
+def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable, on_progress: Callable | None = None, progress: bool = True):
+    def failed(exc):
+        show_error(f"{what} failed: {exc}")
+
+    kwargs = {"_connect": {"errored": failed, "returned": on_result, "finished": on_finished}, "_start_thread": False}
+    if on_progress is not None:
+        kwargs["_connect"]["yielded"] = on_progress
+    if progress:
+        kwargs["_progress"] = {"desc": what}
+    worker = create_worker(func, *args, **kwargs)
+    worker.start()
+    return worker

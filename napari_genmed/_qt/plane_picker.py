@@ -1,0 +1,175 @@
+"""Dock widget "Plane picker": place the standard planes on a 3D volume and extract
+them as 2D views.
+
+One plane per view is shown in 3D with napari's plane depiction (shift-drag moves
+it along its normal). Sliders set its position along the normal and two tilts;
+"Snap to standard plane" puts it back on the standard plane through the head;
+"Extract" makes the 2D view at that plane as an Image layer placed at its pose:
+simulated ultrasound for a label volume (or skull mask), resampled intensities for
+an image volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
+from napari.utils.notifications import show_error
+
+from ..core.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
+from .layer_data import set_layer, view_layer
+
+NONE = "(none)"
+
+
+class PlanePicker(Container):
+    def __init__(self, napari_viewer):
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self.state = {v: [0.0, 0.0, 0.0] for v in VIEW_NAMES}  # offset, tilt about rows, tilt about columns
+        self._syncing = False
+        self.volume = ComboBox(choices=self._volumes, label="volume")
+        self.view = ComboBox(choices=list(VIEW_NAMES), value="axial", label="plane")
+        self.offset = FloatSlider(value=0.0, min=-50.0, max=50.0, step=0.5, label="position (mm)")
+        self.tilt_a = FloatSlider(value=0.0, min=-45.0, max=45.0, step=0.5, label="tilt 1 (deg)")
+        self.tilt_b = FloatSlider(value=0.0, min=-45.0, max=45.0, step=0.5, label="tilt 2 (deg)")
+        self.snap = PushButton(text="Snap to standard plane")
+        self.extract = PushButton(text="Extract view")
+        self.info = Label(value="")
+        self.extend([self.volume, self.view, self.offset, self.tilt_a, self.tilt_b, self.snap, self.extract, self.info])
+        for w in (self.offset, self.tilt_a, self.tilt_b):
+            w.changed.connect(self._on_slider)
+        self.view.changed.connect(self._on_view)
+        self.volume.changed.connect(lambda v: self.show_planes())
+        self.snap.changed.connect(self.snap_to_standard)
+        self.extract.changed.connect(self.extract_view)
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(lambda e: self._refresh_volumes())
+        self._refresh_volumes()
+
+    # -- the volume -----------------------------------------------------------
+    def _volumes(self, widget=None):
+        out = [NONE]
+        for layer in self.viewer.layers:
+            if layer._type_string in ("image", "labels") and np.ndim(layer.data) == 3 and min(np.shape(layer.data)) > 1 and not layer.name.endswith(" plane"):
+                out.append(layer.name)
+        return out
+
+    def _refresh_volumes(self):
+        current = self.volume.value
+        self.volume.reset_choices()
+        if current in self.volume.choices and current != NONE:
+            self.volume.value = current
+        elif len(self.volume.choices) > 1:
+            labels = [n for n in self.volume.choices if n in self.viewer.layers and self.viewer.layers[n]._type_string == "labels"]
+            self.volume.value = ("head labels" if "head labels" in labels else (labels or self.volume.choices[1:])[0])
+
+    def _layer(self):
+        name = self.volume.value
+        return self.viewer.layers[name] if name not in (None, NONE) and name in self.viewer.layers else None
+
+    def _spacing(self, layer) -> float:
+        return float(np.mean(layer.scale))
+
+    def _centre(self, layer) -> np.ndarray:
+        if layer._type_string == "labels":
+            from ..core.ultrasound import Medium
+
+            return Medium(np.asarray(layer.data), self._spacing(layer)).standard_centre()
+        return (np.array(layer.data.shape) - 1) / 2 * self._spacing(layer)
+
+    def pose(self, view: str) -> Pose | None:
+        layer = self._layer()
+        if layer is None:
+            return None
+        offset, a, b = self.state[view]
+        return adjusted_pose(standard_pose(view, self._centre(layer)), offset, a, b)
+
+    # -- the planes in 3D -----------------------------------------------------
+    def show_planes(self):
+        layer = self._layer()
+        if layer is None:
+            return
+        data = (np.asarray(layer.data) == 1).astype(np.float32) if layer._type_string == "labels" else np.asarray(layer.data, np.float32)
+        s = self._spacing(layer)
+        for view in VIEW_NAMES:
+            pose = self.pose(view)
+            name = f"{view} plane"
+            plane = {"position": tuple(np.asarray(pose.origin) / s), "normal": tuple(pose.normal), "thickness": 1.0}
+            if name in self.viewer.layers:
+                target = self.viewer.layers[name]
+                self._syncing = True
+                try:
+                    target.plane.position = plane["position"]
+                    target.plane.normal = plane["normal"]
+                finally:
+                    self._syncing = False
+            else:
+                target = self.viewer.add_image(data, name=name, scale=(s, s, s), depiction="plane", plane=plane, blending="additive",
+                                               colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view], opacity=0.7)
+                target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
+
+    def _on_drag(self, view: str):
+        """A plane dragged in the canvas: read its new position back into the offset."""
+        if self._syncing:
+            return
+        name = f"{view} plane"
+        layer, target = self._layer(), (self.viewer.layers[name] if name in self.viewer.layers else None)
+        if layer is None or target is None:
+            return
+        s = self._spacing(layer)
+        pose = self.pose(view)
+        moved = np.asarray(target.plane.position) * s - np.asarray(pose.origin)
+        self.state[view][0] += float(moved @ pose.normal)
+        if view == self.view.value:
+            self._syncing = True
+            try:
+                self.offset.value = float(np.clip(self.state[view][0], self.offset.min, self.offset.max))
+            finally:
+                self._syncing = False
+
+    def _on_slider(self, _=None):
+        if self._syncing:
+            return
+        self.state[self.view.value] = [float(self.offset.value), float(self.tilt_a.value), float(self.tilt_b.value)]
+        self.show_planes()
+
+    def _on_view(self, view):
+        self._syncing = True
+        try:
+            self.offset.value, self.tilt_a.value, self.tilt_b.value = self.state[view]
+        finally:
+            self._syncing = False
+
+    def snap_to_standard(self):
+        self.state[self.view.value] = [0.0, 0.0, 0.0]
+        self._on_view(self.view.value)
+        self.show_planes()
+
+    # -- extraction -----------------------------------------------------------
+    def extract_view(self):
+        layer = self._layer()
+        if layer is None:
+            show_error("Pick a 3D volume first.")
+            return None
+        view = self.view.value
+        pose = self.pose(view)
+        pose = Pose(pose.origin, pose.row_axis, pose.col_axis, 1.0, (128, 128), name=view)
+        s = self._spacing(layer)
+        try:
+            if layer._type_string == "labels":
+                from ..core.ultrasound import simulate_view
+
+                v = simulate_view(np.asarray(layer.data), pose, spacing_mm=s, seed=0, name=view)
+            else:
+                from ..core.ultrasound import View
+
+                img = sample_plane(np.asarray(layer.data), s, pose)
+                lo, hi = np.percentile(np.asarray(layer.data), [1, 99.5])
+                v = View(name=view, image=np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32), pose=pose)
+        except ValueError as exc:
+            show_error(f"Cannot extract the {view} plane: {exc}")
+            return None
+        data, kwargs, kind = view_layer(v, view)
+        out = set_layer(self.viewer, data, kwargs, kind)
+        self.info.value = f"{view}: extracted at {np.round(pose.origin, 1)} mm"
+        return out

@@ -1,0 +1,209 @@
+"""Dock widget "Skull reconstruction": model, views, reconstruct, readouts, export.
+
+The clinician's workflow: load a model (bundled or a file), assign the planes
+(Image layers) to axial / sagittal / coronal, press Reconstruct. The job
+(:func:`~napari_genmed.core.reconstruct.reconstruction_job`) runs in a napari worker
+with a progress bar and Cancel; its result replaces the earlier result layers: the
+skull probability, the skull at an adjustable threshold (Labels), its surface, and
+with samples > 1 the uncertainty. They share the millimetre space of the input
+slices, which stay in 3D at their poses. Readouts: biometry and, when a phantom's
+true skull is in the viewer, Dice / SEN / PPV. Export: NIfTI and STL / OBJ / PLY.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
+from napari.utils.notifications import show_error, show_info
+
+from ..core.reconstruct import Reconstruction, reconstruction_job
+from .jobs import start_job
+from .layer_data import SKULL_SURFACE_COLORMAP, set_layer
+from .model_box import ModelBox
+from .views_box import NONE, ViewsBox
+
+PROBABILITY, MASK, SURFACE, UNCERTAINTY = "skull probability", "reconstructed skull", "reconstructed surface", "skull uncertainty"
+RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)
+
+
+def format_readout(measurements: dict) -> str:
+    m = measurements
+    parts = []
+    if "bpd_mm" in m:
+        parts.append(f"BPD {m['bpd_mm']:.1f}  OFD {m['ofd_mm']:.1f}  HC {m['hc_mm']:.1f} mm")
+        parts.append(f"GA {m['ga_hadlock_weeks']:.1f} w (Hadlock), {m['ga_intergrowth_weeks']:.1f} w (INTERGROWTH)")
+    else:
+        parts.append("no closed skull in the axial plane: no biometry")
+    if "dice" in m:
+        parts.append(f"vs truth: Dice {m['dice']:.3f}  SEN {m['sen']:.3f}  PPV {m['ppv']:.3f}")
+    return "\n".join(parts)
+
+
+class ReconstructWidget(Container):
+    def __init__(self, napari_viewer):
+        super().__init__(labels=False)
+        self.viewer = napari_viewer
+        self.worker = None
+        self.result: Reconstruction | None = None
+        self.models = ModelBox()
+        self.views = ViewsBox(napari_viewer)
+        self.truth = ComboBox(choices=self._truth_choices, label="ground truth")
+        self.samples = SpinBox(value=1, min=1, max=64, label="samples")
+        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
+        self.threshold = FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, label="threshold")
+        self.run_button = PushButton(text="Reconstruct")
+        self.cancel = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=1, visible=False, label="progress")
+        self.readout = Label(value="", label="readouts")
+        self.nifti_path = FileEdit(mode="w", filter="*.nii.gz", value="skull_reconstruction.nii.gz", label="NIfTI")
+        self.save_nifti = PushButton(text="Export volume")
+        self.mesh_path = FileEdit(mode="w", filter="*.stl *.obj *.ply", value="skull_surface.stl", label="surface")
+        self.save_mesh = PushButton(text="Export surface")
+        settings = Container(widgets=[self.truth, self.samples, self.seed, self.threshold, self.progress, self.readout], labels=True)
+        export = Container(widgets=[self.nifti_path, self.save_nifti, self.mesh_path, self.save_mesh], labels=True)
+        buttons = Container(widgets=[self.run_button, self.cancel], layout="horizontal", labels=False)
+        self.extend([Label(value="<b>Model</b>"), self.models, Label(value="<b>Views</b>"), self.views,
+                     Label(value="<b>Reconstruction</b>"), settings, buttons, Label(value="<b>Export</b>"), export])
+        self.run_button.changed.connect(self.run)
+        self.cancel.changed.connect(self.stop)
+        self.threshold.changed.connect(self._on_threshold)
+        self.save_nifti.changed.connect(self.export_volume)
+        self.save_mesh.changed.connect(self.export_surface)
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(lambda e: self._refresh_truth())
+        self._refresh_truth()
+
+    # -- ground truth ---------------------------------------------------------
+    def _truth_choices(self, widget=None):
+        return [NONE] + [layer.name for layer in self.viewer.layers if layer._type_string == "labels" and layer.name not in RESULT_LAYERS]
+
+    def _refresh_truth(self):
+        current = self.truth.value
+        self.truth.reset_choices()
+        if current in self.truth.choices and current != NONE:
+            self.truth.value = current
+        elif "skull" in self.truth.choices:
+            self.truth.value = "skull"
+
+    def _truth(self, grid_shape):
+        name = self.truth.value
+        if name in (None, NONE) or name not in self.viewer.layers:
+            return None
+        data = np.asarray(self.viewer.layers[name].data)
+        if data.shape != tuple(grid_shape):
+            show_info(f"ground truth {name!r} is {data.shape}, the model grid {tuple(grid_shape)}: no Dice")
+            return None
+        return data == 1
+
+    # -- the job --------------------------------------------------------------
+    def run(self):
+        if self.worker is not None:
+            return None
+        model = self.models.model
+        if model is None:
+            show_error("Load a model first.")
+            return None
+        try:
+            views = self.views.views()
+            truth = self._truth((model.config.grid,) * 3)
+            job = reconstruction_job(model, views, int(self.samples.value), int(self.seed.value), float(self.threshold.value), truth, with_surface=True)
+            next(job)  # validates the views before a worker starts
+        except ValueError as exc:
+            show_error(f"Cannot reconstruct: {exc}")
+            return None
+        self._busy(True)
+        self.worker = start_job(lambda: (yield from job), what="Reconstruction", on_result=self._on_result,
+                                on_finished=self._on_finished, on_progress=self._on_progress)
+        return self.worker
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _busy(self, busy: bool):
+        self.run_button.enabled = not busy
+        self.models.load.enabled = not busy
+        self.cancel.enabled = busy
+        self.progress.visible = busy
+
+    def _on_progress(self, p):
+        self.progress.max = p.total
+        self.progress.value = p.step
+        self.progress.label = p.message
+
+    def _on_finished(self):
+        self.worker = None
+        self._busy(False)
+
+    def _on_result(self, result: Reconstruction):
+        self.result = result
+        self.show_result(result)
+
+    # -- layers ---------------------------------------------------------------
+    def show_result(self, r: Reconstruction):
+        scale = (r.spacing_mm,) * 3
+        meta = {"genmed_reconstruction": {"model": r.model_kind, "views": r.views_used, "threshold": r.threshold}}
+        set_layer(self.viewer, r.probability, {"name": PROBABILITY, "scale": scale, "colormap": "inferno", "contrast_limits": (0.0, 1.0),
+                                               "rendering": "attenuated_mip", "visible": False, "metadata": meta}, "image")
+        set_layer(self.viewer, r.mask().astype(np.uint8), {"name": MASK, "scale": scale, "opacity": 0.6, "visible": False, "metadata": meta}, "labels")
+        if r.surface is not None:
+            verts, faces = r.surface
+            set_layer(self.viewer, (verts, faces, np.ones(len(verts), np.float32)),
+                      {"name": SURFACE, "colormap": SKULL_SURFACE_COLORMAP, "opacity": 0.8, "shading": "smooth", "metadata": meta}, "surface")
+        elif SURFACE in self.viewer.layers:
+            self.viewer.layers.remove(SURFACE)
+        if r.uncertainty is not None:
+            set_layer(self.viewer, r.uncertainty, {"name": UNCERTAINTY, "scale": scale, "colormap": "viridis", "rendering": "mip", "metadata": meta}, "image")
+        elif UNCERTAINTY in self.viewer.layers:
+            self.viewer.layers.remove(UNCERTAINTY)
+        self.readout.value = format_readout(r.measurements)
+
+    def _on_threshold(self, value):
+        """A new threshold re-cuts the existing result (labels, surface, readouts)."""
+        r = self.result
+        if r is None or self.worker is not None:
+            return
+        from ..core.surface import surface
+
+        r.threshold = float(value)
+        r.measurements = {k: v for k, v in r.measurements.items() if k in ("dice", "sen", "ppv")}
+        try:
+            r.measurements.update(r.biometry())
+        except ValueError:
+            pass
+        truth = self._truth(r.probability.shape)
+        if truth is not None:
+            from ..core.metrics import overlap
+
+            r.measurements.update(overlap(r.mask(), truth))
+        r.surface = surface(r.probability, r.spacing_mm, r.threshold, smooth_sigma=0.5) if r.mask().any() else None
+        self.show_result(r)
+
+    # -- export ---------------------------------------------------------------
+    def export_volume(self):
+        from ..core.nifti import write_nifti
+
+        if self.result is None:
+            show_error("Nothing to export yet: reconstruct first.")
+            return None
+        try:
+            path = write_nifti(self.nifti_path.value, self.result.probability.astype(np.float32), (self.result.spacing_mm,) * 3)
+        except (ValueError, OSError) as exc:
+            show_error(f"Export failed: {exc}")
+            return None
+        show_info(f"saved {path}")
+        return path
+
+    def export_surface(self):
+        from ..core.surface import write_mesh
+
+        if self.result is None or self.result.surface is None:
+            show_error("No surface to export yet: reconstruct first.")
+            return None
+        try:
+            path = write_mesh(self.mesh_path.value, *self.result.surface)
+        except (ValueError, OSError) as exc:
+            show_error(f"Export failed: {exc}")
+            return None
+        show_info(f"saved {path}")
+        return path

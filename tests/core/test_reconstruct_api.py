@@ -1,0 +1,78 @@
+"""api.load_model / api.reconstruct with a tiny checkpoint, and bad input."""
+
+import numpy as np
+import pytest
+
+from napari_genmed import api
+from napari_genmed.core.checkpoint import save_checkpoint
+from napari_genmed.core.models import build_model
+
+from .tiny import TINY_MODEL
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = save_checkpoint(tmp_path_factory.mktemp("w") / "tiny.safetensors", build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]))
+    return api.load_model(str(path), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def views():
+    head = api.make_phantom(28.0, 1)
+    return api.simulate_views(head.labels, seed=1)
+
+
+def test_reconstruct_from_any_subset(model, views):
+    full = api.reconstruct(model, views)
+    assert full.probability.shape == (16, 16, 16) and full.uncertainty is None and full.spacing_mm == 8.0
+    assert full.views_used == ("axial", "sagittal", "coronal")
+    axial = api.reconstruct(model, {"axial": views["axial"]})
+    assert axial.views_used == ("axial",)
+    assert not np.array_equal(full.probability, axial.probability)
+
+
+def test_samples_give_uncertainty_and_are_seeded(model, views):
+    a = api.reconstruct(model, views, n_samples=4, seed=3)
+    b = api.reconstruct(model, views, n_samples=4, seed=3)
+    c = api.reconstruct(model, views, n_samples=4, seed=4)
+    assert np.array_equal(a.probability, b.probability) and np.array_equal(a.uncertainty, b.uncertainty)
+    assert not np.array_equal(a.probability, c.probability)
+    assert a.uncertainty.shape == a.probability.shape and a.uncertainty.max() > 0
+
+
+def test_views_of_any_size_and_form(model, views):
+    img = views["axial"].image
+    big = np.kron(img, np.ones((2, 2), np.float32))  # 256 x 256 at 0.5 mm
+    r1 = api.reconstruct(model, {"axial": img})
+    r2 = api.reconstruct(model, {"axial": (big, 0.5)})
+    r3 = api.reconstruct(model, {"axial": {"image": (img * 255).astype(np.uint8), "spacing_mm": 1.0}})
+    rgb = np.repeat(img[..., None], 3, axis=2)
+    r4 = api.reconstruct(model, {"axial": rgb})
+    for r in (r2, r3, r4):
+        assert np.abs(r.probability - r1.probability).max() < 0.05
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"axial": np.zeros((4, 4, 4, 4))}, "2D"),
+        ({"axial": np.full((64, 64), np.nan)}, "NaN"),
+        ({"axial": np.zeros((64, 64))}, "constant"),
+        ({"axial": np.zeros((0, 64))}, "empty"),
+        ({"transverse": np.random.rand(64, 64)}, "unknown view"),
+        ({"axial": (np.random.rand(64, 64), -1.0)}, "spacing"),
+        ([np.random.rand(64, 64)], "dict"),
+    ],
+)
+def test_bad_views(model, bad, message):
+    with pytest.raises(ValueError, match=message):
+        api.reconstruct(model, bad)
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(ValueError, match="no model named"):
+        api.load_model(str(tmp_path / "nothing.safetensors"))
+    with pytest.raises(ValueError):
+        api.load_model(str(tmp_path / "x.pt"), device="cpu")
+    with pytest.raises(ValueError, match="not present"):
+        api.load_model("rec-cvae", device="cuda:7")

@@ -1,0 +1,183 @@
+"""The clinician's workflow in a real napari viewer, with a tiny trained-shape model."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from napari_genmed._qt.layer_data import view_image, view_index
+from napari_genmed.core.checkpoint import save_checkpoint
+from napari_genmed.core.geometry import Pose
+from napari_genmed.core.models import build_model
+
+from ..core.tiny import TINY_MODEL
+
+PLUGIN = "napari-genmed"
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(0)
+    return save_checkpoint(tmp_path_factory.mktemp("w") / "tiny.safetensors", build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]), metrics={"val_dice": 0.5})
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer(show=True)
+
+
+@pytest.fixture
+def notes():
+    from napari.utils.notifications import notification_manager
+
+    seen = []
+    notification_manager.notification_ready.connect(lambda n: seen.append(str(n.message)))
+    return seen
+
+
+def _wait(qtbot, owner, timeout=120_000):
+    """Wait until a panel's job is over (its ``finished`` handler clears ``worker``)."""
+    qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
+
+
+def _panel(viewer, qtbot, weights):
+    from napari_genmed._qt.model_box import FROM_FILE
+
+    viewer.open_sample(PLUGIN, "fetal_head")
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction")
+    panel.models.choice.value = FROM_FILE
+    panel.models.file.value = str(weights)
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.models.model is not None
+    return panel
+
+
+def test_all_panels_open(viewer):
+    for name in ("Skull reconstruction", "Plane picker", "Fetal head phantom"):
+        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        assert widget is not None
+
+
+def test_model_panel(viewer, qtbot, tiny_weights, notes):
+    from napari_genmed.core.devices import available_devices
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    assert list(panel.models.device.choices) == available_devices()
+    assert "hirec-cvae" in panel.models.card.value and "16^3" in panel.models.card.value
+    # a failed load is a notification, the earlier model stays
+    panel.models.file.value = str(tiny_weights.with_name("missing.safetensors"))
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.models.model is not None and any("Loading the model failed" in n for n in notes)
+
+
+def test_views_are_assigned_from_the_sample(viewer, qtbot, tiny_weights):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    assert {k: c.value for k, c in panel.views.pick.items()} == {"axial": "axial", "sagittal": "sagittal", "coronal": "coronal"}
+    assert panel.views.spacing["axial"].value == pytest.approx(1.0)
+    assert panel.truth.value == "skull"
+
+
+def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tmp_path):
+    from napari_genmed.core.nifti import read_nifti
+    from napari_genmed.core.surface import read_mesh
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    before = len(viewer.layers)
+    assert not panel.cancel.enabled
+    assert panel.run() is not None
+    assert not panel.run_button.enabled and panel.cancel.enabled  # buttons while it runs
+    _wait(qtbot, panel)
+    names = [layer.name for layer in viewer.layers]
+    assert {"skull probability", "reconstructed skull"} <= set(names)
+    prob = viewer.layers["skull probability"]
+    assert prob.data.shape == (16, 16, 16) and tuple(prob.scale) == (8.0, 8.0, 8.0)
+    count = len(viewer.layers)
+    panel.run()
+    _wait(qtbot, panel)  # a re-run replaces, it does not add
+    assert len(viewer.layers) == count
+    panel.samples.value = 4
+    panel.run()
+    _wait(qtbot, panel)
+    assert "skull uncertainty" in viewer.layers and len(viewer.layers) == count + 1
+    panel.samples.value = 1
+    panel.run()
+    _wait(qtbot, panel)
+    assert "skull uncertainty" not in viewer.layers and len(viewer.layers) > before
+    # threshold re-cuts the result without a new run
+    panel.threshold.value = 0.9
+    assert np.array_equal(viewer.layers["reconstructed skull"].data, (panel.result.probability > 0.9).astype(np.uint8))
+    # export
+    panel.nifti_path.value = str(tmp_path / "recon.nii.gz")
+    vol = read_nifti(panel.export_volume())
+    assert np.allclose(vol.data, panel.result.probability, atol=1e-6) and vol.spacing_mm == (8.0, 8.0, 8.0)
+    if panel.result.surface is not None:
+        for suffix in (".stl", ".obj", ".ply"):
+            panel.mesh_path.value = str(tmp_path / f"surface{suffix}")
+            verts, faces = read_mesh(panel.export_surface())
+            assert len(faces) == len(panel.result.surface[1])
+            assert np.allclose(np.sort(verts, axis=0), np.sort(panel.result.surface[0], axis=0), atol=1e-3)
+
+
+def test_cancel_stops_and_leaves_no_layers(viewer, qtbot, tiny_weights):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    before = [layer.name for layer in viewer.layers]
+    panel.samples.value = 64
+    panel.run()
+    panel.stop()
+    _wait(qtbot, panel)
+    assert [layer.name for layer in viewer.layers] == before
+    assert panel.run_button.enabled and panel.result is None
+
+
+def test_bad_view_is_a_notification_and_nothing_changes(viewer, qtbot, tiny_weights, notes):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    viewer.add_image(np.full((64, 64), np.nan, np.float32), name="broken frame")
+    panel.views.pick["axial"].value = "broken frame"
+    before = [layer.name for layer in viewer.layers]
+    assert panel.run() is None
+    assert any("NaN" in n for n in notes)
+    assert [layer.name for layer in viewer.layers] == before and panel.run_button.enabled
+
+
+def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
+    viewer.open_sample(PLUGIN, "fetal_head")
+    _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
+    assert picker.volume.value == "head labels"
+    picker.show_planes()
+    plane = viewer.layers["axial plane"]
+    start = np.array(plane.plane.position)
+    picker.view.value = "axial"
+    picker.offset.value = 10.0
+    moved = np.array(plane.plane.position) * 2.0
+    assert np.linalg.norm(moved - start * 2.0) == pytest.approx(10.0, abs=0.01)
+    picker.tilt_a.value = 15.0
+    assert np.degrees(np.arccos(abs(np.dot(plane.plane.normal, (1, 0, 0))))) == pytest.approx(15.0, abs=0.1)
+    # dragging the plane in the canvas moves the slider
+    plane.plane.position = tuple(np.array(plane.plane.position) + np.array(plane.plane.normal) * 2.5)
+    assert picker.offset.value == pytest.approx(15.0, abs=0.01)
+    picker.snap_to_standard()
+    assert picker.offset.value == 0.0 and picker.tilt_a.value == 0.0
+    assert np.allclose(plane.plane.position, start)
+    picker.offset.value = 4.0
+    layer = picker.extract_view()
+    pose = Pose.from_dict(layer.metadata["pose"])
+    assert layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
+    assert np.allclose(layer.data_to_world(view_index(layer, 10, 20)), pose.points(10, 20))
+    assert np.allclose(pose.origin, picker.pose("axial").origin)
+
+
+def test_plane_picker_on_an_image_volume(viewer):
+    from napari_genmed.core.phantom import make_phantom
+
+    vol = make_phantom(30.0, 2).skull.astype(np.float32) * 100.0
+    viewer.add_image(vol, name="mri-like", scale=(2.0, 2.0, 2.0))
+    _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
+    picker.volume.value = "mri-like"
+    picker.view.value = "coronal"
+    layer = picker.extract_view()
+    assert layer.name == "coronal" and 0.0 <= layer.data.min() and layer.data.max() <= 1.0 and layer.data.max() > 0.5
