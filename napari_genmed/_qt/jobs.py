@@ -26,3 +26,34 @@ def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable
     worker = create_worker(func, *args, **kwargs)
     worker.start()
     return worker
+
+
+class JobPanel:
+    """Mixin of panels that run one job at a time. The panel provides ``worker``,
+    ``progress`` (a ProgressBar), ``cancel`` (a button) and ``start_buttons()``
+    (the widgets disabled while the job runs)."""
+
+    worker = None
+
+    def start_buttons(self) -> list:
+        raise NotImplementedError
+
+    def stop(self):
+        """Cancel: the job stops at its next yield and delivers no result."""
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _busy(self, busy: bool):
+        for w in self.start_buttons():
+            w.enabled = not busy
+        self.cancel.enabled = busy
+        self.progress.visible = busy
+
+    def _on_progress(self, p):
+        self.progress.max = p.total
+        self.progress.value = p.step
+        self.progress.label = p.message
+
+    def _on_finished(self):
+        self.worker = None
+        self._busy(False)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, ProgressBar, PushButton, SpinBox
 
 from ..core.scan import scan_job
-from .jobs import start_job
+from .jobs import JobPanel, start_job
 from .layer_data import phantom_layers, set_layer
 
 
-class PhantomWidget(Container):
+class PhantomWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=True)
         self.viewer = napari_viewer
@@ -44,26 +44,11 @@ class PhantomWidget(Container):
             what="Phantom", on_result=self._on_done, on_finished=self._on_finished, on_progress=self._on_progress,
         )
 
-    def stop(self):
-        if self.worker is not None:
-            self.worker.quit()
-
-    def _busy(self, busy: bool):
-        self.generate.enabled = not busy
-        self.cancel.enabled = busy
-        self.progress.visible = busy
-
-    def _on_progress(self, p):
-        self.progress.max = p.total
-        self.progress.value = p.step
-        self.progress.label = p.message
+    def start_buttons(self):
+        return [self.generate]
 
     def _on_done(self, scan):
         for data, kwargs, kind in phantom_layers(scan.phantom, scan.views):
             set_layer(self.viewer, data, kwargs, kind)
         b = scan.phantom.biometry
         self.readout.value = f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA {b.ga_weeks:.1f} w)"
-
-    def _on_finished(self):
-        self.worker = None
-        self._busy(False)

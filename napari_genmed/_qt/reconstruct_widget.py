@@ -17,7 +17,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, 
 from napari.utils.notifications import show_error, show_info
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
-from .jobs import start_job
+from .jobs import JobPanel, start_job
 from .layer_data import SKULL_SURFACE_COLORMAP, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
@@ -39,7 +39,7 @@ def format_readout(measurements: dict) -> str:
     return "\n".join(parts)
 
 
-class ReconstructWidget(Container):
+class ReconstructWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=False)
         self.viewer = napari_viewer
@@ -116,24 +116,8 @@ class ReconstructWidget(Container):
                                 on_finished=self._on_finished, on_progress=self._on_progress)
         return self.worker
 
-    def stop(self):
-        if self.worker is not None:
-            self.worker.quit()
-
-    def _busy(self, busy: bool):
-        self.run_button.enabled = not busy
-        self.models.load.enabled = not busy
-        self.cancel.enabled = busy
-        self.progress.visible = busy
-
-    def _on_progress(self, p):
-        self.progress.max = p.total
-        self.progress.value = p.step
-        self.progress.label = p.message
-
-    def _on_finished(self):
-        self.worker = None
-        self._busy(False)
+    def start_buttons(self):
+        return [self.run_button, self.models.load]
 
     def _on_result(self, result: Reconstruction):
         self.result = result
