@@ -21,7 +21,7 @@ __all__ = [
     "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS",
 ]
 
-BUNDLED_MODELS = ("rec-cvae", "hirec-cvae", "tl-net")
+from .core.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
 

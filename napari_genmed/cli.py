@@ -6,6 +6,7 @@
     genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
     genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
     genmed convert IN.pt OUT.safetensors --kind K   a weights-only pickle to a safetensors checkpoint
+    genmed bundle RUNS [--evaluation FILE]   (developers) trained models into the package's weights
 
 Heavy imports happen inside commands.
 """
@@ -14,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from .core.bundled import NAMES as MODEL_NAMES
 
 
 def _cmd_sample_data(args) -> int:
@@ -70,7 +74,8 @@ def _cmd_train(args) -> int:
             result = stop.value
             break
         if bar is None:
-            bar = tqdm(total=p.total, desc=cfg.kind, disable=args.quiet)
+            rank0 = os.environ.get("RANK", "0") == "0"
+            bar = tqdm(total=p.total, desc=cfg.kind, disable=args.quiet or not rank0)
         bar.update(p.step - bar.n)
         if p.partial and "val_dice" in p.partial:
             bar.write(p.message)
@@ -90,7 +95,13 @@ def _cmd_evaluate(args) -> int:
     from .core.evaluation import evaluate_job, format_table
     from .core.progress import run
 
-    models = {name: api.load_model(name if not args.weights else str(Path(args.weights) / f"{name}.safetensors"), args.device) for name in args.models}
+    def source(name):
+        if not args.weights:
+            return name
+        flat = Path(args.weights) / f"{name}.safetensors"
+        return str(flat if flat.exists() else Path(args.weights) / name / "model.safetensors")
+
+    models = {name: api.load_model(source(name), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
     with tqdm(total=None, desc="evaluate", disable=args.json) as bar:
         def show(p):
@@ -124,6 +135,15 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _cmd_bundle(args) -> int:
+    from .core.bundled import bundle
+
+    rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
+    for name, path in bundle(args.runs, rows).items():
+        print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genmed", description="napari-genmed: generative models for fetal ultrasound")
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeats", type=int, default=10)
     s.set_defaults(func=_cmd_bench)
     s = sub.add_parser("train", help="train a reconstruction model")
-    s.add_argument("model", choices=["rec-cvae", "hirec-cvae", "tl-net"])
+    s.add_argument("model", choices=MODEL_NAMES)
     s.add_argument("--config", help="JSON file of training settings (TrainConfig fields)")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     s.add_argument("--out", default="runs/model")
@@ -153,17 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="Table 1 on held-out phantoms")
     s.add_argument("--n", type=int, default=50, help="test phantoms per scenario")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--models", nargs="+", default=["rec-cvae", "hirec-cvae", "tl-net"])
-    s.add_argument("--weights", help="folder with <model>.safetensors instead of the bundled weights")
+    s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
     s.set_defaults(func=_cmd_evaluate)
     s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")
     s.add_argument("source")
     s.add_argument("target")
-    s.add_argument("--kind", required=True, choices=["rec-cvae", "hirec-cvae", "tl-net"])
+    s.add_argument("--kind", required=True, choices=MODEL_NAMES)
     s.add_argument("--config", help="JSON file of the model config")
     s.set_defaults(func=_cmd_convert)
+    s = sub.add_parser("bundle", help="(developers) copy trained models into the package's weights")
+    s.add_argument("runs", help="folder with <model>/model.safetensors")
+    s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
+    s.set_defaults(func=_cmd_bundle)
     return p
 
 

@@ -18,6 +18,7 @@ def test_readme_snippet_runs_as_written():
     assert scope["axial"].image.shape == (128, 128)
     assert scope["clean"].pose == scope["axial"].pose
     assert set(scope["mask_views"]) == {"axial"}
+    assert scope["rec"].probability.shape == (64, 64, 64) and scope["variants"].uncertainty is not None
 
 
 def test_phantom_object():

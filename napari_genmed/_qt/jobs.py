@@ -28,12 +28,39 @@ def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable
     return worker
 
 
+def watch(widget, emitters, callback) -> None:
+    """Connect ``callback`` to napari event emitters (e.g. ``viewer.layers.events.
+    inserted``) for as long as ``widget``'s Qt object lives: a closed panel leaves no
+    connection behind."""
+    for emitter in emitters:
+        emitter.connect(callback)
+
+    def disconnect(*_):
+        for emitter in emitters:
+            try:
+                emitter.disconnect(callback)
+            except (RuntimeError, ValueError, TypeError):
+                pass
+
+    widget.native.destroyed.connect(disconnect)
+
+
+def layer_list_events(viewer) -> list:
+    e = viewer.layers.events
+    return [e.inserted, e.removed, e.moved]
+
+
 class JobPanel:
     """Mixin of panels that run one job at a time. The panel provides ``worker``,
     ``progress`` (a ProgressBar), ``cancel`` (a button) and ``start_buttons()``
     (the widgets disabled while the job runs)."""
 
     worker = None
+
+    def stop_on_close(self) -> None:
+        """Cancel the running job when the panel is closed."""
+        holder = self
+        self.native.destroyed.connect(lambda *_: holder.stop())
 
     def start_buttons(self) -> list:
         raise NotImplementedError

@@ -99,7 +99,10 @@ def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float
     """A smooth surface of a volume in the volume's millimetre space."""
     from ..core.surface import surface
 
-    verts, faces = surface(mask, spacing_mm, level)
+    mesh = surface(mask, spacing_mm, level)
+    if mesh is None:
+        raise ValueError("the volume is empty: no surface")
+    verts, faces = mesh
     values = np.ones(len(verts), np.float32)
     kwargs = {"name": name, "colormap": SKULL_SURFACE_COLORMAP, "opacity": opacity, "shading": "smooth", "blending": "translucent"}
     return ((verts, faces, values), kwargs, "surface")
@@ -117,7 +120,7 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str):
         layer = viewer.layers[name]
         same_kind = layer._type_string == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
         if same_kind:
-            for key in ("affine", "scale", "metadata"):
+            for key in ("affine", "scale", "metadata", "contrast_limits"):
                 if key in kwargs:
                     setattr(layer, key, kwargs[key])
             layer.data = data

@@ -9,10 +9,11 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
+from ..core.bundled import NAMES
 from ..core.devices import available_devices
 from .jobs import start_job
 
-BUNDLED = {"REC-CVAE": "rec-cvae", "HiREC-CVAE": "hirec-cvae", "TL-net": "tl-net"}
+BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
 FROM_FILE = "From file..."
 
 
@@ -24,7 +25,8 @@ def model_card(model) -> str:
     metrics = card.get("metrics", {})
     lines = [
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
-        f"trained: {recipe.get('train_size', '?')} phantoms, {recipe.get('epochs', recipe.get('stage_epochs', '?'))} epochs, "
+        f"trained: {recipe.get('train_size', '?')} phantoms, "
+        f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
         + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
     ]
@@ -46,6 +48,7 @@ class ModelBox(Container):
         super().__init__(labels=True)
         self.model = None
         self.worker = None
+        self.locked = False  #: set by the panel while a reconstruction runs
         self.choice = ComboBox(choices=[*BUNDLED, FROM_FILE], value="HiREC-CVAE", label="model")
         self.file = FileEdit(filter="*.safetensors", label="weights", visible=False)
         self.device = ComboBox(choices=available_devices(), label="device")
@@ -79,7 +82,7 @@ class ModelBox(Container):
 
     def _on_finished(self):
         self.worker = None
-        self.load.enabled = True
+        self.load.enabled = not self.locked
 
 
 def card_json(model) -> str:

@@ -30,6 +30,7 @@ class PhantomWidget(JobPanel, Container):
         self.extend([self.ga, self.seed, self.grid, self.generate, self.cancel, self.progress, self.readout])
         self.generate.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
+        self.stop_on_close()
 
     @property
     def spacing_mm(self) -> float:

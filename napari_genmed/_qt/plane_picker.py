@@ -16,6 +16,7 @@ from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
 
 from ..core.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
+from .jobs import layer_list_events, watch
 from .layer_data import set_layer, view_layer
 
 NONE = "(none)"
@@ -27,6 +28,8 @@ class PlanePicker(Container):
         self.viewer = napari_viewer
         self.state = {v: [0.0, 0.0, 0.0] for v in VIEW_NAMES}  # offset, tilt about rows, tilt about columns
         self._syncing = False
+        self._centre_cache = (None, None)
+        self._planes_of = None  # the volume layer the plane layers show
         self.volume = ComboBox(choices=self._volumes, label="volume")
         self.view = ComboBox(choices=list(VIEW_NAMES), value="axial", label="plane")
         self.offset = FloatSlider(value=0.0, min=-50.0, max=50.0, step=0.5, label="position (mm)")
@@ -42,8 +45,7 @@ class PlanePicker(Container):
         self.volume.changed.connect(lambda v: self.show_planes())
         self.snap.changed.connect(self.snap_to_standard)
         self.extract.changed.connect(self.extract_view)
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(lambda e: self._refresh_volumes())
+        watch(self, layer_list_events(napari_viewer), self._refresh_volumes)
         self._refresh_volumes()
 
     # -- the volume -----------------------------------------------------------
@@ -54,7 +56,7 @@ class PlanePicker(Container):
                 out.append(layer.name)
         return out
 
-    def _refresh_volumes(self):
+    def _refresh_volumes(self, event=None):
         current = self.volume.value
         self.volume.reset_choices()
         if current in self.volume.choices and current != NONE:
@@ -70,12 +72,26 @@ class PlanePicker(Container):
     def _spacing(self, layer) -> float:
         return float(np.mean(layer.scale))
 
-    def _centre(self, layer) -> np.ndarray:
-        if layer._type_string == "labels":
-            from ..core.ultrasound import Medium
+    @staticmethod
+    def _key(layer) -> tuple:
+        """Identifies a volume's content (napari hands plugins proxies, so not by id)."""
+        data = np.asarray(layer.data)
+        return (layer.name, data.shape, float(data.sum(dtype=np.float64)), tuple(layer.scale))
 
-            return Medium(np.asarray(layer.data), self._spacing(layer)).standard_centre()
-        return (np.array(layer.data.shape) - 1) / 2 * self._spacing(layer)
+    def _centre(self, layer) -> np.ndarray:
+        """Centre of the standard planes, computed once per volume layer."""
+        data = np.asarray(layer.data)
+        key = self._key(layer)
+        if self._centre_cache[0] != key:
+            if layer._type_string == "labels":
+                from ..core.geometry import standard_centre
+                from ..core.labels import as_labels, head_mask
+
+                centre = standard_centre(head_mask(as_labels(data)), self._spacing(layer))
+            else:
+                centre = (np.array(data.shape) - 1) / 2 * self._spacing(layer)
+            self._centre_cache = (key, centre)
+        return self._centre_cache[1]
 
     def pose(self, view: str) -> Pose | None:
         layer = self._layer()
@@ -89,7 +105,11 @@ class PlanePicker(Container):
         layer = self._layer()
         if layer is None:
             return
-        data = (np.asarray(layer.data) == 1).astype(np.float32) if layer._type_string == "labels" else np.asarray(layer.data, np.float32)
+        if self._planes_of != self._key(layer):  # a new volume: new plane layers
+            for view in VIEW_NAMES:
+                if f"{view} plane" in self.viewer.layers:
+                    self.viewer.layers.remove(f"{view} plane")
+            self._planes_of = self._key(layer)
         s = self._spacing(layer)
         for view in VIEW_NAMES:
             pose = self.pose(view)
@@ -104,6 +124,7 @@ class PlanePicker(Container):
                 finally:
                     self._syncing = False
             else:
+                data = (np.asarray(layer.data) == 1).astype(np.float32) if layer._type_string == "labels" else np.asarray(layer.data, np.float32)
                 target = self.viewer.add_image(data, name=name, scale=(s, s, s), depiction="plane", plane=plane, blending="additive",
                                                colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view], opacity=0.7)
                 target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
@@ -170,6 +191,7 @@ class PlanePicker(Container):
             show_error(f"Cannot extract the {view} plane: {exc}")
             return None
         data, kwargs, kind = view_layer(v, view)
+        kwargs["affine"][:3, 3] += np.asarray(layer.translate)  # the volume layer's offset in the world
         out = set_layer(self.viewer, data, kwargs, kind)
         self.info.value = f"{view}: extracted at {np.round(pose.origin, 1)} mm"
         return out

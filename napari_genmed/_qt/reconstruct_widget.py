@@ -17,7 +17,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, 
 from napari.utils.notifications import show_error, show_info
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
-from .jobs import JobPanel, start_job
+from .jobs import JobPanel, layer_list_events, start_job, watch
 from .layer_data import SKULL_SURFACE_COLORMAP, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
@@ -69,15 +69,15 @@ class ReconstructWidget(JobPanel, Container):
         self.threshold.changed.connect(self._on_threshold)
         self.save_nifti.changed.connect(self.export_volume)
         self.save_mesh.changed.connect(self.export_surface)
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(lambda e: self._refresh_truth())
+        watch(self, layer_list_events(napari_viewer), self._refresh_truth)
+        self.stop_on_close()
         self._refresh_truth()
 
     # -- ground truth ---------------------------------------------------------
     def _truth_choices(self, widget=None):
         return [NONE] + [layer.name for layer in self.viewer.layers if layer._type_string == "labels" and layer.name not in RESULT_LAYERS]
 
-    def _refresh_truth(self):
+    def _refresh_truth(self, event=None):
         current = self.truth.value
         self.truth.reset_choices()
         if current in self.truth.choices and current != NONE:
@@ -119,49 +119,55 @@ class ReconstructWidget(JobPanel, Container):
     def start_buttons(self):
         return [self.run_button, self.models.load]
 
+    def _busy(self, busy: bool):
+        self.models.locked = busy
+        super()._busy(busy)
+        if not busy and self.models.worker is not None:
+            self.models.load.enabled = False  # a model is still loading
+
     def _on_result(self, result: Reconstruction):
-        self.result = result
+        if self.worker is not None and self.worker.abort_requested:
+            return  # cancelled: a late result is dropped
+        if abs(result.threshold - float(self.threshold.value)) > 1e-9:  # the slider moved meanwhile
+            result = result.recut(float(self.threshold.value), self._truth(result.probability.shape))
         self.show_result(result)
 
     # -- layers ---------------------------------------------------------------
     def show_result(self, r: Reconstruction):
+        """Replace the result layers with ``r`` (all of them, or none on failure)."""
         scale = (r.spacing_mm,) * 3
         meta = {"genmed_reconstruction": {"model": r.model_kind, "views": r.views_used, "threshold": r.threshold}}
-        set_layer(self.viewer, r.probability, {"name": PROBABILITY, "scale": scale, "colormap": "inferno", "contrast_limits": (0.0, 1.0),
-                                               "rendering": "attenuated_mip", "visible": False, "metadata": meta}, "image")
-        set_layer(self.viewer, r.mask().astype(np.uint8), {"name": MASK, "scale": scale, "opacity": 0.6, "visible": False, "metadata": meta}, "labels")
+        updates = [
+            (PROBABILITY, r.probability, {"scale": scale, "colormap": "inferno", "contrast_limits": (0.0, 1.0), "rendering": "attenuated_mip", "visible": False}, "image"),
+            (MASK, r.mask().astype(np.uint8), {"scale": scale, "opacity": 0.6, "visible": False}, "labels"),
+        ]
         if r.surface is not None:
             verts, faces = r.surface
-            set_layer(self.viewer, (verts, faces, np.ones(len(verts), np.float32)),
-                      {"name": SURFACE, "colormap": SKULL_SURFACE_COLORMAP, "opacity": 0.8, "shading": "smooth", "metadata": meta}, "surface")
-        elif SURFACE in self.viewer.layers:
-            self.viewer.layers.remove(SURFACE)
+            updates.append((SURFACE, (verts, faces, np.ones(len(verts), np.float32)), {"colormap": SKULL_SURFACE_COLORMAP, "opacity": 0.8, "shading": "smooth"}, "surface"))
         if r.uncertainty is not None:
-            set_layer(self.viewer, r.uncertainty, {"name": UNCERTAINTY, "scale": scale, "colormap": "viridis", "rendering": "mip", "metadata": meta}, "image")
-        elif UNCERTAINTY in self.viewer.layers:
-            self.viewer.layers.remove(UNCERTAINTY)
+            hi = float(max(r.uncertainty.max(), 1e-6))
+            updates.append((UNCERTAINTY, r.uncertainty, {"scale": scale, "colormap": "viridis", "rendering": "mip", "contrast_limits": (0.0, hi)}, "image"))
+        try:
+            for name, data, kwargs, kind in updates:
+                set_layer(self.viewer, data, {"name": name, "metadata": meta, **kwargs}, kind)
+        except Exception as exc:  # never leave a mix of old and new result layers
+            for name in RESULT_LAYERS:
+                if name in self.viewer.layers:
+                    self.viewer.layers.remove(name)
+            self.result = None
+            show_error(f"Could not show the reconstruction: {exc}")
+            return
+        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates}:
+            if name in self.viewer.layers:
+                self.viewer.layers.remove(name)
+        self.result = r
         self.readout.value = format_readout(r.measurements)
 
     def _on_threshold(self, value):
         """A new threshold re-cuts the existing result (labels, surface, readouts)."""
-        r = self.result
-        if r is None or self.worker is not None:
-            return
-        from ..core.surface import surface
-
-        r.threshold = float(value)
-        r.measurements = {k: v for k, v in r.measurements.items() if k in ("dice", "sen", "ppv")}
-        try:
-            r.measurements.update(r.biometry())
-        except ValueError:
-            pass
-        truth = self._truth(r.probability.shape)
-        if truth is not None:
-            from ..core.metrics import overlap
-
-            r.measurements.update(overlap(r.mask(), truth))
-        r.surface = surface(r.probability, r.spacing_mm, r.threshold, smooth_sigma=0.5) if r.mask().any() else None
-        self.show_result(r)
+        if self.result is None or self.worker is not None:
+            return  # a running job is re-cut when it delivers
+        self.show_result(self.result.recut(float(value), self._truth(self.result.probability.shape)))
 
     # -- export ---------------------------------------------------------------
     def export_volume(self):

@@ -7,6 +7,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox
 
 from ..core.geometry import VIEW_NAMES
+from .jobs import layer_list_events, watch
 from .layer_data import view_image
 
 NONE = "(none)"
@@ -47,14 +48,13 @@ class ViewsBox(Container):
             self.spacing[name] = FloatSpinBox(value=1.0, min=0.01, max=20.0, step=0.05, label="  pixel mm")
             self.pick[name].changed.connect(lambda value, n=name: self._on_pick(n, value))
             self.extend([self.pick[name], self.spacing[name]])
-        for event in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.moved):
-            event.connect(lambda e: self.refresh())
+        watch(self, layer_list_events(viewer), self.refresh)
         self.auto_assign()
 
     def _choices(self, widget=None):
         return [NONE] + [layer.name for layer in self.viewer.layers if is_view_layer(layer)]
 
-    def refresh(self):
+    def refresh(self, event=None):
         for combo in self.pick.values():
             current = combo.value
             combo.reset_choices()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
-NAMES = ("rec-cvae", "hirec-cvae", "tl-net")
+NAMES = ("rec-cvae", "hirec-cvae", "tl-net")  #: the model kinds; each has bundled weights
 
 
 def sha256(path) -> str:
@@ -45,3 +45,36 @@ def bundled_path(name: str) -> Path:
 def write_manifest(entries: dict[str, Path]) -> None:
     data = {name: {"file": Path(p).name, "sha256": sha256(p), "bytes": Path(p).stat().st_size} for name, p in entries.items()}
     MANIFEST.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def bundle(runs_dir, evaluation_rows: list[dict] | None = None) -> dict[str, Path]:
+    """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
+    package's weights, adding the held-out evaluation rows to its metrics, and
+    rewrite the manifest (SHA-256)."""
+    import json as _json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    written = {}
+    for name in NAMES:
+        src = Path(runs_dir) / name / "model.safetensors"
+        if not src.exists():
+            continue
+        with safe_open(str(src), "pt") as f:
+            meta = dict(f.metadata())
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        metrics = _json.loads(meta.get("metrics", "{}"))
+        rows = [r for r in (evaluation_rows or []) if r["model"] == name and r["scenario"] == "held-out"]
+        if rows:
+            metrics["table"] = rows
+        meta["metrics"] = _json.dumps(metrics)
+        dst = WEIGHTS_DIR / f"{name}.safetensors"
+        save_file(tensors, str(dst), metadata=meta)
+        written[name] = dst
+    if written:
+        old = {}
+        if MANIFEST.exists():
+            old = {k: WEIGHTS_DIR / v["file"] for k, v in manifest().items() if k not in written and (WEIGHTS_DIR / v["file"]).exists()}
+        write_manifest({**old, **written})
+    return written

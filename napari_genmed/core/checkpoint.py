@@ -81,6 +81,8 @@ def read_header(path) -> tuple[dict, dict]:
     if not isinstance(header, dict):
         raise ValueError(f"{path.name}: malformed safetensors header")
     meta = header.pop("__metadata__", {}) or {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise ValueError(f"{path.name}: safetensors metadata must map strings to strings")
     if len(header) > MAX_TENSORS:
         raise ValueError(f"{path.name}: {len(header)} tensors is more than any model here has")
     for name, entry in header.items():
@@ -110,8 +112,9 @@ def load_checkpoint(path, device: str = "cpu"):
         info = {k: json.loads(meta[k]) for k in ("config", "recipe", "metrics")}
     except (KeyError, ValueError) as exc:
         raise ValueError(f"{path.name}: checkpoint metadata is incomplete ({exc})") from exc
-    model = build_model(kind, config_from_dict(kind, info["config"]))
-    expected = model.state_dict()
+    config = config_from_dict(kind, info["config"])
+    with torch.device("meta"):  # the architecture's shapes, without allocating anything
+        expected = build_model(kind, config).state_dict()
     missing = sorted(set(expected) - set(table))
     unexpected = sorted(set(table) - set(expected))
     if missing or unexpected:
@@ -127,6 +130,10 @@ def load_checkpoint(path, device: str = "cpu"):
                 f"{path.name}: tensor {name} is {entry.get('dtype')} {entry.get('shape')}, "
                 f"the config's architecture needs {tensor.dtype} {list(tensor.shape)}"
             )
+    needed = sum(t.numel() * t.element_size() for t in expected.values())
+    if needed > path.stat().st_size:
+        raise ValueError(f"{path.name}: the config asks for {needed} bytes of weights, the file holds fewer")
+    model = build_model(kind, config)
     try:
         weights = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types for corrupt data

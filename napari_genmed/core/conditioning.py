@@ -39,9 +39,13 @@ class Conditioner(nn.Module):
         self.views = ViewEncoders(view_size, channels, features)
         self.mix = mlp((N_VIEWS * features + N_VIEWS, out, out))
 
-    def forward(self, views: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def features(self, views: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(per-view features (B, 3, F), pooled condition (B, out))``."""
         f = self.views(views, mask)
-        return self.mix(torch.cat([f.flatten(1), mask.to(f.dtype)], dim=1))
+        return f, self.mix(torch.cat([f.flatten(1), mask.to(f.dtype)], dim=1))
+
+    def forward(self, views: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.features(views, mask)[1]
 
 
 def check_views(views: torch.Tensor, mask: torch.Tensor, view_size: int) -> None:

@@ -22,14 +22,15 @@ from torch import nn
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import ReconstructionModel, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
 
 
 @dataclass(frozen=True)
 class CVAEConfig:
     grid: int = 64  #: output side (DESIGN §3 default grid)
     spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side (1 mm pixels)
+    view_size: int = 128  #: input view side
+    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
     latent_dim: int = 32  #: enough for the shape left over once the views are known
     view_features: int = 64  #: per-view feature width
     condition_dim: int = 256  #: pooled condition width
@@ -63,7 +64,7 @@ class RecCVAE(ReconstructionModel):
         """q(z | skull, views): mean and log-variance."""
         h = self.skull_encoder(skull * 2.0 - 1.0)
         mu, logvar = self.posterior(torch.cat([h, condition], 1)).chunk(2, dim=1)
-        return mu, logvar.clamp(-10.0, 6.0)
+        return mu, clamp_logvar(logvar)
 
     def decode(self, z, condition):
         return self.decoder(torch.cat([z, condition], 1))
@@ -72,7 +73,7 @@ class RecCVAE(ReconstructionModel):
         return condition.new_zeros(condition.shape[0], self.latent_dim)
 
     def sample_latent(self, condition, generator=None):
-        return torch.randn(condition.shape[0], self.latent_dim, generator=generator, device=condition.device, dtype=condition.dtype)
+        return gaussian_noise(self.prior_mean(condition), generator)
 
     def training_loss(self, batch, stage=None):
         c = self.config

@@ -44,6 +44,10 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
     """Evaluate ``models`` (kind -> model); returns one row per (scenario, model, view set)."""
     import torch
 
+    for kind, model in models.items():
+        c = model.config
+        if (c.grid, c.spacing_mm, c.view_size) != (data.grid[0], data.spacing_mm, data.view_shape[0]):
+            raise ValueError(f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the test data differ")
     scenarios = list(_scenarios(n, data, robustness))
     total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
     done, rows = 0, []
@@ -73,8 +77,10 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
             row = {"scenario": scenario, "model": kind, "views": vs_name, "n": len(dataset)}
             for key, vals in values.items():
                 arr = np.asarray(vals, float)
-                row[key] = float(np.nanmean(arr))
-                row[key + "_std"] = float(np.nanstd(arr))
+                ok = arr[np.isfinite(arr)]  # an empty prediction has no surface: counted below
+                row[key] = float(ok.mean()) if ok.size else float("nan")
+                row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
+            row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
             paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
             if paper and scenario == "held-out":
                 row["paper"] = paper

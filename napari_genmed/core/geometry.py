@@ -229,3 +229,15 @@ def sample_plane(volume: np.ndarray, spacing_mm: float, pose: Pose, order: int =
 
     idx = np.moveaxis(pose.points() / float(spacing_mm), -1, 0)
     return ndimage.map_coordinates(np.asarray(volume, np.float32), idx, order=order, mode="constant", cval=0.0)
+
+
+def standard_centre(head: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """Centre of the standard planes (mm) of a boolean head mask: its bounding-box
+    centre in y and x, and the height of its widest axial cross-section in z."""
+    head = np.asarray(head, bool)
+    if not head.any():
+        return (np.array(head.shape) - 1) / 2 * spacing_mm
+    area = head.sum(axis=(1, 2))
+    z = np.flatnonzero(area >= area.max() * 0.995).mean()
+    ys, xs = np.flatnonzero(head.any(axis=(0, 2))), np.flatnonzero(head.any(axis=(0, 1)))
+    return np.array([z, (ys[0] + ys[-1]) / 2, (xs[0] + xs[-1]) / 2]) * spacing_mm

@@ -23,14 +23,15 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .recmodel import ReconstructionModel, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
 
 
 @dataclass(frozen=True)
 class HiRECConfig:
     grid: int = 64  #: output side (DESIGN §3 default grid)
     spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side (1 mm pixels)
+    view_size: int = 128  #: input view side
+    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
     level_dims: tuple[int, ...] = (16, 8, 8)  #: latent size per level: axial, sagittal, coronal
     view_features: int = 64  #: per-view feature width
     condition_dim: int = 256  #: pooled condition width
@@ -74,8 +75,7 @@ class HiRecCVAE(ReconstructionModel):
         return out
 
     def encode_views(self, views, mask):
-        feats = self.conditioner.views(views, mask)
-        pooled = self.conditioner.mix(torch.cat([feats.flatten(1), mask.to(feats.dtype)], dim=1))
+        feats, pooled = self.conditioner.features(views, mask)
         return {"pooled": pooled, "views": feats, "mask": mask.to(feats.dtype)}
 
     def _prior(self, k: int, z_above, condition):
@@ -83,7 +83,7 @@ class HiRecCVAE(ReconstructionModel):
         if z_above is not None:
             inputs.insert(0, z_above)
         mu, logvar = self.priors[k](torch.cat(inputs, 1)).chunk(2, dim=1)
-        return mu, logvar.clamp(-10.0, 6.0)
+        return mu, clamp_logvar(logvar)
 
     def _chain(self, condition, pick):
         """Walk down the levels; ``pick(k, mu, logvar)`` chooses each z_k."""
@@ -102,8 +102,7 @@ class HiRecCVAE(ReconstructionModel):
 
     def sample_latent(self, condition, generator=None):
         def draw(k, mu, logvar):
-            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-            return mu + eps * (0.5 * logvar).exp()
+            return mu + gaussian_noise(mu, generator) * (0.5 * logvar).exp()
 
         return self._chain(condition, draw)
 
@@ -117,7 +116,7 @@ class HiRecCVAE(ReconstructionModel):
             mu_p, logvar_p = self._prior(k, z, condition)
             q_in = h if z is None else torch.cat([h, z], 1)
             mu_q, logvar_q = self.posteriors[k](q_in).chunk(2, dim=1)
-            logvar_q = logvar_q.clamp(-10.0, 6.0)
+            logvar_q = clamp_logvar(logvar_q)
             z = reparameterise(mu_q, logvar_q)
             zs.append(z)
             kl = kl + kl_gaussians(mu_q, logvar_q, mu_p, logvar_p)

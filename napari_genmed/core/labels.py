@@ -98,3 +98,8 @@ def as_labels(labels_or_mask: np.ndarray) -> np.ndarray:
     if arr.min() < 0 or arr.max() >= 256:
         raise ValueError("label values must lie in 0..255")
     return arr.astype(np.uint8, copy=False)
+
+
+def head_mask(labels: np.ndarray) -> np.ndarray:
+    """The head inside its skin: every label but fluid and scalp."""
+    return (labels != FLUID) & (labels != SCALP)

@@ -26,11 +26,42 @@ def config_from_dict(kind: str, values: dict):
     unknown = set(values) - set(fields)
     if unknown:
         raise ValueError(f"{kind} config has unknown fields: {', '.join(sorted(unknown))}")
+    if not isinstance(values, dict):
+        raise ValueError(f"{kind} config must be a JSON object")
     clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    for name, value in clean.items():
+        _check_field(kind, name, value, fields[name].default)
     try:
         return cls(**clean)
     except TypeError as exc:
         raise ValueError(f"bad {kind} config: {exc}") from exc
+
+
+MAX_SIZE = 512  #: largest grid, view or channel width a config may ask for
+
+
+def _check_field(kind: str, name: str, value, default) -> None:
+    """Types and ranges of config values (a config from a file is untrusted)."""
+    def bad(why):
+        raise ValueError(f"{kind} config field {name}={value!r}: {why}")
+
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple) or not 1 <= len(value) <= 8:
+            bad("must be a list of 1-8 integers")
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
+                bad(f"entries must be integers in 1..{MAX_SIZE}")
+    elif isinstance(default, bool):
+        if not isinstance(value, bool):
+            bad("must be true or false")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIZE:
+            bad(f"must be an integer in 1..{MAX_SIZE}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= float(value) < 1e6):
+            bad("must be a finite number >= 0")
+        if name.endswith("_mm") and float(value) <= 0:
+            bad("must be > 0")
 
 
 def build_model(kind: str, config=None) -> ReconstructionModel:

@@ -40,6 +40,17 @@ def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight:
     return bce + dice_weight * (1.0 - soft_dice(logits, target))
 
 
+def gaussian_noise(like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal noise shaped like ``like``, drawn on the generator's device
+    (so a CPU generator serves a CUDA model) and moved to ``like``'s."""
+    device = generator.device if generator is not None else like.device
+    return torch.randn(like.shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+
+
+def clamp_logvar(logvar: torch.Tensor) -> torch.Tensor:
+    return logvar.clamp(-10.0, 6.0)
+
+
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
 
@@ -48,6 +59,7 @@ class ReconstructionModel(nn.Module):
     """Base class: subclasses set ``kind`` and implement the abstract verbs."""
 
     kind: str = ""
+    can_sample: bool = True  #: whether prior samples give variants
 
     def __init__(self, config):
         super().__init__()

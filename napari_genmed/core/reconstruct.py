@@ -9,7 +9,7 @@ biometry and, when the true skull is given, Dice / SEN / PPV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,28 @@ class Reconstruction:
 
         return measure(self.probability, self.spacing_mm, self.threshold if threshold is None else threshold)
 
+    def recut(self, threshold: float, truth: np.ndarray | None = None, with_surface: bool = True) -> "Reconstruction":
+        """The same reconstruction cut at another threshold: measurements (biometry,
+        and overlap with ``truth`` when given) and surface recomputed."""
+        from .metrics import overlap
+        from .surface import surface
+
+        if not 0.0 < float(threshold) < 1.0:
+            raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
+        out = replace(self, threshold=float(threshold), surface=None, measurements={})
+        try:
+            out.measurements.update(out.biometry())
+        except ValueError:
+            pass  # no closed skull in the axial plane: no biometry
+        if truth is not None:
+            truth = np.asarray(truth, bool)
+            if truth.shape != self.probability.shape:
+                raise ValueError(f"ground truth of shape {truth.shape} does not match the model grid {self.probability.shape}")
+            out.measurements.update(overlap(out.mask(), truth))
+        if with_surface:
+            out.surface = surface(self.probability, self.spacing_mm, out.threshold, smooth_sigma=0.5)
+        return out
+
 
 def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5, truth=None, with_surface: bool = False) -> Job[Reconstruction]:
     import torch
@@ -46,8 +68,10 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
         raise ValueError(f"n_samples must be an integer in 1..256, got {n_samples!r}")
     if not 0.0 < float(threshold) < 1.0:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
-    total = 3 + n_samples + int(with_surface)
-    images, mask = prepare_views(views, model.config.view_size)  # bad views fail at the first step
+    if not getattr(model, "can_sample", True):
+        n_samples = 1  # a deterministic model (TL-net) has no variants to draw
+    total = 3 + n_samples
+    images, mask = prepare_views(views, model.config.view_size, model.config.view_pixel_mm)  # bad views fail here
     yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
@@ -73,26 +97,9 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
         spacing_mm=float(model.config.spacing_mm),
         views_used=tuple(n for n, k in zip(VIEW_NAMES, mask) if k),
         model_kind=model.kind,
-        threshold=float(threshold),
     )
-    yield Progress(2 + n_samples, total, "measuring")
-    try:
-        result.measurements.update(result.biometry())
-    except ValueError:
-        pass  # no closed skull in the axial plane: no biometry
-    if truth is not None:
-        from .metrics import overlap
-
-        truth = np.asarray(truth, bool)
-        if truth.shape != prob.shape:
-            raise ValueError(f"ground truth of shape {truth.shape} does not match the model grid {prob.shape}")
-        result.measurements.update(overlap(result.mask(), truth))
-    if with_surface:
-        yield Progress(3 + n_samples, total, "building the surface")
-        from .surface import surface
-
-        if result.mask().any():
-            result.surface = surface(prob, result.spacing_mm, threshold, smooth_sigma=0.5)
+    yield Progress(2 + n_samples, total, "measuring" + (" and building the surface" if with_surface else ""))
+    result = result.recut(threshold, truth, with_surface)
     yield Progress(total, total, "done")
     return result
 

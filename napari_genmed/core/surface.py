@@ -17,7 +17,8 @@ MESH_SUFFIXES = (".stl", ".obj", ".ply")
 
 def surface(volume: np.ndarray, spacing_mm: float, level: float = 0.5, smooth_sigma: float = 0.7):
     """``(vertices (V, 3) float32 mm, faces (F, 3) int32)`` of ``volume`` at
-    ``level`` after a light Gaussian smoothing (binary masks become smooth)."""
+    ``level`` after a light Gaussian smoothing (binary masks become smooth), or
+    None when the smoothed volume never crosses ``level``."""
     from skimage.measure import marching_cubes
 
     vol = np.asarray(volume, np.float32)
@@ -26,7 +27,7 @@ def surface(volume: np.ndarray, spacing_mm: float, level: float = 0.5, smooth_si
     if smooth_sigma > 0:
         vol = ndimage.gaussian_filter(vol, smooth_sigma)
     if not (vol.min() < level < vol.max()):
-        raise ValueError(f"the volume never crosses {level:g}: nothing to mesh")
+        return None
     verts, faces, _, _ = marching_cubes(np.pad(vol, 1), level, spacing=(spacing_mm,) * 3)
     return (verts - spacing_mm).astype(np.float32), faces.astype(np.int32)
 

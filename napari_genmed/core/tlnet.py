@@ -26,7 +26,8 @@ STAGES = ("autoencoder", "image", "joint")
 class TLNetConfig:
     grid: int = 64  #: output side (DESIGN §3 default grid)
     spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side (1 mm pixels)
+    view_size: int = 128  #: input view side
+    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
     code_dim: int = 64  #: the paper's 64-D embedding
     view_features: int = 64  #: per-view feature width
     condition_dim: int = 256  #: pooled view feature width
@@ -39,6 +40,7 @@ class TLNetConfig:
 
 class TLNet(ReconstructionModel):
     kind = "tl-net"
+    can_sample = False  #: a regressed code, no prior
 
     def __init__(self, config: TLNetConfig = TLNetConfig()):
         super().__init__(config)

@@ -85,6 +85,9 @@ def _save_state(path: Path, optimizer, counters: dict, rng) -> None:
 
     sd = optimizer.state_dict()
     tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"cuda_rng.{i}"] = state
     for idx, state in sd["state"].items():
         for key, value in state.items():
             tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
@@ -113,6 +116,9 @@ def _load_state(path: Path, optimizer=None, rng=None) -> dict:
 
         rng.set_state(tensors["rng"])
         torch.set_rng_state(tensors["torch_rng"])  # the reparameterisation noise
+        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("cuda_rng.")]
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
     return json.loads(meta["counters"])
 
 
@@ -151,17 +157,24 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = resolve_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    own_group = False
+    if world > 1:
         if device.startswith("cuda"):
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    torch.manual_seed(cfg.seed)
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            device = f"cuda:{local}"
+            torch.cuda.set_device(local)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+            own_group = True
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
     train_set, val_set, data_cfg = _datasets(cfg)
     model = build_model(cfg.kind, cfg.model).to(device)
-    if model.config.grid != data_cfg.grid[0] or model.config.view_size != data_cfg.view_shape[0]:
-        raise ValueError("the model's grid and view size must match the dataset's")
-    rng = torch.Generator().manual_seed(cfg.seed)
-    counters = {"stage": 0, "epoch": 0, "step": 0, "best_dice": -1.0, "history": [], "seconds": 0.0}
+    mc = model.config
+    if (mc.grid, mc.view_size, mc.view_pixel_mm, mc.spacing_mm) != (data_cfg.grid[0], data_cfg.view_shape[0], data_cfg.pixel_mm, data_cfg.spacing_mm):
+        raise ValueError("the model's grid, spacing, view size and view pixel size must match the dataset's")
+    torch.manual_seed(cfg.seed + 7919 * rank)  # each rank its own noise
+    rng = torch.Generator().manual_seed(cfg.seed + 7919 * rank)
+    counters = {"stage": 0, "epoch": 0, "batch": 0, "step": 0, "best_dice": -1.0, "history": [], "seconds": 0.0}
     out.mkdir(parents=True, exist_ok=True)
     stages = cfg.stages()
     steps_per_epoch = max(1, len(train_set) // (cfg.batch_size * world))
@@ -176,33 +189,43 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         return torch.optim.Adam(params, lr=cfg.lr)
 
     resume_state = out / "train_state.safetensors"
-    start_stage = 0
-    if resume and resume_state.exists():
-        loaded, _ = load_checkpoint(out / "last.safetensors", device)
-        model.load_state_dict(loaded.state_dict())
+    if resume:
+        if not resume_state.exists():
+            raise ValueError(f"nothing to resume in {out}: no train_state.safetensors")
+        loaded, card = load_checkpoint(out / "last.safetensors", device)
         counters = _load_state(resume_state)
-        start_stage = counters["stage"]
-    ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
+        if card["metrics"].get("step") != counters["step"]:
+            raise ValueError(f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly")
+        ignore = {"max_steps", "cache_dir", "device", "torch", "seconds"}
+        was = {k: v for k, v in card["recipe"].items() if k not in ignore}
+        now = {k: v for k, v in json.loads(json.dumps(recipe)).items() if k not in ignore}
+        if was != now:
+            changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+            raise ValueError(f"{out}: the run was started with other settings ({', '.join(changed)}); use a new --out")
+        model.load_state_dict(loaded.state_dict())
+    start_stage = counters["stage"]
+    ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=cfg.kind == "tl-net", device_ids=[torch.cuda.current_device()] if device.startswith("cuda") and world > 1 else None) if world > 1 else model
     t_start = time.perf_counter() - counters["seconds"]
+
+    def stopped() -> bool:
+        return bool(cfg.max_steps) and counters["step"] >= cfg.max_steps
 
     for stage_idx in range(start_stage, len(stages)):
         stage, n_epochs = stages[stage_idx]
         optimizer = make_optimizer(stage)
         stage_steps = n_epochs * steps_per_epoch
-        if resume and resume_state.exists() and stage_idx == start_stage:
-            _load_state(resume_state, optimizer, rng)
-            first_epoch = counters["epoch"]
-        else:
-            first_epoch = 0
+        resuming = resume and stage_idx == start_stage and (counters["epoch"] or counters["batch"])
+        first_epoch, first_batch = (counters["epoch"], counters["batch"]) if resuming else (0, 0)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
-        if first_epoch and "schedule" in counters:
+        if resuming:
+            _load_state(resume_state, optimizer, rng)
             schedule.load_state_dict(counters["schedule"])
         for epoch in range(first_epoch, n_epochs):
             order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch))
             order = order[rank::world]
-            losses = []
-            for b in range(steps_per_epoch):
-                if cfg.max_steps and counters["step"] >= cfg.max_steps:
+            losses, done = [], first_batch if epoch == first_epoch else 0
+            for b in range(done, steps_per_epoch):
+                if stopped():
                     break
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
                 items = [train_set[i] for i in idx]
@@ -218,29 +241,33 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 optimizer.step()
                 schedule.step()
                 counters["step"] += 1
+                done = b + 1
                 scalars = {k: float(v.detach()) for k, v in result.items() if k != "logits"}
                 losses.append(scalars["loss"])
                 yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}/{n_epochs}", scalars)
-            counters["stage"], counters["epoch"] = stage_idx, epoch + 1
+            complete = done >= steps_per_epoch
+            counters.update(stage=stage_idx, epoch=epoch + 1 if complete else epoch, batch=0 if complete else done)
             counters["seconds"] = time.perf_counter() - t_start
             counters["schedule"] = schedule.state_dict()
             if rank == 0:
                 dice = validation_dice(model, val_set, device)
-                counters["history"].append({"stage": stage, "epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None, "val_dice": dice})
-                metrics = {"val_dice": dice, "epoch": epoch + 1, "stage": stage}
+                counters["history"].append({"stage": stage, "epoch": epoch + 1, "complete": complete, "loss": float(np.mean(losses)) if losses else None, "val_dice": dice})
+                metrics = {"val_dice": dice, "epoch": epoch + 1, "stage": stage, "step": counters["step"]}
                 save_checkpoint(out / "last.safetensors", model, recipe, metrics)
-                final_stage = stage_idx == len(stages) - 1
-                if final_stage and dice > counters["best_dice"]:
+                if stage_idx == len(stages) - 1 and complete and dice > counters["best_dice"]:
                     counters["best_dice"] = dice
                     save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": counters["seconds"]}, metrics)
                 _save_state(resume_state, optimizer, counters, rng)
                 yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}", {"val_dice": dice})
             if world > 1:
                 dist.barrier()
-            if cfg.max_steps and counters["step"] >= cfg.max_steps:
+            if stopped():
                 break
-        if cfg.max_steps and counters["step"] >= cfg.max_steps:
+        if stopped():
             break
-        counters["stage"], counters["epoch"] = stage_idx + 1, 0
-    (out / "history.json").write_text(json.dumps(counters["history"], indent=2)) if rank == 0 else None
+        counters.update(stage=stage_idx + 1, epoch=0, batch=0)
+    if rank == 0:
+        (out / "history.json").write_text(json.dumps(counters["history"], indent=2))
+    if own_group:
+        dist.destroy_process_group()
     return {"best_val_dice": counters["best_dice"], "steps": counters["step"], "seconds": time.perf_counter() - t_start, "model": model}

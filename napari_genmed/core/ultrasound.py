@@ -34,7 +34,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import labels as L
-from .geometry import VIEW_NAMES, Pose, scan_poses
+from .geometry import VIEW_NAMES, Pose, scan_poses, standard_centre
 
 NEPER_PER_DB = 0.1151  # ln(10) / 20
 
@@ -104,15 +104,8 @@ class Medium:
         }
 
     def standard_centre(self) -> np.ndarray:
-        """Centre of the standard planes (mm): the head's bounding-box centre in y
-        and x, and the height of its widest axial cross-section in z."""
-        head = (self.labels != L.FLUID) & (self.labels != L.SCALP)
-        if not head.any():
-            return (np.array(self.labels.shape) - 1) / 2 * self.spacing_mm
-        area = head.sum(axis=(1, 2))
-        z = np.flatnonzero(area >= area.max() * 0.995).mean()
-        ys, xs = np.flatnonzero(head.any(axis=(0, 2))), np.flatnonzero(head.any(axis=(0, 1)))
-        return np.array([z, (ys[0] + ys[-1]) / 2, (xs[0] + xs[-1]) / 2]) * self.spacing_mm
+        """Centre of the standard planes (mm), see :func:`~.geometry.standard_centre`."""
+        return standard_centre(L.head_mask(self.labels), self.spacing_mm)
 
 
 def _gauss_kernel(sigma: float, peak_one: bool = False) -> np.ndarray:

@@ -65,6 +65,13 @@ def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.
         raise ValueError(f"view {name!r} is constant: there is no image to reconstruct from")
     factor = float(spacing) / pixel_mm
     if abs(factor - 1.0) > 1e-6:
+        # keep only the centre window the model sees (so a fine, large image never
+        # becomes a huge one), blur before shrinking (no aliasing), then resample
+        need = int(np.ceil(view_size / factor)) + 4
+        r0, c0 = max(0, (img.shape[0] - need) // 2), max(0, (img.shape[1] - need) // 2)
+        img = img[r0 : r0 + need, c0 : c0 + need]
+        if factor < 1.0:
+            img = ndimage.gaussian_filter(img, 0.5 / factor)
         img = ndimage.zoom(img, factor, order=1, grid_mode=True, mode="grid-constant")
     out = np.zeros((view_size, view_size), np.float32)
     h, w = img.shape

@@ -62,12 +62,24 @@ def test_same_seed_same_weights_and_resume_continues_exactly(cache, tmp_path):
     a = load_checkpoint(tmp_path / "a" / "last.safetensors")[0]
     b = load_checkpoint(tmp_path / "b" / "last.safetensors")[0]
     assert _digest(a) == _digest(b)
-    # stop after the first epoch, then resume: the same weights as the straight run
-    one = TrainConfig(**{**cfg.__dict__, "epochs": 2, "max_steps": 2})
-    run(train_job(one, tmp_path / "c", "cpu"))
-    run(train_job(cfg, tmp_path / "c", "cpu", resume=True))
-    c = load_checkpoint(tmp_path / "c" / "last.safetensors")[0]
-    assert _digest(c) == _digest(a)
+    # stop in the middle of the first epoch, then after the first epoch; resume each:
+    # the same weights as the straight run
+    for stop_at in (1, 2, 3):
+        first = TrainConfig(**{**cfg.__dict__, "max_steps": stop_at})
+        run(train_job(first, tmp_path / f"c{stop_at}", "cpu"))
+        run(train_job(cfg, tmp_path / f"c{stop_at}", "cpu", resume=True))
+        c = load_checkpoint(tmp_path / f"c{stop_at}" / "last.safetensors")[0]
+        assert _digest(c) == _digest(a), stop_at
+
+
+def test_resume_refuses_changed_settings_and_missing_state(cache, tmp_path):
+    cfg = _cfg("tl-net", cache, max_steps=1)
+    run(train_job(cfg, tmp_path, "cpu"))
+    other = TrainConfig(**{**cfg.__dict__, "lr": 0.5, "max_steps": None})
+    with pytest.raises(ValueError, match="lr"):
+        run(train_job(other, tmp_path, "cpu", resume=True))
+    with pytest.raises(ValueError, match="nothing to resume"):
+        run(train_job(cfg, tmp_path / "empty", "cpu", resume=True))
 
 
 def test_cancel_stops_within_one_step(cache, tmp_path):
@@ -75,7 +87,7 @@ def test_cancel_stops_within_one_step(cache, tmp_path):
     first = next(job)
     job.close()  # what a worker's quit does at the next yield
     assert first.step == 1
-    assert not (tmp_path / "model.safetensors").exists()
+    assert job.gi_frame is None  # the job is over: no more steps run
 
 
 def test_ddp_two_cpu_processes_keep_identical_replicas(cache, tmp_path):

@@ -52,6 +52,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     stall_ms = 1000 * max(gaps)
     (artifacts / "gui_stall.json").write_text(json.dumps({"max_event_loop_gap_ms": stall_ms, "ticks": len(gaps)}))
     assert len(gaps) > 5
+    assert stall_ms < 250, stall_ms  # sanity bound on a shared CI machine; the 50 ms target is reported from bench runs
     assert "skull uncertainty" in viewer.layers
 
     panel.samples.value = 1
