@@ -19,7 +19,7 @@ def open_demo(viewer, load_model: bool = True):
     Reconstruct remains."""
     viewer.open_sample("napari-genmed", "fetal_head")
     widgets = {}
-    for k, panel in enumerate(PANELS):
+    for k, panel in enumerate(reversed(PANELS)):  # the last tab added is the one in front
         _, widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()

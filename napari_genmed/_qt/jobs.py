@@ -28,6 +28,18 @@ def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable
     return worker
 
 
+def leave_a_core_for_the_gui() -> None:
+    """Torch's intra-op threads busy-wait on every core; with all cores taken the GUI
+    thread stalls for hundreds of ms while a model runs. Panels keep one core free."""
+    import os
+
+    import torch
+
+    cores = os.cpu_count() or 1
+    if torch.get_num_threads() > max(1, cores - 1):
+        torch.set_num_threads(max(1, cores - 1))
+
+
 def watch(widget, emitters, callback) -> None:
     """Connect ``callback`` to napari event emitters (e.g. ``viewer.layers.events.
     inserted``) for as long as ``widget``'s Qt object lives: a closed panel leaves no
@@ -77,9 +89,11 @@ class JobPanel:
         self.progress.visible = busy
 
     def _on_progress(self, p):
+        # value and tooltip only: a changing label would relayout the dock, and
+        # every relayout repaints the 3D canvas (costly under software OpenGL)
         self.progress.max = p.total
         self.progress.value = p.step
-        self.progress.label = p.message
+        self.progress.tooltip = p.message
 
     def _on_finished(self):
         self.worker = None

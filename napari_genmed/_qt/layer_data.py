@@ -22,6 +22,7 @@ VIEW_COLORMAP = {
     "controls": [0.0, 0.02, 1.0],
 }
 SKULL_SURFACE_COLORMAP = {"name": "bone surface", "colors": [[0.93, 0.87, 0.75, 1.0], [0.93, 0.87, 0.75, 1.0]]}
+RECONSTRUCTION_COLORMAP = {"name": "reconstruction surface", "colors": [[1.0, 0.62, 0.25, 1.0], [1.0, 0.62, 0.25, 1.0]]}
 SKULL_COLORS = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0), 1: (0.93, 0.87, 0.75, 1.0)}  #: bone
 
 

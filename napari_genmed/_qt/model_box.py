@@ -11,7 +11,7 @@ from psygnal import Signal
 
 from ..core.bundled import NAMES
 from ..core.devices import available_devices
-from .jobs import start_job
+from .jobs import leave_a_core_for_the_gui, start_job
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
 FROM_FILE = "From file..."
@@ -70,6 +70,7 @@ class ModelBox(Container):
         if self.worker is not None:
             return
         self.load.enabled = False
+        leave_a_core_for_the_gui()
         self.worker = start_job(api.load_model, self.source(), self.device.value, what="Loading the model",
                                 on_result=self._on_loaded, on_finished=self._on_finished, progress=False)
         return self.worker

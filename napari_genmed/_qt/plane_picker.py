@@ -42,7 +42,8 @@ class PlanePicker(Container):
         for w in (self.offset, self.tilt_a, self.tilt_b):
             w.changed.connect(self._on_slider)
         self.view.changed.connect(self._on_view)
-        self.volume.changed.connect(lambda v: self.show_planes())
+        self._auto = False  # an automatic volume choice does not draw planes; a user's does
+        self.volume.changed.connect(lambda v: None if self._auto else self.show_planes())
         self.snap.changed.connect(self.snap_to_standard)
         self.extract.changed.connect(self.extract_view)
         watch(self, layer_list_events(napari_viewer), self._refresh_volumes)
@@ -57,6 +58,13 @@ class PlanePicker(Container):
         return out
 
     def _refresh_volumes(self, event=None):
+        self._auto = True
+        try:
+            self._choose_volume()
+        finally:
+            self._auto = False
+
+    def _choose_volume(self):
         current = self.volume.value
         self.volume.reset_choices()
         if current in self.volume.choices and current != NONE:

@@ -18,7 +18,7 @@ from napari.utils.notifications import show_error, show_info
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
 from .jobs import JobPanel, layer_list_events, start_job, watch
-from .layer_data import SKULL_SURFACE_COLORMAP, set_layer
+from .layer_data import RECONSTRUCTION_COLORMAP, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
 
@@ -112,7 +112,7 @@ class ReconstructWidget(JobPanel, Container):
             show_error(f"Cannot reconstruct: {exc}")
             return None
         self._busy(True)
-        self.worker = start_job(lambda: (yield from job), what="Reconstruction", on_result=self._on_result,
+        self.worker = start_job(lambda: (yield from job), what="Reconstruction", on_result=self._on_result, progress=False,
                                 on_finished=self._on_finished, on_progress=self._on_progress)
         return self.worker
 
@@ -143,7 +143,7 @@ class ReconstructWidget(JobPanel, Container):
         ]
         if r.surface is not None:
             verts, faces = r.surface
-            updates.append((SURFACE, (verts, faces, np.ones(len(verts), np.float32)), {"colormap": SKULL_SURFACE_COLORMAP, "opacity": 0.8, "shading": "smooth"}, "surface"))
+            updates.append((SURFACE, (verts, faces, np.ones(len(verts), np.float32)), {"colormap": RECONSTRUCTION_COLORMAP, "opacity": 0.8, "shading": "smooth"}, "surface"))
         if r.uncertainty is not None:
             hi = float(max(r.uncertainty.max(), 1e-6))
             updates.append((UNCERTAINTY, r.uncertainty, {"scale": scale, "colormap": "viridis", "rendering": "mip", "contrast_limits": (0.0, hi)}, "image"))

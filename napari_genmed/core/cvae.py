@@ -37,7 +37,7 @@ class CVAEConfig:
     view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
     enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
     dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
-    kl_weight: float = 2e-3  #: beta of the ELBO (BCE is a per-voxel mean)
+    kl_weight: float = 2e-3  #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in ELBO units
     dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
     prior_weight: float = 1.0  #: weight of the z = 0 (GSNN) reconstruction term
 
