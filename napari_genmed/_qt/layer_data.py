@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import labels as L
 
 LayerData = tuple  # (data, kwargs, layer_type)
 
@@ -107,10 +106,6 @@ def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float
     values = np.ones(len(verts), np.float32)
     kwargs = {"name": name, "colormap": SKULL_SURFACE_COLORMAP, "opacity": opacity, "shading": "smooth", "blending": "translucent"}
     return ((verts, faces, values), kwargs, "surface")
-
-
-def label_names() -> dict[int, str]:
-    return dict(L.NAMES)
 
 
 def set_layer(viewer, data, kwargs: dict, layer_type: str):

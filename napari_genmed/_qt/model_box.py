@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
@@ -85,6 +83,3 @@ class ModelBox(Container):
         self.worker = None
         self.load.enabled = not self.locked
 
-
-def card_json(model) -> str:
-    return json.dumps(getattr(model, "card", {}), indent=2, default=str)

@@ -18,27 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
 
 
 @dataclass(frozen=True)
-class CVAEConfig:
-    grid: int = 64  #: output side (DESIGN §3 default grid)
-    spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side
-    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
+class CVAEConfig(NetConfig):
     latent_dim: int = 32  #: enough for the shape left over once the views are known
-    view_features: int = 64  #: per-view feature width
-    condition_dim: int = 256  #: pooled condition width
-    view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
-    enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
-    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     kl_weight: float = 2e-3  #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in ELBO units
-    dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
     prior_weight: float = 1.0  #: weight of the z = 0 (GSNN) reconstruction term
 
 

@@ -23,23 +23,13 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .recmodel import ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
 
 
 @dataclass(frozen=True)
-class HiRECConfig:
-    grid: int = 64  #: output side (DESIGN §3 default grid)
-    spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side
-    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
+class HiRECConfig(NetConfig):
     level_dims: tuple[int, ...] = (16, 8, 8)  #: latent size per level: axial, sagittal, coronal
-    view_features: int = 64  #: per-view feature width
-    condition_dim: int = 256  #: pooled condition width
-    view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
-    enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
-    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     kl_weight: float = 2e-3  #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in ELBO units
-    dice_weight: float = 0.5  #: soft Dice beside BCE
     prior_weight: float = 1.0  #: weight of the point-estimate reconstruction term
 
 

@@ -13,12 +13,29 @@ between diagonal Gaussians.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .conditioning import check_views
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """What every reconstruction model's config shares (the data it was trained on
+    and the widths of the shared blocks)."""
+
+    grid: int = 64  #: output side (DESIGN §3 default grid)
+    spacing_mm: float = 2.0  #: voxel size the model was trained at
+    view_size: int = 128  #: input view side
+    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
+    view_features: int = 64  #: per-view feature width
+    condition_dim: int = 256  #: pooled condition width
+    view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
+    enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
+    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
+    dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
 
 
 def kl_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:

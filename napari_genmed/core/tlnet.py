@@ -17,24 +17,14 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import ReconstructionModel, reconstruction_loss
+from .recmodel import NetConfig, ReconstructionModel, reconstruction_loss
 
 STAGES = ("autoencoder", "image", "joint")
 
 
 @dataclass(frozen=True)
-class TLNetConfig:
-    grid: int = 64  #: output side (DESIGN §3 default grid)
-    spacing_mm: float = 2.0  #: voxel size the model was trained at
-    view_size: int = 128  #: input view side
-    view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
+class TLNetConfig(NetConfig):
     code_dim: int = 64  #: the paper's 64-D embedding
-    view_features: int = 64  #: per-view feature width
-    condition_dim: int = 256  #: pooled view feature width
-    view_channels: tuple[int, ...] = (16, 32, 64, 96, 128)  #: 128 -> 4 in five halvings
-    enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
-    dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
-    dice_weight: float = 0.5  #: soft Dice beside BCE
     code_weight: float = 1.0  #: code regression (mean squared error) weight
 
 
