@@ -80,6 +80,20 @@ def _sniff(path: Path, suffix: str) -> np.ndarray:
     return np.asarray(header["pixdim"], dtype=np.float64)
 
 
+def _verify_gzip(path: Path, max_bytes: int) -> None:
+    """Stream the whole gzip member to its end so its CRC is checked: nibabel reads
+    only the bytes it needs and would hand back silently damaged voxels."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                total += len(chunk)
+                if total > max_bytes + (1 << 20):
+                    raise ValueError(f"{path}: decompresses to more than {max_bytes} bytes")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt or truncated gzip stream ({exc})") from exc
+
+
 def _load_header(path: Path) -> nib.Nifti1Image:
     try:
         img = nib.load(str(path))
@@ -149,6 +163,8 @@ def read_nifti(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> N
     shape = _check_header(path, img, pixdim, max_bytes)
     if suffix == ".nii":
         _check_length(path, img, shape)
+    else:
+        _verify_gzip(path, max_bytes)
     try:
         raw = np.asanyarray(img.dataobj)
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
