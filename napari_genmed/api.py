@@ -17,7 +17,7 @@ from .core.phantom import Phantom
 from .core.ultrasound import Probe, View
 
 __all__ = [
-    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct",
+    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct", "decode", "latent_directions",
     "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS",
 ]
 
@@ -131,3 +131,38 @@ def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
     return _rec(model, views, n_samples=n_samples, seed=_check_seed(seed))
+
+
+def _check_model(model) -> None:
+    if not hasattr(model, "decode") or not hasattr(model, "config") or not hasattr(model, "latent_dim"):
+        raise ValueError("model must be a loaded reconstruction model (see load_model)")
+
+
+def decode(model, z, views: dict | None = None) -> np.ndarray:
+    """Decode latent ``z`` (``latent_dim`` values, or a ``(B, latent_dim)`` batch)
+    into the skull probability on the model's grid, conditioned on ``views`` (a dict
+    as for :func:`reconstruct`) or, with ``views=None``, on no view: the model's
+    unconditional prior. ``z = reference`` (the prior mean, see
+    :func:`latent_directions`) gives the point estimate of :func:`reconstruct`."""
+    from .core import latent
+
+    _check_model(model)
+    arr = np.asarray(z)
+    if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2) or arr.shape[-1] != model.latent_dim:
+        raise ValueError(f"z must hold {model.latent_dim} numbers (or a (B, {model.latent_dim}) batch), got shape {arr.shape} of {arr.dtype}")
+    if arr.ndim == 2 and not 1 <= arr.shape[0] <= 256:
+        raise ValueError(f"a batch of z must hold 1..256 latents, got {arr.shape[0]}")
+    return latent.decode(model, arr, latent.condition_of(model, views))
+
+
+def latent_directions(model, n_reference: int = 4):
+    """The model's latent dimensions ranked by how much they change the decoded
+    skull (``.order``, ``.effect`` in voxels, ``.groups`` e.g. HiREC's levels,
+    ``.code_sigma`` for TL-net). Computed once per set of weights (seconds at 64^3)
+    and cached on disk."""
+    from .core import latent
+
+    _check_model(model)
+    if isinstance(n_reference, bool) or not isinstance(n_reference, numbers.Integral) or not 1 <= n_reference <= 64:
+        raise ValueError(f"n_reference must be an integer in 1..64, got {n_reference!r}")
+    return latent.latent_directions(model, int(n_reference))

@@ -69,7 +69,38 @@ def _model_rows(repeats: int) -> list[dict]:
         mask = torch.ones(16, 3)
         ms = _time(lambda: model.reconstruct(batch, mask), max(2, repeats // 3))
         rows.append(_row(f"{name}: batch of 16 reconstructions", ms, f"{16000.0 / np.median(ms):.1f} volumes/s"))
+        rows += _latent_rows(name, model, views, repeats)
     return rows
+
+
+def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
+    """A latent slider move as the explorer's worker serves it (decode, threshold,
+    surface, biometry: everything the layers and the readout show) against a bare
+    forward pass of the decoder with a ready input, measured in the same run."""
+    import torch
+
+    from .core.latent import LatentDirections, LatentState, latent_groups, latent_reconstruction
+
+    n = max(repeats, 20)
+    dims = model.latent_dim
+    directions = LatentDirections((1.0,) * dims, tuple(range(dims)), latent_groups(model), (1.0,) * dims if model.kind == "tl-net" else None, "", 0)
+    state = LatentState(model, directions, views)
+    condition = state.condition
+    decoder_input = torch.cat([torch.as_tensor(state.z)[None], condition["pooled"] if isinstance(condition, dict) else condition], 1) if model.kind != "tl-net" else torch.as_tensor(state.z)[None]
+    with torch.inference_mode():
+        bare = _time(lambda: model.decoder(decoder_input), n, warmup=3)
+    rng = np.random.default_rng(0)
+
+    def move():
+        state.set_value(int(rng.integers(dims)), float(rng.uniform(-3, 3)))
+        latent_reconstruction(model, state.z, condition, tuple(views), 0.5)
+
+    moved = _time(move, n, warmup=3)
+    ratio = np.median(moved) / np.median(bare)
+    return [
+        _row(f"{name}: bare decoder forward, 64^3", bare),
+        _row(f"{name}: latent slider move, 64^3", moved, f"{ratio:.2f}x the bare decoder (decode + mask + surface + biometry)"),
+    ]
 
 
 def run_bench(repeats: int = 10) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
+from psygnal import Signal
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
 from .jobs import JobPanel, layer_list_events, start_job, watch
@@ -40,11 +41,15 @@ def format_readout(measurements: dict) -> str:
 
 
 class ReconstructWidget(JobPanel, Container):
+    #: a new reconstruction from views: ``(result, views)``, the views as given to the job
+    reconstructed = Signal(object, object)
+
     def __init__(self, napari_viewer):
         super().__init__(labels=False)
         self.viewer = napari_viewer
         self.worker = None
         self.result: Reconstruction | None = None
+        self.last_views: dict | None = None  #: the views of the running or last reconstruction
         self.models = ModelBox()
         self.views = ViewsBox(napari_viewer)
         self.truth = ComboBox(choices=self._truth_choices, label="ground truth")
@@ -85,7 +90,7 @@ class ReconstructWidget(JobPanel, Container):
         elif "skull" in self.truth.choices:
             self.truth.value = "skull"
 
-    def _truth(self, grid_shape):
+    def truth_mask(self, grid_shape):
         name = self.truth.value
         if name in (None, NONE) or name not in self.viewer.layers:
             return None
@@ -105,13 +110,14 @@ class ReconstructWidget(JobPanel, Container):
             return None
         try:
             views = self.views.views()
-            truth = self._truth((model.config.grid,) * 3)
+            truth = self.truth_mask((model.config.grid,) * 3)
             job = reconstruction_job(model, views, int(self.samples.value), int(self.seed.value), float(self.threshold.value), truth, with_surface=True)
             next(job)  # validates the views before a worker starts
         except ValueError as exc:
             show_error(f"Cannot reconstruct: {exc}")
             return None
         self._busy(True)
+        self._job_views = views
         self.worker = start_job(lambda: (yield from job), what="Reconstruction", on_result=self._on_result, progress=False,
                                 on_finished=self._on_finished, on_progress=self._on_progress)
         return self.worker
@@ -129,8 +135,11 @@ class ReconstructWidget(JobPanel, Container):
         if self.worker is not None and self.worker.abort_requested:
             return  # cancelled: a late result is dropped
         if abs(result.threshold - float(self.threshold.value)) > 1e-9:  # the slider moved meanwhile
-            result = result.recut(float(self.threshold.value), self._truth(result.probability.shape))
+            result = result.recut(float(self.threshold.value), self.truth_mask(result.probability.shape))
         self.show_result(result)
+        if self.result is result:
+            self.last_views = self._job_views
+            self.reconstructed.emit(result, self._job_views)
 
     # -- layers ---------------------------------------------------------------
     def show_result(self, r: Reconstruction):
@@ -167,7 +176,7 @@ class ReconstructWidget(JobPanel, Container):
         """A new threshold re-cuts the existing result (labels, surface, readouts)."""
         if self.result is None or self.worker is not None:
             return  # a running job is re-cut when it delivers
-        self.show_result(self.result.recut(float(value), self._truth(self.result.probability.shape)))
+        self.show_result(self.result.recut(float(value), self.truth_mask(self.result.probability.shape)))
 
     # -- export ---------------------------------------------------------------
     def export_volume(self):

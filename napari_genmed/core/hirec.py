@@ -90,6 +90,17 @@ class HiRecCVAE(ReconstructionModel):
     def prior_mean(self, condition):
         return self._chain(condition, lambda k, mu, logvar: mu)
 
+    def prior_std(self, condition):
+        """Standard deviation of each level's conditional prior, walked at the means."""
+        stds = []
+
+        def at_mean(k, mu, logvar):
+            stds.append((0.5 * logvar).exp())
+            return mu
+
+        self._chain(condition, at_mean)
+        return torch.cat(stds, 1)
+
     def sample_latent(self, condition, generator=None):
         def draw(k, mu, logvar):
             return mu + gaussian_noise(mu, generator) * (0.5 * logvar).exp()

@@ -42,6 +42,7 @@ class TrainConfig:
     cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
     amp: bool = True  #: bf16 autocast on CUDA
     max_steps: int | None = None  #: stop early (smoke tests)
+    init_from: str | None = None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":
@@ -122,6 +123,23 @@ def _load_state(path: Path, optimizer=None, rng=None) -> dict:
     return json.loads(meta["counters"])
 
 
+def _init_weights(model, cfg: TrainConfig) -> None:
+    """Copy the weights of ``cfg.init_from`` into ``model`` (same kind, same tensor
+    shapes; loss weights such as ``kl_weight`` may differ)."""
+    from .bundled import NAMES, bundled_path
+    from .checkpoint import load_checkpoint
+
+    path = bundled_path(cfg.init_from) if cfg.init_from in NAMES else Path(cfg.init_from)
+    loaded, card = load_checkpoint(path, "cpu")
+    if card["kind"] != cfg.kind:
+        raise ValueError(f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}")
+    mine, theirs = model.state_dict(), loaded.state_dict()
+    wrong = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
+    if wrong or set(theirs) - set(mine):
+        raise ValueError(f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})")
+    model.load_state_dict(theirs)
+
+
 def validation_dice(model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)) -> float:
     """Mean Dice of the point estimate (threshold 0.5) over ``dataset``."""
     import torch
@@ -169,6 +187,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
     train_set, val_set, data_cfg = _datasets(cfg)
     model = build_model(cfg.kind, cfg.model).to(device)
+    if cfg.init_from and not resume:
+        _init_weights(model, cfg)
     mc = model.config
     if (mc.grid, mc.view_size, mc.view_pixel_mm, mc.spacing_mm) != (data_cfg.grid[0], data_cfg.view_shape[0], data_cfg.pixel_mm, data_cfg.spacing_mm):
         raise ValueError("the model's grid, spacing, view size and view pixel size must match the dataset's")

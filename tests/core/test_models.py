@@ -133,3 +133,20 @@ def test_convert_command_uses_weights_only(tmp_path):
     assert main(["convert", str(tmp_path / "w.pt"), str(tmp_path / "w.safetensors"), "--kind", "tl-net", "--config", str(tmp_path / "cfg.json")]) == 0
     loaded, _ = load_checkpoint(tmp_path / "w.safetensors")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_fast_cpu_conv3d_matches_torch_and_trains():
+    import torch
+
+    from napari_genmed.core.blocks import Conv3d
+
+    torch.manual_seed(0)
+    for stride, k, pad in [(1, 3, 1), (2, 4, 1)]:
+        conv = Conv3d(3, 5, k, stride=stride, padding=pad)
+        x = torch.randn(2, 3, 12, 12, 12, requires_grad=True)
+        ours = conv(x)
+        ref = torch.nn.functional.conv3d(x, conv.weight, conv.bias, stride=stride, padding=pad)
+        assert torch.allclose(ours, ref, atol=1e-5)
+        g_ours = torch.autograd.grad(ours.square().sum(), [x, conv.weight])
+        g_ref = torch.autograd.grad(ref.square().sum(), [x, conv.weight])
+        assert all(torch.allclose(a, b, atol=1e-3, rtol=1e-4) for a, b in zip(g_ours, g_ref))

@@ -10,11 +10,6 @@ from qtpy.QtCore import Qt, QTimer
 from napari_genmed.core.bundled import NAMES
 
 
-@pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer(show=True)
-
-
 def _wait(qtbot, owner, timeout=180_000):
     qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
 

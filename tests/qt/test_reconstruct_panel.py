@@ -1,63 +1,18 @@
 """The clinician's workflow in a real napari viewer, with a tiny trained-shape model."""
 
-import json
-import time
-
 import numpy as np
 import pytest
 
 from napari_genmed._qt.layer_data import view_image, view_index
-from napari_genmed.core.checkpoint import save_checkpoint
 from napari_genmed.core.geometry import Pose
-from napari_genmed.core.models import build_model
 
-from ..core.tiny import TINY_MODEL
-
-PLUGIN = "napari-genmed"
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    import torch
-
-    torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("w") / "tiny.safetensors", build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]), metrics={"val_dice": 0.5})
-
-
-@pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer(show=True)
-
-
-@pytest.fixture
-def notes():
-    from napari.utils.notifications import notification_manager
-
-    seen = []
-    notification_manager.notification_ready.connect(lambda n: seen.append(str(n.message)))
-    return seen
-
-
-def _wait(qtbot, owner, timeout=120_000):
-    """Wait until a panel's job is over (its ``finished`` handler clears ``worker``)."""
-    qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
-
-
-def _panel(viewer, qtbot, weights):
-    from napari_genmed._qt.model_box import FROM_FILE
-
-    viewer.open_sample(PLUGIN, "fetal_head")
-    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction")
-    panel.models.choice.value = FROM_FILE
-    panel.models.file.value = str(weights)
-    panel.models.start_loading()
-    _wait(qtbot, panel.models)
-    assert panel.models.model is not None
-    return panel
+from .helpers import PLUGIN
+from .helpers import reconstruction_panel as _panel
+from .helpers import wait_job as _wait
 
 
 def test_all_panels_open(viewer):
-    for name in ("Skull reconstruction", "Plane picker", "Fetal head phantom"):
+    for name in ("Skull reconstruction", "Latent explorer", "Plane picker", "Fetal head phantom"):
         _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
         assert widget is not None
 

@@ -8,11 +8,6 @@ from napari_genmed.core.geometry import Pose
 from napari_genmed.core.sample import sample_scan
 
 
-@pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer(show=True)
-
-
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     viewer.open_sample("napari-genmed", "fetal_head")
     names = [layer.name for layer in viewer.layers]

@@ -1,0 +1,22 @@
+"""Helpers of the napari tests."""
+
+PLUGIN = "napari-genmed"
+
+
+def wait_job(qtbot, owner, timeout=120_000):
+    """Wait until a panel's job is over (its ``finished`` handler clears ``worker``)."""
+    qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
+
+
+def reconstruction_panel(viewer, qtbot, weights):
+    """The sample head and the reconstruction panel with ``weights`` loaded."""
+    from napari_genmed._qt.model_box import FROM_FILE
+
+    viewer.open_sample(PLUGIN, "fetal_head")
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction")
+    panel.models.choice.value = FROM_FILE
+    panel.models.file.value = str(weights)
+    panel.models.start_loading()
+    wait_job(qtbot, panel.models)
+    assert panel.models.model is not None
+    return panel

@@ -1,0 +1,125 @@
+"""The latent explorer in a real napari viewer, with tiny weights."""
+
+import json
+
+import numpy as np
+import pytest
+
+from .helpers import PLUGIN, reconstruction_panel, wait_job
+
+
+def explorer(viewer, qtbot, weights, reconstruct=True):
+    recon = reconstruction_panel(viewer, qtbot, weights)
+    if reconstruct:
+        recon.run()
+        wait_job(qtbot, recon)
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
+    panel = getattr(panel, "__wrapped__", panel)
+    qtbot.waitUntil(lambda: panel.state is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.idle, timeout=30_000)
+    return recon, panel
+
+
+def settle(qtbot, panel):
+    qtbot.waitUntil(lambda: panel.idle, timeout=30_000)
+
+
+def test_sliders_follow_the_ranking_and_groups(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    state = panel.state
+    assert state.model is recon.models.model and state.condition_on_views
+    assert set(panel.sliders) == set(range(state.dims)) == set(range(6))
+    assert set(panel.headers) == {"level 1 (axial)", "level 2 (sagittal)", "level 3 (coronal)"}
+    panel.top_k.value = 2
+    shown = {d for d, s in panel.sliders.items() if s.visible}
+    assert shown == set(state.directions.order[:2])
+    panel.show_all.value = True
+    assert all(s.visible for s in panel.sliders.values())
+    assert "hirec-cvae" in panel.info.value and "conditioned on axial, sagittal, coronal" in panel.info.value
+
+
+def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    names = [layer.name for layer in viewer.layers]
+    before = np.array(viewer.layers["skull probability"].data)
+    top = panel.state.directions.order[0]
+    panel.sliders[top].value = 2.5
+    settle(qtbot, panel)
+    after = np.array(viewer.layers["skull probability"].data)
+    assert not np.array_equal(after, before)
+    assert np.array_equal(after, panel.state.decode())  # the same latent, bit-identical volume
+    assert [layer.name for layer in viewer.layers] == names  # no layer per move
+    assert np.array_equal(viewer.layers["reconstructed skull"].data, (after > recon.threshold.value).astype(np.uint8))
+    assert panel.readout.value == recon.readout.value != ""
+
+
+def test_a_burst_of_moves_ends_in_the_last_state(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    decodes = panel.decodes
+    dims = panel.state.directions.order
+    rng = np.random.default_rng(0)
+    for k in range(50):
+        panel.sliders[dims[k % len(dims)]].value = float(np.round(rng.uniform(-3, 3), 2))
+    settle(qtbot, panel)
+    assert 1 <= panel.decodes - decodes < 50
+    assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
+    assert np.allclose(panel.state.values(), [panel.sliders[d].value for d in range(panel.state.dims)], atol=1e-5)
+
+
+def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights, tmp_path, notes):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    point = np.array(viewer.layers["skull probability"].data)
+    panel.seed.value = 11
+    panel.random.changed.emit(True)
+    settle(qtbot, panel)
+    sampled = panel.state.z.copy()
+    assert panel.state.seed == 11 and "seed 11" in panel.status.value
+    assert not np.array_equal(viewer.layers["skull probability"].data, point)
+    panel.set_a.changed.emit(True)
+    panel.reset.changed.emit(True)
+    settle(qtbot, panel)
+    assert np.array_equal(viewer.layers["skull probability"].data, point)  # back to the point estimate
+    assert all(s.value == 0 for s in panel.sliders.values())
+    panel.set_b.changed.emit(True)
+    assert panel.t.enabled
+    panel.t.value = 0.0
+    panel.t.value = 1.0
+    panel.t.value = 0.25
+    settle(qtbot, panel)
+    assert np.allclose(panel.state.z, 0.75 * sampled + 0.25 * panel.state.b, atol=1e-6)
+    # save, move on, load back
+    panel.path.value = str(tmp_path / "z.json")
+    saved_path = panel.save()
+    saved = json.loads(saved_path.read_text())
+    assert saved["model"] == "hirec-cvae" and len(saved["z"]) == 6
+    volume = np.array(viewer.layers["skull probability"].data)
+    panel.reset.changed.emit(True)
+    settle(qtbot, panel)
+    panel.load()
+    settle(qtbot, panel)
+    assert np.array_equal(viewer.layers["skull probability"].data, volume)
+    # a bad file is a notification; nothing changes
+    (tmp_path / "bad.json").write_text(json.dumps({"format": "napari-genmed latent", "z": [1.0, 2.0]}))
+    panel.path.value = str(tmp_path / "bad.json")
+    z = panel.state.z.copy()
+    panel.load()
+    assert any("6 dimensions" in n for n in notes) and np.array_equal(panel.state.z, z)
+
+
+def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    point = np.array(viewer.layers["skull probability"].data)
+    panel.on_views.value = False
+    settle(qtbot, panel)
+    assert not panel.state.condition_on_views and "unconditional prior" in panel.info.value
+    assert not np.array_equal(viewer.layers["skull probability"].data, point)
+    recon.run()  # a new reconstruction: the explorer returns to its point estimate
+    wait_job(qtbot, recon)
+    assert panel.state.condition_on_views and panel.on_views.value
+    assert np.array_equal(panel.state.decode(), viewer.layers["skull probability"].data)
+
+
+def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False)
+    assert panel.state.views is None and not panel.on_views.enabled
+    assert "skull probability" in viewer.layers
