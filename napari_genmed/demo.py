@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-PANELS = ("Skull reconstruction", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
+PANELS = ("Skull reconstruction", "Latent explorer", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
 
 
 def open_demo(viewer, load_model: bool = True):
@@ -18,9 +18,10 @@ def open_demo(viewer, load_model: bool = True):
     the views), start loading the default model and turn to a 3D view: one click on
     Reconstruct remains."""
     viewer.open_sample("napari-genmed", "fetal_head")
-    widgets = {}
-    for k, panel in enumerate(reversed(PANELS)):  # the last tab added is the one in front
-        _, widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
+    widgets, docks = {}, {}
+    for k, panel in enumerate(PANELS):  # the reconstruction panel first: the latent explorer binds to it
+        docks[panel], widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
+    docks[PANELS[0]].raise_()  # and in front
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()
     viewer.dims.ndisplay = 3

@@ -16,6 +16,7 @@ sample, capture A / B and interpolate, save / load the latent as JSON, and
 from __future__ import annotations
 
 import numpy as np
+from qtpy.QtCore import Qt
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
@@ -65,13 +66,13 @@ class LatentWidget(Container):
         self.headers: dict[str, Label] = {}
         self.info = Label(value="Load a model in the Skull reconstruction panel.")
         self.info.native.setWordWrap(True)
+        self.info.native.setMinimumWidth(380)
         self.progress = ProgressBar(value=0, min=0, max=1, visible=False)
         self.cancel = PushButton(text="Cancel", visible=False)
         self.on_views = CheckBox(value=True, text="condition on views", enabled=False)
         self.top_k = SpinBox(value=8, min=1, max=512, label="top K")
         self.show_all = CheckBox(value=False, text="all dimensions")
-        self.slider_box = Container(labels=True, scrollable=True)
-        self.slider_box.native.setMinimumHeight(260)
+        self.slider_box = Container(labels=True)  # in a scroll area of our own (below)
         self.reset = PushButton(text="Reset to point estimate")
         self.random = PushButton(text="Random sample")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
@@ -83,10 +84,13 @@ class LatentWidget(Container):
         self.status = Label(value="")
         row = lambda *w: Container(widgets=list(w), layout="horizontal", labels=False)  # noqa: E731
         self.extend([
-            self.info, row(self.progress, self.cancel), row(self.on_views, self.show_all, self.top_k), self.slider_box,
-            row(self.reset, self.random, self.seed), row(self.set_a, self.set_b), Container(widgets=[self.t, self.path]),
+            self.info, row(self.progress, self.cancel), row(self.on_views, self.show_all, Label(value="top K"), self.top_k),
+            row(self.reset, self.random, Label(value="seed"), self.seed), row(self.set_a, self.set_b), Container(widgets=[self.t, self.path]),
             row(self.save_button, self.load_button), self.readout, self.status,
         ])
+        self._scroll_sliders(position=3)
+        self.readout.native.setWordWrap(True)
+        self.readout.native.setMinimumWidth(380)
         self.controls = [self.on_views, self.reset, self.random, self.set_a, self.set_b, self.save_button, self.load_button]
         self._enable(False)
         self.cancel.changed.connect(self._cancel_ranking)
@@ -106,6 +110,19 @@ class LatentWidget(Container):
         self.native.destroyed.connect(lambda *_: holder.close_workers())
         if self.recon.models.model is not None:
             self.bind(self.recon.models.model)
+
+    def _scroll_sliders(self, position: int) -> None:
+        """Put the sliders in a vertical scroll area (magicgui's ``scrollable``
+        loses its scroll area when nested in another container)."""
+        from qtpy.QtCore import Qt
+        from qtpy.QtWidgets import QScrollArea
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.slider_box.native)
+        scroll.setMinimumHeight(300)
+        self.native.layout().insertWidget(position, scroll)
 
     # -- binding to a model -----------------------------------------------------
     def bind(self, model):
@@ -142,8 +159,8 @@ class LatentWidget(Container):
         self._build_sliders()
         self._enable(True)
         self._start_loop()
-        self._describe()
-        self.request()
+        self._describe()  # nothing is decoded until a control moves: the layers keep the reconstruction
+        self.readout.value = self.recon.readout.value
 
     def _describe(self):
         s = self.state
@@ -159,6 +176,7 @@ class LatentWidget(Container):
         for name, dims in d.groups:
             if len(d.groups) > 1:
                 self.headers[name] = Label(value=f"<b>{name}</b>", label="")
+                self.headers[name].native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
                 self.slider_box.append(self.headers[name])
             for dim in sorted(dims, key=rank.get):
                 slider = FloatSlider(value=0.0, min=-SLIDER_RANGE, max=SLIDER_RANGE, step=0.05, label=f"z{dim}", tooltip=f"rank {rank[dim] + 1}: moves {d.effect[dim]:.0f} voxels of skull for -2 to +2 sigma")
@@ -238,7 +256,9 @@ class LatentWidget(Container):
         self._enable(True)
         self._sync_sliders()
         self._describe()
-        self.shown = self.serial  # the reconstruction on screen is this point estimate
+        self.readout.value = self.recon.readout.value
+        self.serial += 1  # the reconstruction on screen is this point estimate: decodes still in flight are stale
+        self.shown = self.serial
 
     def request(self):
         """Ask the worker to decode the current latent (the newest request wins)."""

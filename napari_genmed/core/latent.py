@@ -13,10 +13,13 @@ N(0, I); HiREC-CVAE's chain of conditional priors gives each level's mean and st
 regressed codes over reference heads.
 
 :func:`latent_directions` ranks the dimensions by how much they change the decoded
-skull: for ``n_reference`` held-out heads (validation seeds, never trained on), the
-mean over heads of the summed absolute change of the skull probability (in voxels)
-when the dimension moves from -2 to +2 sigma. It is computed once per set of weights
-and cached on disk (keyed by the SHA-256 of the weights).
+skull: the summed absolute change of the skull probability (in voxels) when the
+dimension moves from -2 to +2 sigma, averaged half over ``n_reference`` held-out heads
+seen through their three views (validation seeds, never trained on) and half under
+the unconditional prior. Both halves matter: with three views a CVAE's latent holds
+only what the views leave open (little), without views it holds the whole shape. It
+is computed once per set of weights and cached on disk (keyed by the SHA-256 of the
+weights).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from .geometry import VIEW_NAMES
 from .progress import Job, Progress, run
 from .reconstruct import Reconstruction
 
-DIRECTIONS_VERSION = 1  #: bump when the ranking changes, so old cache entries are ignored
+DIRECTIONS_VERSION = 2  #: bump when the ranking changes, so old cache entries are ignored
 SLIDER_RANGE = 3.0  #: sliders span +- this many sigma
 
 
@@ -194,22 +197,33 @@ def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: fl
             codes = model.prior_mean(conditions).float().cpu().numpy()
         code_sigma = tuple(float(v) for v in np.maximum(codes.std(0), 1e-3))
     dims, chunk = model.latent_dim, max(2, int(chunk) // 2 * 2)  # whole (-, +) pairs per batch
-    effect = np.zeros(dims)
+    with_views = np.zeros(dims)
     for i in range(n):
         yield Progress(1 + i, n + 1, f"ranking the {dims} dimensions on reference head {i + 1} of {n}")
-        mean, sigma = prior(model, _index(conditions, i), code_sigma)
-        z = np.repeat(mean, 2 * dims, axis=0)  # rows 2d and 2d + 1: dimension d at -step and +step sigma
-        z[0::2, :] -= np.eye(dims, dtype=np.float32) * step * sigma
-        z[1::2, :] += np.eye(dims, dtype=np.float32) * step * sigma
-        for start in range(0, 2 * dims, chunk):
-            part = z[start : start + chunk]
-            prob = decode(model, part, _expand(_index(conditions, i), len(part)))
-            effect[start // 2 : (start + len(part)) // 2] += np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1) / n
+        with_views += _effects(model, _index(conditions, i), code_sigma, step, chunk) / n
+    unconditional = _effects(model, condition_of(model, None), code_sigma, step, chunk)
+    effect = 0.5 * with_views + 0.5 * unconditional
     order = tuple(int(d) for d in np.argsort(-effect, kind="stable"))
     found = LatentDirections(tuple(float(e) for e in effect), order, latent_groups(model), code_sigma, fp, n)
     if use_cache:
         _write_cached(path, found)
     return found
+
+
+def _effects(model, condition, code_sigma, step: float, chunk: int) -> np.ndarray:
+    """Per dimension: summed |probability change| between -step and +step sigma
+    around the prior mean of one condition (one batched decode)."""
+    dims = model.latent_dim
+    mean, sigma = prior(model, condition, code_sigma)
+    z = np.repeat(mean, 2 * dims, axis=0)  # rows 2d and 2d + 1: dimension d at -step and +step sigma
+    z[0::2, :] -= np.eye(dims, dtype=np.float32) * step * sigma
+    z[1::2, :] += np.eye(dims, dtype=np.float32) * step * sigma
+    effect = np.zeros(dims)
+    for start in range(0, 2 * dims, chunk):
+        part = z[start : start + chunk]
+        prob = decode(model, part, _expand(condition, len(part)))
+        effect[start // 2 : (start + len(part)) // 2] = np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
+    return effect
 
 
 def _index(condition, i: int):

@@ -80,3 +80,36 @@ def test_bundled_models_reconstruct_the_sample(name):
     assert full > 0.75 and axial > 0.6, (full, axial)
     again = api.reconstruct(model, views, n_samples=3, seed=1)
     assert np.array_equal(again.probability, api.reconstruct(model, views, n_samples=3, seed=1).probability)  # deterministic
+
+
+def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
+    """The demo, one reconstruction, then the latent explorer: the top direction
+    under the unconditional prior reshapes the skull and the biometry follows."""
+    from qtpy.QtWidgets import QDockWidget
+
+    from napari_genmed.demo import open_demo
+
+    viewer.window._qt_window.resize(1500, 950)
+    widgets = open_demo(viewer)
+    recon = widgets["Skull reconstruction"]
+    _wait(qtbot, recon.models)
+    recon.run()
+    _wait(qtbot, recon)
+    latent = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
+    qtbot.waitUntil(lambda: latent.state is not None and latent.idle, timeout=180_000)
+    assert latent.state.model is recon.models.model and len(latent.sliders) == 32
+    before = np.array(viewer.layers["skull probability"].data)
+    latent.on_views.value = False
+    top = latent.state.directions.order[0]
+    latent.sliders[top].value = 2.5
+    qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
+    after = np.array(viewer.layers["skull probability"].data)
+    assert np.sum((after > 0.5) != (before > 0.5)) > 500
+    assert latent.readout.value and latent.readout.value == recon.readout.value
+    dock = latent.native
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()
+    viewer.layers["head labels"].visible = False
+    qtbot.wait(500)
+    viewer.screenshot(str(artifacts / "latent_explorer.png"), canvas_only=False)

@@ -40,6 +40,7 @@ def test_sliders_follow_the_ranking_and_groups(viewer, qtbot, tiny_weights):
 
 def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
+    assert panel.decodes == 0 and panel.readout.value == recon.readout.value  # the reconstruction stays on screen
     names = [layer.name for layer in viewer.layers]
     before = np.array(viewer.layers["skull probability"].data)
     top = panel.state.directions.order[0]
@@ -122,4 +123,17 @@ def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weight
 def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False)
     assert panel.state.views is None and not panel.on_views.enabled
-    assert "skull probability" in viewer.layers
+    assert "skull probability" not in viewer.layers and panel.decodes == 0  # nothing decoded before a move
+    panel.sliders[panel.state.directions.order[0]].value = 1.0
+    settle(qtbot, panel)
+    assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
+
+
+def test_opening_the_explorer_first_docks_the_reconstruction_panel(viewer, qtbot):
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
+    panel = getattr(panel, "__wrapped__", panel)
+    assert panel.state is None and "Load a model" in panel.info.value
+    assert sum("Skull reconstruction" in name for name in viewer.window.dock_widgets) == 1
+    assert not panel.reset.enabled
+    panel.reset.changed.emit(True)  # nothing to do, nothing breaks
+    assert panel.save() is None
