@@ -28,6 +28,19 @@ def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable
     return worker
 
 
+def abandon(worker) -> None:
+    """Cancel ``worker`` and cut what it would still deliver to widgets that are
+    going away (a closed panel or viewer): its progress, result and end signals."""
+    if worker is None:
+        return
+    worker.quit()
+    for signal in (worker.yielded, worker.returned, worker.finished):
+        try:
+            signal.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+
+
 def leave_a_core_for_the_gui() -> None:
     """Torch's intra-op threads busy-wait on every core; with all cores taken the GUI
     thread stalls for hundreds of ms while a model runs. Panels keep one core free."""
@@ -70,9 +83,10 @@ class JobPanel:
     worker = None
 
     def stop_on_close(self) -> None:
-        """Cancel the running job when the panel is closed."""
+        """Cancel the running job when the panel is closed (with the viewer, say);
+        nothing it still delivers reaches the deleted widgets."""
         holder = self
-        self.native.destroyed.connect(lambda *_: holder.stop())
+        self.native.destroyed.connect(lambda *_: abandon(holder.worker))
 
     def start_buttons(self) -> list:
         raise NotImplementedError

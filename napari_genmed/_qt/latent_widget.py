@@ -22,7 +22,7 @@ from napari.utils.notifications import show_error, show_info
 
 from ..core.latent import SLIDER_RANGE, LatentState, directions_job, latent_reconstruction
 from ..core.mailbox import LatestOnly
-from .jobs import start_job
+from .jobs import abandon, start_job
 from .reconstruct_widget import ReconstructWidget, format_readout
 
 PLUGIN = "napari-genmed"
@@ -324,6 +324,5 @@ class LatentWidget(Container):
         return self.state.z
 
     def close_workers(self):
-        for worker in (self.worker, self.loop):
-            if worker is not None:
-                worker.quit()
+        abandon(self.worker)
+        abandon(self.loop)

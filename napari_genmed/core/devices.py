@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 def available_devices() -> list[str]:
     """Devices present on this machine: ``cpu``, ``cuda:N`` for each GPU, ``mps``."""
@@ -28,8 +30,32 @@ def resolve_device(device: str = "auto") -> str:
     base = name.split(":")[0]
     if base not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps")
-    if base == "cuda" and (not torch.cuda.is_available() or (":" in name and int(name.split(":")[1]) >= torch.cuda.device_count())):
+    index = name.split(":", 1)[1] if ":" in name else "0"
+    if not index.isdigit() or base == "cpu" and ":" in name:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps")
+    if base == "cuda" and (not torch.cuda.is_available() or int(index) >= torch.cuda.device_count()):
         raise ValueError(f"device {device!r} is not present here; present: {', '.join(available_devices())}")
     if base == "mps" and "mps" not in available_devices():
         raise ValueError("device 'mps' is not present here")
     return name
+
+
+class DeviceMemoryError(RuntimeError):
+    """The accelerator ran out of memory; the message says what to do."""
+
+
+@contextmanager
+def out_of_memory_as_advice(what: str = "the job"):
+    """Turn a CUDA (or MPS) out-of-memory error into :class:`DeviceMemoryError` with
+    advice; the cached GPU memory is released so a re-run can succeed."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise DeviceMemoryError(
+            f"The GPU ran out of memory during {what} ({str(exc).splitlines()[0][:160]}). "
+            "Run it again with fewer samples, or load the model on the cpu device (its results are the same)."
+        ) from exc

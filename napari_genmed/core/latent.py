@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .devices import out_of_memory_as_advice
 from .geometry import VIEW_NAMES
 from .progress import Job, Progress, run
 from .reconstruct import Reconstruction
@@ -151,7 +152,7 @@ def decode(model, z, condition) -> np.ndarray:
     if not torch.isfinite(zt).all():
         raise ValueError("z holds NaN or infinite values")
     cond = _expand(condition, zt.shape[0])
-    with torch.inference_mode():
+    with torch.inference_mode(), out_of_memory_as_advice("decoding a latent"):
         prob = torch.sigmoid(model.decode(zt, cond))[:, 0].float().cpu().numpy()
     return prob[0] if single else prob
 

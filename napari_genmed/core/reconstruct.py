@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .devices import out_of_memory_as_advice
 from .progress import Job, Progress, run
 from .viewprep import prepare_views
 
@@ -76,7 +77,7 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     yield Progress(1, total, "encoding the views")
-    with torch.no_grad():
+    with torch.no_grad(), out_of_memory_as_advice("the reconstruction"):
         v = torch.as_tensor(images[None], device=device)
         m = torch.as_tensor(mask[None], device=device)
         condition = model.encode_views(v, m)

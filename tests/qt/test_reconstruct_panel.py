@@ -147,3 +147,30 @@ def test_plane_picker_on_an_image_volume(viewer):
     picker.view.value = "coronal"
     layer = picker.extract_view()
     assert layer.name == "coronal" and 0.0 <= layer.data.min() and layer.data.max() <= 1.0 and layer.data.max() > 0.5
+
+
+def test_same_seed_same_layers(viewer, qtbot, tiny_weights):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    panel.samples.value, panel.seed.value = 4, 9
+    results = []
+    for _ in range(2):
+        panel.run()
+        _wait(qtbot, panel)
+        results.append((np.array(viewer.layers["skull probability"].data), np.array(viewer.layers["skull uncertainty"].data)))
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+def test_closing_the_viewer_while_jobs_run_leaves_no_thread(make_napari_viewer, qtbot, tiny_weights):
+    from qtpy.QtCore import QThreadPool
+
+    viewer = make_napari_viewer(show=True)
+    panel = _panel(viewer, qtbot, tiny_weights)
+    _, latent = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
+    latent = getattr(latent, "__wrapped__", latent)
+    qtbot.waitUntil(lambda: latent.loop is not None, timeout=60_000)  # the explorer's decoding worker runs
+    panel.samples.value = 64
+    panel.run()
+    assert panel.worker is not None
+    viewer.close()
+    pool = QThreadPool.globalInstance()
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=20_000)
