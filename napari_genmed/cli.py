@@ -5,6 +5,7 @@
     genmed bench [--json]                    speed of the core (see README, Performance)
     genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
     genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
+    genmed evaluate-views [--n N] [--json]   generated missing views: SSIM / NCC / PSNR on held-out scenes
     genmed convert IN.pt OUT.safetensors --kind K   a weights-only pickle to a safetensors checkpoint
     genmed bundle RUNS [--evaluation FILE]   (developers) trained models into the package's weights
 
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from .core.bundled import NAMES as MODEL_NAMES
+from .core.bundled import VIEW_GENERATORS
 
 
 def _cmd_sample_data(args) -> int:
@@ -60,12 +62,21 @@ def _cmd_train(args) -> int:
 
     from .core.training import TrainConfig, train_job
 
+    from .core.devices import resolve_device
+    from .core.viewtraining import ViewTrainConfig, train_views_job
+
     values = json.loads(Path(args.config).read_text()) if args.config else {}
     values["kind"] = args.model
     if args.cache:
         values["cache_dir"] = args.cache
-    cfg = TrainConfig.from_dict(values)
-    job = train_job(cfg, args.out, args.device, resume=args.resume)
+    if args.model in VIEW_GENERATORS:
+        if args.resume:
+            raise ValueError("--resume is for the reconstruction models; start a view generator again with init_from")
+        cfg = ViewTrainConfig.from_dict(values)
+        job = train_views_job(cfg, args.out, resolve_device(args.device))
+    else:
+        cfg = TrainConfig.from_dict(values)
+        job = train_job(cfg, args.out, args.device, resume=args.resume)
     bar = None
     while True:
         try:
@@ -77,7 +88,7 @@ def _cmd_train(args) -> int:
             rank0 = os.environ.get("RANK", "0") == "0"
             bar = tqdm(total=p.total, desc=cfg.kind, disable=args.quiet or not rank0)
         bar.update(p.step - bar.n)
-        if p.partial and "val_dice" in p.partial:
+        if p.partial and ("val_dice" in p.partial or "ssim" in p.partial):
             bar.write(p.message)
         elif p.partial:
             bar.set_postfix({k: f"{v:.4f}" for k, v in p.partial.items()})
@@ -113,6 +124,31 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_evaluate_views(args) -> int:
+    from tqdm import tqdm
+
+    from . import api
+    from .core.progress import run
+    from .core.viewevaluation import evaluate_views_job, format_view_table
+
+    def source(name):
+        flat = Path(args.weights) / f"{name}.safetensors" if args.weights else None
+        if flat is None:
+            return name
+        return str(flat if flat.exists() else Path(args.weights) / name / "model.safetensors")
+
+    generators = {name: api.load_model(source(name), args.device) for name in args.methods}
+    recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
+    with tqdm(total=None, desc="evaluate-views", disable=args.json) as bar:
+        def show(p):
+            bar.total = p.total
+            bar.update(p.step - bar.n)
+
+        rows = run(evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache), show)
+    print(json.dumps(rows, indent=2) if args.json else format_view_table(rows))
+    return 0
+
+
 def _cmd_convert(args) -> int:
     import torch
 
@@ -139,7 +175,8 @@ def _cmd_bundle(args) -> int:
     from .core.bundled import bundle
 
     rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
-    for name, path in bundle(args.runs, rows).items():
+    view_rows = json.loads(Path(args.view_evaluation).read_text()) if args.view_evaluation else None
+    for name, path in bundle(args.runs, rows, view_rows).items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -161,9 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--repeats", type=int, default=10)
     s.set_defaults(func=_cmd_bench)
-    s = sub.add_parser("train", help="train a reconstruction model")
-    s.add_argument("model", choices=MODEL_NAMES)
-    s.add_argument("--config", help="JSON file of training settings (TrainConfig fields)")
+    s = sub.add_parser("train", help="train a reconstruction model or a view generator")
+    s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS)
+    s.add_argument("--config", help="JSON file of training settings (TrainConfig or ViewTrainConfig fields)")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     s.add_argument("--out", default="runs/model")
     s.add_argument("--cache", help="dataset cache folder")
@@ -178,15 +215,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
     s.set_defaults(func=_cmd_evaluate)
+    s = sub.add_parser("evaluate-views", help="generated missing views vs the truth, on held-out scenes")
+    s.add_argument("--n", type=int, default=20, help="held-out scenes")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--methods", nargs="+", default=list(VIEW_GENERATORS), choices=VIEW_GENERATORS)
+    s.add_argument("--baseline", default="hirec-cvae", help="reconstruction model of the baseline route, or none")
+    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
+    s.add_argument("--cache", help="dataset cache folder")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=_cmd_evaluate_views)
     s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")
     s.add_argument("source")
     s.add_argument("target")
-    s.add_argument("--kind", required=True, choices=MODEL_NAMES)
+    s.add_argument("--kind", required=True, choices=MODEL_NAMES + VIEW_GENERATORS)
     s.add_argument("--config", help="JSON file of the model config")
     s.set_defaults(func=_cmd_convert)
     s = sub.add_parser("bundle", help="(developers) copy trained models into the package's weights")
     s.add_argument("runs", help="folder with <model>/model.safetensors")
     s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
+    s.add_argument("--view-evaluation", help="JSON rows from `genmed evaluate-views --json --weights ...`")
     s.set_defaults(func=_cmd_bundle)
     return p
 

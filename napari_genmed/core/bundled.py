@@ -8,7 +8,9 @@ from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
-NAMES = ("rec-cvae", "hirec-cvae", "tl-net")  #: the model kinds; each has bundled weights
+NAMES = ("rec-cvae", "hirec-cvae", "tl-net")  #: the skull reconstruction models; each has bundled weights
+VIEW_GENERATORS = ("mental-map", "mental-map-gan")  #: the missing-view generators; each has bundled weights
+ALL = NAMES + VIEW_GENERATORS
 
 
 def sha256(path) -> str:
@@ -28,8 +30,8 @@ def manifest() -> dict:
 
 def bundled_path(name: str) -> Path:
     """The verified file of bundled model ``name``."""
-    if name not in NAMES:
-        raise ValueError(f"unknown bundled model {name!r}; bundled models are {', '.join(NAMES)}")
+    if name not in ALL:
+        raise ValueError(f"unknown bundled model {name!r}; bundled models are {', '.join(ALL)}")
     entry = manifest().get(name)
     if entry is None:
         raise ValueError(f"the bundled model {name!r} is not in the weights manifest")
@@ -47,7 +49,7 @@ def write_manifest(entries: dict[str, Path]) -> None:
     MANIFEST.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def bundle(runs_dir, evaluation_rows: list[dict] | None = None) -> dict[str, Path]:
+def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[dict] | None = None) -> dict[str, Path]:
     """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
     package's weights, adding the held-out evaluation rows to its metrics, and
     rewrite the manifest (SHA-256)."""
@@ -57,7 +59,7 @@ def bundle(runs_dir, evaluation_rows: list[dict] | None = None) -> dict[str, Pat
     from safetensors.torch import save_file
 
     written = {}
-    for name in NAMES:
+    for name in ALL:
         src = Path(runs_dir) / name / "model.safetensors"
         if not src.exists():
             continue
@@ -68,6 +70,9 @@ def bundle(runs_dir, evaluation_rows: list[dict] | None = None) -> dict[str, Pat
         rows = [r for r in (evaluation_rows or []) if r["model"] == name and r["scenario"] == "held-out"]
         if rows:
             metrics["table"] = rows
+        generated = [r for r in (view_rows or []) if r["method"] == name]
+        if generated:
+            metrics["view_table"] = generated
         meta["metrics"] = _json.dumps(metrics)
         dst = WEIGHTS_DIR / f"{name}.safetensors"
         save_file(tensors, str(dst), metadata=meta)

@@ -29,7 +29,7 @@ def _version() -> str:
 
 
 def save_checkpoint(path, model, recipe: dict | None = None, metrics: dict | None = None, extra: dict | None = None) -> Path:
-    """Write ``model`` (a registered reconstruction model) to ``path``."""
+    """Write ``model`` (a registered model: skull reconstruction or view generator) to ``path``."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -39,8 +39,8 @@ def save_checkpoint(path, model, recipe: dict | None = None, metrics: dict | Non
         "format": FORMAT,
         "kind": model.kind,
         "config": json.dumps(model.config_dict()),
-        "grid": str(model.config.grid),
-        "spacing_mm": str(model.config.spacing_mm),
+        "grid": str(getattr(model.config, "grid", model.config.__dict__.get("size", ""))),
+        "spacing_mm": str(getattr(model.config, "spacing_mm", getattr(model.config, "pixel_mm", ""))),
         "recipe": json.dumps(recipe or {}),
         "metrics": json.dumps(metrics or {}),
         "version": _version(),

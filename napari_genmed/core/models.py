@@ -1,4 +1,5 @@
-"""The registry of skull-reconstruction models: kind -> (class, config class)."""
+"""The registry of models: kind -> (class, config class). Skull reconstruction
+(REC-CVAE, HiREC-CVAE, TL-net) and view generators (mental maps, plain and GAN)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import dataclasses
 
 from .cvae import CVAEConfig, RecCVAE
 from .hirec import HiRECConfig, HiRecCVAE
+from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
 from .recmodel import ReconstructionModel
 from .tlnet import TLNet, TLNetConfig
 
@@ -13,7 +15,11 @@ MODELS = {
     RecCVAE.kind: (RecCVAE, CVAEConfig),
     HiRecCVAE.kind: (HiRecCVAE, HiRECConfig),
     TLNet.kind: (TLNet, TLNetConfig),
+    MentalMap.kind: (MentalMap, MentalMapConfig),  # view generators (missing views)
+    MentalMapGAN.kind: (MentalMapGAN, MentalMapConfig),
 }
+RECONSTRUCTION_KINDS = (RecCVAE.kind, HiRecCVAE.kind, TLNet.kind)
+VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)
 
 
 def config_from_dict(kind: str, values: dict):
