@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-PANELS = ("Skull reconstruction", "Latent explorer", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
+PANELS = ("Skull reconstruction", "Latent explorer", "Missing views", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
 
 
 def open_demo(viewer, load_model: bool = True):

@@ -7,11 +7,12 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
-from ..core.bundled import NAMES
+from ..core.bundled import NAMES, VIEW_GENERATORS
 from ..core.devices import available_devices
 from .jobs import leave_a_core_for_the_gui, start_job
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
+GENERATORS = dict(zip(("Mental map (VAE)", "Mental map (GAN)"), VIEW_GENERATORS))  #: display name -> bundled view generator
 FROM_FILE = "From file..."
 
 
@@ -21,6 +22,8 @@ def model_card(model) -> str:
     c = model.config
     recipe = card.get("recipe", {})
     metrics = card.get("metrics", {})
+    if model.kind in VIEW_GENERATORS:
+        return _generator_card(model, recipe, metrics)
     lines = [
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
         f"trained: {recipe.get('train_size', '?')} phantoms, "
@@ -37,17 +40,36 @@ def model_card(model) -> str:
     return "<br>".join(lines)
 
 
+def _generator_card(model, recipe: dict, metrics: dict) -> str:
+    c = model.config
+    lines = [
+        f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent {c.latent_dim}-D"
+        + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else ""),
+        f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, batch {recipe.get('batch_size', '?')}, "
+        f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
+    ]
+    names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
+    for row in metrics.get("view_table", []):
+        if row["target"] == "clean":
+            lines.append(f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB")
+    if not metrics.get("view_table") and "ssim" in metrics:
+        lines.append(f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}")
+    return "<br>".join(lines)
+
+
 class ModelBox(Container):
-    """Emits ``loaded(model)`` when a model is ready."""
+    """Emits ``loaded(model)`` when a model is ready. ``bundled`` maps display names
+    to bundled models (the skull reconstruction models by default)."""
 
     loaded = Signal(object)
 
-    def __init__(self):
+    def __init__(self, bundled: dict | None = None, default: str = "HiREC-CVAE"):
         super().__init__(labels=True)
+        self.bundled = dict(bundled or BUNDLED)
         self.model = None
         self.worker = None
         self.locked = False  #: set by the panel while a reconstruction runs
-        self.choice = ComboBox(choices=[*BUNDLED, FROM_FILE], value="HiREC-CVAE", label="model")
+        self.choice = ComboBox(choices=[*self.bundled, FROM_FILE], value=default, label="model")
         self.file = FileEdit(filter="*.safetensors", label="weights", visible=False)
         self.device = ComboBox(choices=available_devices(), label="device")
         self.load = PushButton(text="Load model")
@@ -60,7 +82,7 @@ class ModelBox(Container):
     def source(self) -> str:
         if self.choice.value == FROM_FILE:
             return str(self.file.value)
-        return BUNDLED[self.choice.value]
+        return self.bundled[self.choice.value]
 
     def start_loading(self):
         from .. import api
