@@ -19,6 +19,8 @@ def test_readme_snippet_runs_as_written():
     assert scope["clean"].pose == scope["axial"].pose
     assert set(scope["mask_views"]) == {"axial"}
     assert scope["rec"].probability.shape == (64, 64, 64) and scope["variants"].uncertainty is not None
+    assert scope["moved"].shape == scope["prior_skull"].shape == (64, 64, 64)
+    assert not np.array_equal(scope["moved"], scope["rec"].probability)
 
 
 def test_phantom_object():
