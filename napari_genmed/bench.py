@@ -103,6 +103,79 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     ]
 
 
+def _generator_rows(repeats: int) -> list[dict]:
+    """Bundled view generators: one missing view from two observed slices."""
+    from . import api
+    from .core.geometry import standard_pose
+    from .core.phantom import make_phantom
+    from .core.ultrasound import simulate_views
+
+    views = simulate_views(make_phantom(28.0, 1).labels, seed=1, views=("axial", "sagittal"))
+    query = standard_pose("coronal", views["axial"].pose.origin)
+    rows = []
+    for name in api.BUNDLED_VIEW_GENERATORS:
+        try:
+            model = api.load_model(name, "cpu")
+        except ValueError as exc:
+            rows.append({"name": f"{name}: generate", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)})
+            continue
+        rows.append(_row(f"{name}: generate a missing view from 2 slices", _time(lambda: api.generate_view(model, views, query), repeats)))
+        rows.append(_row(f"{name}: ... with 8 samples (+ std map)", _time(lambda: api.generate_view(model, views, query, n_samples=8), max(3, repeats // 3))))
+    return rows
+
+
+def _training_rows(repeats: int, batch: int = 8) -> list[dict]:
+    """One optimiser step of each model at the default sizes (random data)."""
+    import torch
+
+    from .core.models import RECONSTRUCTION_KINDS, build_model
+
+    rows = []
+    for kind in RECONSTRUCTION_KINDS:
+        torch.manual_seed(0)
+        model = build_model(kind)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        c = model.config
+        data = {"skull": (torch.rand(batch, 1, c.grid, c.grid, c.grid) > 0.9).float(), "views": torch.rand(batch, 3, c.view_size, c.view_size), "mask": torch.ones(batch, 3)}
+        stage = "joint" if kind == "tl-net" else None
+
+        def step():
+            opt.zero_grad()
+            model.training_loss(data, stage)["loss"].backward()
+            opt.step()
+
+        ms = _time(step, repeats)
+        rows.append(_row(f"{kind}: training step, batch {batch}", ms, f"{batch * 1000.0 / np.median(ms):.1f} samples/s"))
+    return rows
+
+
+def _napari_rows() -> list[dict]:
+    """napari start-up alone, and with the plugin's panels and sample (needs a display)."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return [{"name": "napari start-up", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": "skipped: no display (run under xvfb-run)"}]
+    bare = "import napari; v = napari.Viewer(show=False); v.close()"
+    plugin = (
+        "import napari; v = napari.Viewer(show=False)\n"
+        "for p in ('Skull reconstruction', 'Latent explorer', 'Missing views', 'Plane picker', 'Fetal head phantom'):\n"
+        "    v.window.add_plugin_dock_widget('napari-genmed', p, tabify=True)\n"
+        "v.open_sample('napari-genmed', 'fetal_head'); v.close()"
+    )
+    out = []
+    for name, code in (("napari start-up (viewer, no plugin)", bare), ("napari start-up + plugin panels + sample", plugin)):
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            try:
+                subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=300)
+            except (subprocess.SubprocessError, OSError) as exc:
+                return out + [{"name": name, "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": f"failed: {exc}"}]
+            runs.append((time.perf_counter() - t0) * 1000.0)
+        out.append(_row(name, np.array(runs)))
+    if len(out) == 2:
+        out[1]["note"] = f"+{out[1]['p50_ms'] - out[0]['p50_ms']:.0f} ms over the bare viewer"
+    return out
+
+
 def run_bench(repeats: int = 10) -> dict:
     from .core.dataset import make_subject
     from .core.phantom import make_phantom
@@ -117,6 +190,9 @@ def run_bench(repeats: int = 10) -> dict:
     subject = _time(lambda: make_subject(123), repeats)
     rows.append(_row("subject: skull + 3 views", subject, f"{1000.0 / np.median(subject):.1f} subjects/s on one core"))
     rows += _model_rows(repeats)
+    rows += _generator_rows(repeats)
+    rows += _training_rows(max(3, repeats // 3))
     rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
     rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
+    rows += _napari_rows()
     return {"machine": machine(), "rows": rows}

@@ -24,6 +24,7 @@ def open_demo(viewer, load_model: bool = True):
     docks[PANELS[0]].raise_()  # and in front
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()
+        widgets["Missing views"].models.start_loading()
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes

@@ -1,15 +1,18 @@
 """The registry of models: kind -> (class, config class). Skull reconstruction
-(REC-CVAE, HiREC-CVAE, TL-net) and view generators (mental maps, plain and GAN)."""
+(REC-CVAE, HiREC-CVAE, TL-net), view generators (mental maps, plain and GAN) and
+normalizing flows (the patch Glow, zuko's vector flows)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from .cvae import CVAEConfig, RecCVAE
+from .glow import GlowConfig, PatchGlow
 from .hirec import HiRECConfig, HiRecCVAE
 from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
 from .recmodel import ReconstructionModel
 from .tlnet import TLNet, TLNetConfig
+from .vectorflows import VectorFlow, VectorFlowConfig
 
 MODELS = {
     RecCVAE.kind: (RecCVAE, CVAEConfig),
@@ -17,6 +20,8 @@ MODELS = {
     TLNet.kind: (TLNet, TLNetConfig),
     MentalMap.kind: (MentalMap, MentalMapConfig),  # view generators (missing views)
     MentalMapGAN.kind: (MentalMapGAN, MentalMapConfig),
+    PatchGlow.kind: (PatchGlow, GlowConfig),  # normalizing flows (density maps, latent densities)
+    VectorFlow.kind: (VectorFlow, VectorFlowConfig),
 }
 RECONSTRUCTION_KINDS = (RecCVAE.kind, HiRecCVAE.kind, TLNet.kind)
 VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)
@@ -61,8 +66,12 @@ def _check_field(kind: str, name: str, value, default) -> None:
         if not isinstance(value, bool):
             bad("must be true or false")
     elif isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIZE:
-            bad(f"must be an integer in 1..{MAX_SIZE}")
+        low = 0 if default == 0 else 1  # e.g. a flow's context size: 0 means unconditional
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_SIZE:
+            bad(f"must be an integer in {low}..{MAX_SIZE}")
+    elif isinstance(default, str):
+        if not isinstance(value, str) or len(value) > 64:
+            bad("must be a short string")
     elif isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= float(value) < 1e6):
             bad("must be a finite number >= 0")

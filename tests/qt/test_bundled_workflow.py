@@ -113,3 +113,32 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     viewer.layers["head labels"].visible = False
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "latent_explorer.png"), canvas_only=False)
+
+
+def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
+    """The demo's Missing views panel with the bundled mental map: the coronal plane
+    from the sample's axial and sagittal slices, against the true plane."""
+    from qtpy.QtWidgets import QDockWidget
+
+    from napari_genmed.demo import open_demo
+
+    viewer.window._qt_window.resize(1500, 950)
+    widgets = open_demo(viewer)
+    panel = getattr(widgets["Missing views"], "__wrapped__", widgets["Missing views"])
+    _wait(qtbot, panel.models)
+    assert panel.models.model is not None and panel.models.model.kind == "mental-map"
+    assert sorted(panel.observed.value) == ["axial", "sagittal"] and panel.query.value.startswith("coronal")
+    panel.samples.value = 8
+    panel.run()
+    _wait(qtbot, panel)
+    s = panel.result["scores"]
+    assert s["ssim"] > 0.5 and s["ncc"] > 0.7, s
+    assert "generated coronal" in viewer.layers and "generated coronal std" in viewer.layers
+    dock = panel.native
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()
+    for name in ("head labels", "skull surface", "coronal"):
+        viewer.layers[name].visible = False
+    qtbot.wait(500)
+    viewer.screenshot(str(artifacts / "missing_views.png"), canvas_only=False)
