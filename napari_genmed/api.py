@@ -17,11 +17,12 @@ from .core.phantom import Phantom
 from .core.ultrasound import Probe, View
 
 __all__ = [
-    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct", "decode", "latent_directions", "generate_view",
+    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct", "decode", "latent_directions", "generate_view", "density_map",
     "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS", "BUNDLED_VIEW_GENERATORS",
 ]
 
 from .core.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
+from .core.bundled import FLOWS as BUNDLED_FLOWS  # noqa: E402  (patch-flow, toy-flow)
 from .core.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS  # noqa: E402  (mental-map, mental-map-gan)
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
@@ -103,8 +104,8 @@ def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int
 
 def load_model(name_or_path, device: str = "auto"):
     """A model: a bundled name (reconstruction: ``rec-cvae``, ``hirec-cvae``,
-    ``tl-net``; view generators: ``mental-map``, ``mental-map-gan``; SHA-256
-    verified) or a ``.safetensors`` checkpoint path. The model
+    ``tl-net``; view generators: ``mental-map``, ``mental-map-gan``; flows:
+    ``patch-flow``, ``toy-flow``; SHA-256 verified) or a ``.safetensors`` checkpoint path. The model
     is in eval mode on ``device`` (``auto``: CUDA, then MPS, then CPU); its model card
     (config, recipe, metrics) is ``model.card``."""
     from pathlib import Path
@@ -114,7 +115,7 @@ def load_model(name_or_path, device: str = "auto"):
     from .core.devices import resolve_device
 
     dev = resolve_device(device)
-    bundled = BUNDLED_MODELS + BUNDLED_VIEW_GENERATORS
+    bundled = BUNDLED_MODELS + BUNDLED_VIEW_GENERATORS + BUNDLED_FLOWS
     path = bundled_path(name_or_path) if name_or_path in bundled else Path(name_or_path)
     if not path.exists():
         raise ValueError(f"no model named {name_or_path!r}: not a bundled model ({', '.join(bundled)}) nor a file")
@@ -189,3 +190,20 @@ def generate_view(model, observations, query_pose, n_samples: int = 1, seed: int
     if not isinstance(query_pose, Pose):
         raise ValueError(f"query_pose must be a Pose (or its dict form), got {type(query_pose).__name__}")
     return generate(model, observations, query_pose, n_samples, _check_seed(seed))
+
+
+def density_map(image, model=None, spacing_mm: float = 1.0, stride: int = 4) -> np.ndarray:
+    """Per-pixel negative log-likelihood, in bits per dimension, of a 2D view under
+    a patch flow trained on simulated standard-plane views (``model``: a loaded
+    ``patch-flow``; None loads the bundled one): overlapping patches scored at their
+    positions, each pixel the mean of the patches covering it. High values flag
+    what looks unlike real (simulated) ultrasound. The map has the image's shape."""
+    from .core.density import density_map as _map
+
+    if model is None:
+        model = load_model("patch-flow", "cpu")
+    if getattr(model, "kind", None) != "patch-glow":
+        raise ValueError("model must be a loaded patch flow (load_model('patch-flow'))")
+    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or not 1 <= stride <= model.config.size:
+        raise ValueError(f"stride must be an integer in 1..{model.config.size}, got {stride!r}")
+    return _map(image, model, _check_spacing(spacing_mm), int(stride))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-PANELS = ("Skull reconstruction", "Latent explorer", "Missing views", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
+PANELS = ("Skull reconstruction", "Latent explorer", "Missing views", "Flow density", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
 
 
 def open_demo(viewer, load_model: bool = True):
@@ -25,6 +25,7 @@ def open_demo(viewer, load_model: bool = True):
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()
         widgets["Missing views"].models.start_loading()
+        widgets["Flow density"].models.start_loading()
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes

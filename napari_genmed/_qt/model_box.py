@@ -7,12 +7,13 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
-from ..core.bundled import NAMES, VIEW_GENERATORS
+from ..core.bundled import FLOWS, NAMES, VIEW_GENERATORS
 from ..core.devices import available_devices
 from .jobs import leave_a_core_for_the_gui, start_job
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
 GENERATORS = dict(zip(("Mental map (VAE)", "Mental map (GAN)"), VIEW_GENERATORS))  #: display name -> bundled view generator
+PATCH_FLOWS = {"Patch flow (views)": FLOWS[0]}  #: display name -> bundled patch flow
 FROM_FILE = "From file..."
 
 
@@ -24,6 +25,8 @@ def model_card(model) -> str:
     metrics = card.get("metrics", {})
     if model.kind in VIEW_GENERATORS:
         return _generator_card(model, recipe, metrics)
+    if model.kind == "patch-glow":
+        return _flow_card(model, recipe, metrics)
     lines = [
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
         f"trained: {recipe.get('train_size', '?')} phantoms, "
@@ -54,6 +57,19 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
             lines.append(f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB")
     if not metrics.get("view_table") and "ssim" in metrics:
         lines.append(f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}")
+    return "<br>".join(lines)
+
+
+def _flow_card(model, recipe: dict, metrics: dict) -> str:
+    c = model.config
+    lines = [
+        f"<b>patch flow</b> (Glow): {c.size} x {c.size} patches, {c.levels} levels x {c.steps} steps, conditioned on the patch position",
+        f"trained: patches of {recipe.get('heads', '?')} heads' views, {recipe.get('steps', '?')} steps, batch {recipe.get('batch_size', '?')}"
+        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
+    ]
+    ev = metrics.get("evaluation")
+    if ev:
+        lines.append(f"test NLL {ev['test_bpd_flow']:.2f} bits/dim (Gaussian {ev['test_bpd_gaussian']:.2f}); corruption AUC {ev['auc']['all']:.2f}")
     return "<br>".join(lines)
 
 

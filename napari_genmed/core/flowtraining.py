@@ -126,3 +126,23 @@ def evaluate_density_job(flow, n: int = 20, cache_dir=None, train_heads: int = 3
     aucs = {k: roc_auc(np.concatenate(pos[k]), np.concatenate(neg[k])) for k in CORRUPTIONS}
     aucs["all"] = roc_auc(np.concatenate([np.concatenate(pos[k]) for k in CORRUPTIONS]), np.concatenate([np.concatenate(neg[k]) for k in CORRUPTIONS]))
     return {"test_bpd_flow": flow_bpd, "test_bpd_gaussian": gauss_bpd, "auc": aucs, "n_views": n, "patch": p}
+
+
+def train_toy_flow_job(out_dir, steps: int = 3000, n: int = 20000, seed: int = 0) -> Job[dict]:
+    """The teaching toy (:mod:`.toyflow`): a RealNVP fitted to samples of the banana."""
+    import torch
+
+    from .checkpoint import save_checkpoint
+    from .toyflow import toy_log_density, toy_samples
+    from .vectorflows import VectorFlow, VectorFlowConfig, fit
+
+    torch.manual_seed(seed)
+    flow = VectorFlow(VectorFlowConfig("realnvp", features=2, transforms=6, hidden=64))
+    t0 = time.perf_counter()
+    nll = float("nan")
+    for step, nll in fit(flow, torch.as_tensor(toy_samples(n, seed)), steps=steps, seed=seed):
+        yield Progress(step, steps, "toy flow", {"nll": nll})
+    true = float(-toy_log_density(toy_samples(n, seed + 1)).mean())
+    metrics = {"train_nll_nats": nll, "true_entropy_nats": true}
+    path = save_checkpoint(Path(out_dir) / "model.safetensors", flow, {"steps": steps, "samples": n, "seed": seed, "seconds": time.perf_counter() - t0}, metrics)
+    return {"path": str(path), "model": flow} | metrics

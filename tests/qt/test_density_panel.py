@@ -1,0 +1,55 @@
+"""The Flow density panel in a real napari viewer, with a tiny patch flow."""
+
+import numpy as np
+import pytest
+
+from napari_genmed.core.checkpoint import save_checkpoint
+from napari_genmed.core.glow import GlowConfig, PatchGlow
+
+from .helpers import PLUGIN, wait_job
+
+
+@pytest.fixture(scope="module")
+def flow_weights(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(0)
+    flow = PatchGlow(GlowConfig(size=8, levels=2, steps=1, hidden=8))
+    flow.train()
+    flow.log_prob(torch.rand(32, 1, 8, 8), torch.rand(32, 2))  # actnorm initialisation
+    return save_checkpoint(tmp_path_factory.mktemp("f") / "flow.safetensors", flow.eval())
+
+
+def test_density_map_over_a_view(viewer, qtbot, flow_weights, notes):
+    from napari_genmed._qt.model_box import FROM_FILE
+
+    viewer.open_sample(PLUGIN, "fetal_head")
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Flow density")
+    panel = getattr(panel, "__wrapped__", panel)
+    panel.models.choice.value = FROM_FILE
+    panel.models.file.value = str(flow_weights)
+    panel.models.start_loading()
+    wait_job(qtbot, panel.models)
+    assert "patch flow" in panel.models.card.value
+    panel.target.value = "axial"
+    assert panel.run() is not None
+    wait_job(qtbot, panel)
+    layer = viewer.layers["axial density"]
+    assert np.array_equal(layer.affine.affine_matrix, viewer.layers["axial"].affine.affine_matrix)  # over the view, at its pose
+    assert panel.result.shape == (128, 128) and np.isfinite(panel.result).all() and "bits/dim" in panel.readout.value
+    count = len(viewer.layers)
+    panel.run()
+    wait_job(qtbot, panel)
+    assert len(viewer.layers) == count  # replaced, not added
+    assert "axial density" not in panel.target.choices
+    # a plain 2D image of another size works too; NaN is a notification
+    viewer.add_image(np.random.default_rng(0).random((90, 70)).astype(np.float32), name="frame", scale=(0.5, 0.5))
+    panel.target.value = "frame"
+    panel.run()
+    wait_job(qtbot, panel)
+    assert viewer.layers["frame density"].data.shape == (90, 70)
+    viewer.add_image(np.full((40, 40), np.nan, np.float32), name="broken")
+    panel.target.value = "broken"
+    before = [layer.name for layer in viewer.layers]
+    assert panel.run() is None and any("NaN" in n for n in notes)
+    assert [layer.name for layer in viewer.layers] == before
