@@ -24,7 +24,7 @@ from pathlib import Path
 from .core.bundled import NAMES as MODEL_NAMES
 from .core.bundled import VIEW_GENERATORS
 
-FLOW_TRAINING = ("patch-flow", "toy-flow")
+FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 
 
 def _cmd_sample_data(args) -> int:
@@ -79,6 +79,10 @@ def _cmd_train(args) -> int:
         if args.model == "toy-flow":
             values.pop("cache_dir", None)
             job = train_toy_flow_job(args.out, **values)
+        elif args.model == "latent-flow":
+            from .core.latentflow import train_latent_flow_job
+
+            job = train_latent_flow_job(args.out, **values)
         else:
             job = train_patch_flow_job(FlowTrainConfig.from_dict(values), args.out)
         cfg = type("Cfg", (), {"kind": args.model})

@@ -10,7 +10,9 @@ latest-wins mailbox: stale requests are dropped, the last one is always shown, a
 the result layers of the reconstruction panel are updated in place (no new layers),
 with the biometry readout. Buttons: reset to the point estimate, seeded random
 sample, capture A / B and interpolate, save / load the latent as JSON, and
-"condition on views" off for the unconditional prior.
+"condition on views" off for the unconditional prior. Below, a 2D slice of the latent
+flow's density with the current latent; a click there moves the latent
+(:mod:`.latent_density`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from napari.utils.notifications import show_error, show_info
 from ..core.latent import SLIDER_RANGE, LatentState, directions_job, latent_reconstruction
 from ..core.mailbox import LatestOnly
 from .jobs import abandon, start_job
+from .latent_density import LatentDensity
 from .reconstruct_widget import ReconstructWidget, format_readout
 
 PLUGIN = "napari-genmed"
@@ -82,11 +85,13 @@ class LatentWidget(Container):
         self.save_button, self.load_button = PushButton(text="Save latent"), PushButton(text="Load latent")
         self.readout = Label(value="")
         self.status = Label(value="")
+        self.density = LatentDensity(self)
         row = lambda *w: Container(widgets=list(w), layout="horizontal", labels=False)  # noqa: E731
         self.extend([
             self.info, row(self.progress, self.cancel), row(self.on_views, self.show_all, Label(value="top K"), self.top_k),
             row(self.reset, self.random, Label(value="seed"), self.seed), row(self.set_a, self.set_b), Container(widgets=[self.t, self.path]),
             row(self.save_button, self.load_button), self.readout, self.status,
+            Label(value="<b>Latent density</b> (a flow fitted to the aggregate posterior)"), self.density,
         ])
         self._scroll_sliders(position=3)
         self.readout.native.setWordWrap(True)
@@ -97,11 +102,11 @@ class LatentWidget(Container):
         self.on_views.changed.connect(self._on_condition)
         self.top_k.changed.connect(lambda _: self._filter_sliders())
         self.show_all.changed.connect(lambda _: self._filter_sliders())
-        self.reset.changed.connect(lambda: self._apply(LatentState.reset))
-        self.random.changed.connect(lambda: self._apply(lambda s: s.sample(int(self.seed.value))))
+        self.reset.changed.connect(lambda: self.apply(LatentState.reset))
+        self.random.changed.connect(lambda: self.apply(lambda s: s.sample(int(self.seed.value))))
         self.set_a.changed.connect(lambda: self._capture("a"))
         self.set_b.changed.connect(lambda: self._capture("b"))
-        self.t.changed.connect(lambda v: self._apply(lambda s: s.interpolate(float(v))))
+        self.t.changed.connect(lambda v: self.apply(lambda s: s.interpolate(float(v))))
         self.save_button.changed.connect(self.save)
         self.load_button.changed.connect(self.load)
         self.recon.models.loaded.connect(self.bind)
@@ -157,6 +162,7 @@ class LatentWidget(Container):
             show_info(f"Latent explorer: {exc}; exploring the unconditional prior")
             self.state = LatentState(model, directions, None)
         self._build_sliders()
+        self.density.bind(self.state)
         self._enable(True)
         self._start_loop()
         self._describe()  # nothing is decoded until a control moves: the layers keep the reconstruction
@@ -217,7 +223,7 @@ class LatentWidget(Container):
         self.state.set_value(dim, float(value))
         self.request()
 
-    def _apply(self, change):
+    def apply(self, change):
         """Apply ``change(state)``, show it on the sliders and decode it."""
         if self.state is None:
             return
@@ -239,7 +245,7 @@ class LatentWidget(Container):
     def _on_condition(self, on: bool):
         if self.state is None or on == self.state.condition_on_views:
             return
-        self._apply(lambda s: s.set_condition_on_views(bool(on)))
+        self.apply(lambda s: s.set_condition_on_views(bool(on)))
         self._describe()
 
     def _on_reconstructed(self, result, views):
@@ -269,6 +275,7 @@ class LatentWidget(Container):
         truth = self.recon.truth_mask(grid)
         views_used = tuple(n for n in ("axial", "sagittal", "coronal") if s.condition_on_views and s.views and n in s.views)
         self.serial += 1
+        self.density.redraw()
         self.mailbox.put((self.serial, s.model, s.z.copy(), s.condition, views_used, float(self.recon.threshold.value), truth))
         if self.loop is None:
             self._start_loop()
@@ -317,7 +324,7 @@ class LatentWidget(Container):
         if self.state is None:
             show_error("Load a model first.")
             return None
-        self._apply(lambda s: s.load(self.path.value))
+        self.apply(lambda s: s.load(self.path.value))
         with self.on_views.changed.blocked():
             self.on_views.value = self.state.condition_on_views
         self._describe()

@@ -10,7 +10,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
 NAMES = ("rec-cvae", "hirec-cvae", "tl-net")  #: the skull reconstruction models; each has bundled weights
 VIEW_GENERATORS = ("mental-map", "mental-map-gan")  #: the missing-view generators; each has bundled weights
-FLOWS = ("patch-flow", "toy-flow")  #: normalizing flows: the density maps' patch flow, the teaching toy
+FLOWS = ("patch-flow", "toy-flow", "latent-flow")  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
 ALL = NAMES + VIEW_GENERATORS + FLOWS
 
 

@@ -55,6 +55,11 @@ class RecCVAE(ReconstructionModel):
         mu, logvar = self.posterior(torch.cat([h, condition], 1)).chunk(2, dim=1)
         return mu, clamp_logvar(logvar)
 
+    def posterior_sample(self, skull, condition):
+        """A draw of z ~ q(z | skull, views) and its KL to the prior."""
+        mu, logvar = self.encode_skull(skull, condition)
+        return reparameterise(mu, logvar), kl_gaussians(mu, logvar)
+
     def decode(self, z, condition):
         return self.decoder(torch.cat([z, condition], 1))
 

@@ -107,10 +107,9 @@ class HiRecCVAE(ReconstructionModel):
 
         return self._chain(condition, draw)
 
-    def training_loss(self, batch, stage=None):
-        c = self.config
-        skull = batch["skull"]
-        condition = self.encode_views(batch["views"], batch["mask"])
+    def posterior_sample(self, skull, condition):
+        """A draw of z ~ q(z | skull, views) down the levels, and its KL to the
+        conditional priors (summed over levels)."""
         h = torch.cat([self.skull_encoder(skull * 2.0 - 1.0), condition["pooled"]], 1)
         zs, kl, z = [], 0.0, None
         for k in range(N_VIEWS):
@@ -121,7 +120,14 @@ class HiRecCVAE(ReconstructionModel):
             z = reparameterise(mu_q, logvar_q)
             zs.append(z)
             kl = kl + kl_gaussians(mu_q, logvar_q, mu_p, logvar_p)
-        rec = reconstruction_loss(self.decode(torch.cat(zs, 1), condition), skull, c.dice_weight)
+        return torch.cat(zs, 1), kl
+
+    def training_loss(self, batch, stage=None):
+        c = self.config
+        skull = batch["skull"]
+        condition = self.encode_views(batch["views"], batch["mask"])
+        z, kl = self.posterior_sample(skull, condition)
+        rec = reconstruction_loss(self.decode(z, condition), skull, c.dice_weight)
         prior_logits = self.decode(self.prior_mean(condition), condition)
         prior_rec = reconstruction_loss(prior_logits, skull, c.dice_weight)
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()

@@ -137,3 +137,10 @@ def test_opening_the_explorer_first_docks_the_reconstruction_panel(viewer, qtbot
     assert not panel.reset.enabled
     panel.reset.changed.emit(True)  # nothing to do, nothing breaks
     assert panel.save() is None
+
+
+def test_latent_density_refuses_a_flow_of_another_model(viewer, qtbot, tiny_weights, notes):
+    recon, panel = explorer(viewer, qtbot, tiny_weights)
+    assert panel.density.dim_x.value == panel.state.directions.order[0]
+    assert panel.density.compute() is None and any("Latent density" in n for n in notes)
+    assert not panel.density.map.isVisible()
