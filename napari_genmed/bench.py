@@ -149,6 +149,37 @@ def _training_rows(repeats: int, batch: int = 8) -> list[dict]:
     return rows
 
 
+def _density_rows(repeats: int) -> list[dict]:
+    """A density map of a 128 x 128 view with the bundled patch flow."""
+    from . import api
+    from .core.phantom import make_phantom
+    from .core.ultrasound import simulate_views
+
+    try:
+        flow = api.load_model("patch-flow", "cpu")
+    except ValueError as exc:
+        return [{"name": "density map, 128 x 128 view", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)}]
+    image = simulate_views(make_phantom(28.0, 1).labels, seed=1, views=("axial",))["axial"].image
+    return [_row("density map, 128 x 128 view (patch flow)", _time(lambda: api.density_map(image, flow), repeats))]
+
+
+def _grid_rows(repeats: int) -> list[dict]:
+    """How a decode (one volume, the HiREC-CVAE decoder widths) grows with the grid."""
+    import torch
+
+    from .core.blocks import Decoder3D
+
+    rows = []
+    for grid, channels in ((32, (64, 32, 16)), (64, (64, 64, 32, 16)), (128, (64, 64, 32, 16, 16))):
+        torch.manual_seed(0)
+        dec = Decoder3D(288, grid, channels).eval()
+        x = torch.randn(1, 288)
+        with torch.inference_mode():
+            ms = _time(lambda: dec(x), repeats, warmup=2)
+        rows.append(_row(f"decoder forward at {grid}^3 (one volume)", ms, f"{grid**3 / 1e3 / np.median(ms):.0f} kvoxels/ms"))
+    return rows
+
+
 def _napari_rows() -> list[dict]:
     """napari start-up alone, and with the plugin's panels and sample (needs a display)."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -192,6 +223,8 @@ def run_bench(repeats: int = 10) -> dict:
     rows += _model_rows(repeats)
     rows += _generator_rows(repeats)
     rows += _training_rows(max(3, repeats // 3))
+    rows += _density_rows(repeats)
+    rows += _grid_rows(max(3, repeats // 2))
     rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
     rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
     rows += _napari_rows()

@@ -60,6 +60,20 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _with_bar(job, desc: str, quiet: bool = False):
+    """Run a core job with a tqdm progress bar (none with ``quiet``)."""
+    from tqdm import tqdm
+
+    from .core.progress import run
+
+    with tqdm(total=None, desc=desc, disable=quiet) as bar:
+        def show(p):
+            bar.total = p.total
+            bar.update(p.step - bar.n)
+
+        return run(job, show)
+
+
 def _cmd_train(args) -> int:
     from tqdm import tqdm
 
@@ -116,70 +130,42 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _cmd_evaluate(args) -> int:
-    from tqdm import tqdm
+def _weights(name: str, folder: str | None) -> str:
+    """A bundled name, or ``folder/<name>.safetensors`` / ``folder/<name>/model.safetensors``."""
+    if not folder:
+        return name
+    flat = Path(folder) / f"{name}.safetensors"
+    return str(flat if flat.exists() else Path(folder) / name / "model.safetensors")
 
+
+def _cmd_evaluate(args) -> int:
     from . import api
     from .core.evaluation import evaluate_job, format_table
-    from .core.progress import run
 
-    def source(name):
-        if not args.weights:
-            return name
-        flat = Path(args.weights) / f"{name}.safetensors"
-        return str(flat if flat.exists() else Path(args.weights) / name / "model.safetensors")
-
-    models = {name: api.load_model(source(name), args.device) for name in args.models}
+    models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
-    with tqdm(total=None, desc="evaluate", disable=args.json) as bar:
-        def show(p):
-            bar.total = p.total
-            bar.update(p.step - bar.n)
-
-        rows = run(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device), show)
+    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device), "evaluate", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0
 
 
 def _cmd_evaluate_views(args) -> int:
-    from tqdm import tqdm
-
     from . import api
-    from .core.progress import run
     from .core.viewevaluation import evaluate_views_job, format_view_table
 
-    def source(name):
-        flat = Path(args.weights) / f"{name}.safetensors" if args.weights else None
-        if flat is None:
-            return name
-        return str(flat if flat.exists() else Path(args.weights) / name / "model.safetensors")
-
-    generators = {name: api.load_model(source(name), args.device) for name in args.methods}
+    generators = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods}
     recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
-    with tqdm(total=None, desc="evaluate-views", disable=args.json) as bar:
-        def show(p):
-            bar.total = p.total
-            bar.update(p.step - bar.n)
-
-        rows = run(evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache), show)
+    rows = _with_bar(evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache), "evaluate-views", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_view_table(rows))
     return 0
 
 
 def _cmd_evaluate_density(args) -> int:
-    from tqdm import tqdm
-
     from . import api
     from .core.flowtraining import evaluate_density_job
-    from .core.progress import run
 
     flow = api.load_model(args.weights or "patch-flow", "cpu")
-    with tqdm(total=None, desc="evaluate-density", disable=args.json) as bar:
-        def show(p):
-            bar.total = p.total
-            bar.update(p.step - bar.n)
-
-        result = run(evaluate_density_job(flow, n=args.n, cache_dir=args.cache), show)
+    result = _with_bar(evaluate_density_job(flow, n=args.n, cache_dir=args.cache), "evaluate-density", quiet=args.json)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -19,7 +19,7 @@ from qtpy.QtGui import QImage, QPixmap
 from ..core.geometry import Pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, abandon, layer_list_events, start_job, watch
+from .jobs import JobPanel, abandon, layer_list_events, watch
 from .layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
@@ -110,12 +110,9 @@ class DensityWidget(JobPanel, Container):
         except ValueError as exc:
             show_error(f"Cannot compute a density map: {exc}")
             return None
-        self._busy(True)
         job = density_job(flow, image, layer_spacing(layer))
         self._source = name
-        self.worker = start_job(lambda: (yield from job), what="Density map", on_result=self._on_result, progress=False,
-                                on_finished=self._on_finished, on_progress=self._on_progress)
-        return self.worker
+        return self.launch(job, "Density map", self._on_result)
 
     def _on_result(self, score: np.ndarray):
         if self.worker is not None and self.worker.abort_requested or self._source not in self.viewer.layers:

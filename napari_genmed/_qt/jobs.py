@@ -96,6 +96,14 @@ class JobPanel:
         if self.worker is not None:
             self.worker.quit()
 
+    def launch(self, job, what: str, on_result) -> object:
+        """Run a core job (a generator) in a worker: buttons disabled, progress
+        shown, Cancel enabled until it ends."""
+        self._busy(True)
+        self.worker = start_job(lambda: (yield from job), what=what, on_result=on_result, progress=False,
+                                on_finished=self._on_finished, on_progress=self._on_progress)
+        return self.worker
+
     def _busy(self, busy: bool):
         for w in self.start_buttons():
             w.enabled = not busy

@@ -75,7 +75,7 @@ class LatentDensity(Container):
         flow = api.load_model("latent-flow", "cpu")
         cvae = (getattr(flow, "card", {}) or {}).get("metrics", {}).get("cvae")
         if cvae != state.model.kind or flow.config.features != state.dims:
-            raise ValueError(f"the bundled latent flow describes {cvae}, not this {state.model.kind}")
+            raise ValueError(f"the bundled latent flow describes {cvae}'s {flow.config.features}-D latent, not this {state.dims}-D {state.model.kind}")
         self.flow = flow
         return flow
 

@@ -20,7 +20,7 @@ from qtpy.QtGui import QImage, QPixmap
 from ..core.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, abandon, layer_list_events, start_job, watch
+from .jobs import JobPanel, abandon, layer_list_events, watch
 from .layer_data import set_layer, view_image, view_layer
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
@@ -182,10 +182,7 @@ class MissingViewsWidget(JobPanel, Container):
         except (ValueError, KeyError) as exc:
             show_error(f"Cannot generate: {exc}")
             return None
-        self._busy(True)
-        self.worker = start_job(lambda: (yield from job), what="Generating a view", on_result=self._on_result, progress=False,
-                                on_finished=self._on_finished, on_progress=self._on_progress)
-        return self.worker
+        return self.launch(job, "Generating a view", self._on_result)
 
     def start_buttons(self):
         return [self.run_button, self.models.load]

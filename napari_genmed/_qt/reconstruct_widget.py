@@ -18,7 +18,7 @@ from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
-from .jobs import JobPanel, abandon, layer_list_events, start_job, watch
+from .jobs import JobPanel, abandon, layer_list_events, watch
 from .layer_data import RECONSTRUCTION_COLORMAP, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
@@ -118,11 +118,8 @@ class ReconstructWidget(JobPanel, Container):
         except ValueError as exc:
             show_error(f"Cannot reconstruct: {exc}")
             return None
-        self._busy(True)
         self._job_views = views
-        self.worker = start_job(lambda: (yield from job), what="Reconstruction", on_result=self._on_result, progress=False,
-                                on_finished=self._on_finished, on_progress=self._on_progress)
-        return self.worker
+        return self.launch(job, "Reconstruction", self._on_result)
 
     def start_buttons(self):
         return [self.run_button, self.models.load]

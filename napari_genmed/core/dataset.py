@@ -77,6 +77,29 @@ def make_subject(seed: int, config: DatasetConfig = DatasetConfig()) -> dict[str
     }
 
 
+def read_npz(path: Path | None) -> dict[str, np.ndarray] | None:
+    """A cache entry, or None when absent or damaged (a damaged one is deleted and
+    simply made again)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def write_npz(path: Path | None, arrays: dict[str, np.ndarray]) -> None:
+    """Write a cache entry atomically (a crash never leaves half a file)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
 class PhantomDataset:
     """``dataset[i]`` -> dict of torch tensors:
 
@@ -101,20 +124,12 @@ class PhantomDataset:
             raise IndexError(index)
         seed = subject_seed(self.split, index)
         path = self.cache_dir / f"{seed}.npz" if self.cache_dir else None
-        if path is not None and path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    item = {k: f[k] for k in f.files}
-                item["skull"] = (item["labels"] == BONE)[None].astype(np.float32)
-                return item
-            except (OSError, ValueError, KeyError, EOFError):
-                path.unlink(missing_ok=True)  # a damaged cache entry is simply remade
+        item = read_npz(path)
+        if item is not None and "labels" in item:
+            item["skull"] = (item["labels"] == BONE)[None].astype(np.float32)
+            return item
         item = make_subject(seed, self.config)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez_compressed(tmp, **{k: v for k, v in item.items() if k != "skull"})  # skull = labels == 1
-            tmp.replace(path)
+        write_npz(path, {k: v for k, v in item.items() if k != "skull"})  # skull = labels == 1
         return item
 
     def fill_cache(self, indices=None) -> int:

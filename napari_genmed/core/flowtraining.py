@@ -33,10 +33,9 @@ class FlowTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FlowTrainConfig":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        from .training import settings_from_dict
+
+        return settings_from_dict(cls, d)
 
 
 def view_bank(split: str, heads: int, cache_dir=None) -> np.ndarray:

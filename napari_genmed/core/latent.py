@@ -190,7 +190,7 @@ def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: fl
     found = _read_cached(path, fp, model.latent_dim) if use_cache else None
     if found is not None:
         return found
-    yield Progress(0, n + 1, "simulating reference heads")
+    yield Progress(0, n + 2, "simulating reference heads")
     conditions = _reference_conditions(model, n)
     code_sigma = None
     if model.kind == "tl-net":
@@ -200,9 +200,10 @@ def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: fl
     dims, chunk = model.latent_dim, max(2, int(chunk) // 2 * 2)  # whole (-, +) pairs per batch
     with_views = np.zeros(dims)
     for i in range(n):
-        yield Progress(1 + i, n + 1, f"ranking the {dims} dimensions on reference head {i + 1} of {n}")
-        with_views += _effects(model, _index(conditions, i), code_sigma, step, chunk) / n
-    unconditional = _effects(model, condition_of(model, None), code_sigma, step, chunk)
+        message = Progress(1 + i, n + 2, f"ranking the {dims} dimensions on reference head {i + 1} of {n}")
+        with_views += (yield from _effects(model, _index(conditions, i), code_sigma, step, chunk, message)) / n
+    message = Progress(n + 1, n + 2, f"ranking the {dims} dimensions under the prior")
+    unconditional = yield from _effects(model, condition_of(model, None), code_sigma, step, chunk, message)
     effect = 0.5 * with_views + 0.5 * unconditional
     order = tuple(int(d) for d in np.argsort(-effect, kind="stable"))
     found = LatentDirections(tuple(float(e) for e in effect), order, latent_groups(model), code_sigma, fp, n)
@@ -211,9 +212,10 @@ def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: fl
     return found
 
 
-def _effects(model, condition, code_sigma, step: float, chunk: int) -> np.ndarray:
+def _effects(model, condition, code_sigma, step: float, chunk: int, message: Progress):
     """Per dimension: summed |probability change| between -step and +step sigma
-    around the prior mean of one condition (one batched decode)."""
+    around the prior mean of one condition (batched decodes); a job that yields
+    ``message`` after every batch (so Cancel acts within one batch)."""
     dims = model.latent_dim
     mean, sigma = prior(model, condition, code_sigma)
     z = np.repeat(mean, 2 * dims, axis=0)  # rows 2d and 2d + 1: dimension d at -step and +step sigma
@@ -224,6 +226,7 @@ def _effects(model, condition, code_sigma, step: float, chunk: int) -> np.ndarra
         part = z[start : start + chunk]
         prob = decode(model, part, _expand(condition, len(part)))
         effect[start // 2 : (start + len(part)) // 2] = np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
+        yield message
     return effect
 
 

@@ -12,12 +12,11 @@ generators' grid, ``SIZE`` x ``SIZE`` pixels of ``PIXEL_MM`` (the 1 mm views ave
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .dataset import DatasetConfig, PhantomDataset, subject_seed
+from .dataset import DatasetConfig, PhantomDataset, read_npz, subject_seed, write_npz
 from .geometry import VIEW_NAMES, Pose, jitter_pose
 
 SIZE = 64  #: generator image side (pixels)
@@ -76,18 +75,10 @@ class SceneDataset:
             raise IndexError(index)
         seed = subject_seed(self.split, index)
         path = self.cache_dir / f"{seed}.npz" if self.cache_dir else None
-        if path is not None and path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    return {k: f[k] for k in f.files}
-            except (OSError, ValueError, KeyError, EOFError):
-                path.unlink(missing_ok=True)
-        item = self.make(index)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez_compressed(tmp, **item)
-            tmp.replace(path)
+        item = read_npz(path)
+        if item is None:
+            item = self.make(index)
+            write_npz(path, item)
         return item
 
     def make(self, index: int) -> dict[str, np.ndarray]:

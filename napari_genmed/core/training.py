@@ -51,12 +51,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**d)
+        return settings_from_dict(cls, d)
+
+
+def settings_from_dict(cls, d: dict):
+    """A settings dataclass from JSON: unknown keys are an error, lists become tuples."""
+    if not isinstance(d, dict):
+        raise ValueError("training settings must be a JSON object")
+    unknown = set(d) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    try:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    except TypeError as exc:
+        raise ValueError(f"bad training settings: {exc}") from exc
 
 
 def view_masks(n: int, cfg: TrainConfig, generator) -> "torch.Tensor":

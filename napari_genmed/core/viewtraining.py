@@ -38,10 +38,9 @@ class ViewTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ViewTrainConfig":
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        from .training import settings_from_dict
+
+        return settings_from_dict(cls, d)
 
 
 def make_batch(items: list[dict], rng: np.random.Generator, max_obs: int, query: list[int] | None = None, observed: list[list[int]] | None = None) -> dict:

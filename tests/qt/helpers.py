@@ -8,15 +8,21 @@ def wait_job(qtbot, owner, timeout=120_000):
     qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
 
 
-def reconstruction_panel(viewer, qtbot, weights):
-    """The sample head and the reconstruction panel with ``weights`` loaded."""
+def panel_with_weights(viewer, qtbot, name: str, weights):
+    """The sample head and panel ``name`` with the model of file ``weights`` loaded."""
     from napari_genmed._qt.model_box import FROM_FILE
 
     viewer.open_sample(PLUGIN, "fetal_head")
-    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction")
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    panel = getattr(panel, "__wrapped__", panel)
     panel.models.choice.value = FROM_FILE
     panel.models.file.value = str(weights)
     panel.models.start_loading()
     wait_job(qtbot, panel.models)
     assert panel.models.model is not None
     return panel
+
+
+def reconstruction_panel(viewer, qtbot, weights):
+    """The sample head and the reconstruction panel with ``weights`` loaded."""
+    return panel_with_weights(viewer, qtbot, "Skull reconstruction", weights)

@@ -6,7 +6,7 @@ import pytest
 from napari_genmed.core.checkpoint import save_checkpoint
 from napari_genmed.core.glow import GlowConfig, PatchGlow
 
-from .helpers import PLUGIN, wait_job
+from .helpers import panel_with_weights, wait_job
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +21,7 @@ def flow_weights(tmp_path_factory):
 
 
 def test_density_map_over_a_view(viewer, qtbot, flow_weights, notes):
-    from napari_genmed._qt.model_box import FROM_FILE
-
-    viewer.open_sample(PLUGIN, "fetal_head")
-    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Flow density")
-    panel = getattr(panel, "__wrapped__", panel)
-    panel.models.choice.value = FROM_FILE
-    panel.models.file.value = str(flow_weights)
-    panel.models.start_loading()
-    wait_job(qtbot, panel.models)
+    panel = panel_with_weights(viewer, qtbot, "Flow density", flow_weights)
     assert "patch flow" in panel.models.card.value
     panel.target.value = "axial"
     assert panel.run() is not None

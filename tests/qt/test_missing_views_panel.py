@@ -6,7 +6,7 @@ import pytest
 from napari_genmed.core.checkpoint import save_checkpoint
 from napari_genmed.core.models import build_model
 
-from .helpers import PLUGIN, wait_job
+from .helpers import panel_with_weights, wait_job
 
 TINY_MAP = dict(channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8))
 
@@ -20,16 +20,8 @@ def generator_weights(tmp_path_factory):
 
 
 def panel_with(viewer, qtbot, weights):
-    from napari_genmed._qt.model_box import FROM_FILE
-
-    viewer.open_sample(PLUGIN, "fetal_head")
-    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Missing views")
-    panel = getattr(panel, "__wrapped__", panel)
-    panel.models.choice.value = FROM_FILE
-    panel.models.file.value = str(weights)
-    panel.models.start_loading()
-    wait_job(qtbot, panel.models)
-    assert panel.models.model is not None and "mental-map" in panel.models.card.value
+    panel = panel_with_weights(viewer, qtbot, "Missing views", weights)
+    assert "mental-map" in panel.models.card.value
     return panel
 
 

@@ -93,10 +93,15 @@ def test_phantom_panel_cancel_leaves_no_layers(viewer, qtbot):
 def test_demo_opens_the_workflow(viewer, artifacts, qtbot):
     from napari_genmed.demo import PANELS, open_demo
 
-    open_demo(viewer)
+    widgets = open_demo(viewer)
     assert viewer.dims.ndisplay == 3
     assert "skull" in viewer.layers
     for panel in PANELS:
         assert any(panel in key for key in viewer.window._dock_widgets)
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "demo.png"), canvas_only=False)
+    # the demo's model loads (and the latent ranking they start) end before the viewer closes
+    latent = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
+    for name in ("Skull reconstruction", "Missing views", "Flow density"):
+        qtbot.waitUntil(lambda: widgets[name].models.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: latent.worker is None, timeout=120_000)
