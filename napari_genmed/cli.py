@@ -201,7 +201,8 @@ def _cmd_bundle(args) -> int:
 
     rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
     view_rows = json.loads(Path(args.view_evaluation).read_text()) if args.view_evaluation else None
-    for name, path in bundle(args.runs, rows, view_rows).items():
+    density = json.loads(Path(args.density_evaluation).read_text()) if args.density_evaluation else None
+    for name, path in bundle(args.runs, rows, view_rows, density).items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("runs", help="folder with <model>/model.safetensors")
     s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
     s.add_argument("--view-evaluation", help="JSON rows from `genmed evaluate-views --json --weights ...`")
+    s.add_argument("--density-evaluation", help="JSON from `genmed evaluate-density --json --weights ...`")
     s.set_defaults(func=_cmd_bundle)
     return p
 

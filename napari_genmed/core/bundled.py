@@ -50,7 +50,7 @@ def write_manifest(entries: dict[str, Path]) -> None:
     MANIFEST.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[dict] | None = None) -> dict[str, Path]:
+def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[dict] | None = None, density: dict | None = None) -> dict[str, Path]:
     """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
     package's weights, adding the held-out evaluation rows to its metrics, and
     rewrite the manifest (SHA-256)."""
@@ -74,6 +74,8 @@ def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[
         generated = [r for r in (view_rows or []) if r["method"] == name]
         if generated:
             metrics["view_table"] = generated
+        if density and name == "patch-flow":
+            metrics["evaluation"] = density
         meta["metrics"] = _json.dumps(metrics)
         dst = WEIGHTS_DIR / f"{name}.safetensors"
         save_file(tensors, str(dst), metadata=meta)

@@ -148,8 +148,8 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         metrics = validate(model, val, cfg.max_observations) | {"epoch": epoch + 1, "step": step}
         history.append(metrics | {"loss": float(np.mean(losses)) if losses else None})
         save_checkpoint(out / "last.safetensors", model, recipe, metrics)
-        if metrics["ssim"] > best:
-            best = metrics["ssim"]
+        if metrics["ssim"] > best or gan:  # the GAN keeps its last epoch: SSIM favours blur, the point of the GAN is texture
+            best = max(best, metrics["ssim"])
             save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": time.perf_counter() - t0}, metrics)
         (out / "history.json").write_text(__import__("json").dumps(history, indent=2))
         yield Progress(step, total, f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}", metrics)

@@ -74,6 +74,8 @@ def test_generate_view_api(cache):
     assert np.array_equal(s1.image, api.generate_view(model, obs, query, n_samples=4, seed=2).image)
     assert s1.std.shape == (128, 128) and s1.std.max() > 0
     assert api.generate_view(model, [], query.to_dict()).image.shape == (128, 128)  # no observation: the prior
+    other = standard_pose("sagittal", (64.0, 64.0, 64.0))
+    assert not np.allclose(api.generate_view(model, obs, other).native, g.native)  # the query pose matters
     views = api.simulate_views(api.make_phantom(28.0, 1).labels, seed=1)  # View objects at 1 mm
     assert api.generate_view(model, views, query).image.shape == (128, 128)
     for bad, words in [
