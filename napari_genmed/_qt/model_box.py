@@ -53,7 +53,7 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
     ]
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for row in metrics.get("view_table", []):
-        if row["target"] == "clean":
+        if row["target"] == "clean" and row.get("queries", "unobserved") == "unobserved":
             lines.append(f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB")
     if not metrics.get("view_table") and "ssim" in metrics:
         lines.append(f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}")

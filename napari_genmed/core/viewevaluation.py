@@ -2,7 +2,9 @@
 
 On held-out scenes (test seeds, never trained on) each method sees 1 (axial), 2
 (axial + sagittal) or 3 (all standard) observed slices and generates every other
-slice of the scene: the standard planes not observed and two oblique planes. Each
+slice of the scene: the standard planes not observed and two oblique planes (rows
+``unobserved``), and, so that 1, 2 and 3 observed slices answer the same questions,
+the two oblique planes alone (rows ``oblique``). Each
 generated image is compared with the simulator's speckle-free rendering of the true
 plane and with the speckled B-mode image, on the generators' 64 x 64 grid of 2 mm
 pixels: SSIM, NCC and PSNR, mean +- std. The baseline route reconstructs the skull
@@ -18,10 +20,11 @@ from .progress import Job, Progress
 
 OBSERVED = {1: (0,), 2: (0, 1), 3: (0, 1, 2)}  #: observed slices: axial; + sagittal; + coronal
 TARGETS = ("clean", "speckled")
+QUERIES = ("unobserved", "oblique")  #: every plane not observed; only the two oblique planes (the same for every k)
 
 
 def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_dir=None) -> Job[list[dict]]:
-    """Rows ``{method, observed, target, ssim, ncc, psnr (mean, std), n}``."""
+    """Rows ``{method, observed, target, queries, ssim, ncc, psnr (mean, std), n}``."""
     from .dataset import PhantomDataset
     from .geometry import VIEW_NAMES
     from .imagemetrics import similarity
@@ -48,26 +51,30 @@ def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_di
                         out = baseline(recon_model, views, poses[q]).native
                     for target in TARGETS:
                         for metric, value in similarity(out, scene[target][q]).items():
-                            scores.setdefault((method, k, target, metric), []).append(value)
+                            scores.setdefault((method, k, target, metric, "unobserved"), []).append(value)
+                            if q >= len(VIEW_NAMES):  # the oblique planes: the same queries for every k
+                                scores.setdefault((method, k, target, metric, "oblique"), []).append(value)
     yield Progress(n, n, "done")
     rows = []
-    for method in methods:
-        for k in OBSERVED:
-            for target in TARGETS:
-                row = {"method": method, "observed": k, "target": target, "n": len(scores[(method, k, target, "ssim")])}
-                for metric in ("ssim", "ncc", "psnr"):
-                    v = np.asarray(scores[(method, k, target, metric)])
-                    row[metric], row[f"{metric}_std"] = float(v.mean()), float(v.std())
-                rows.append(row)
+    for queries in QUERIES:
+        for method in methods:
+            for k in OBSERVED:
+                for target in TARGETS:
+                    key = (method, k, target)
+                    row = {"method": method, "observed": k, "target": target, "queries": queries, "n": len(scores[(*key, "ssim", queries)])}
+                    for metric in ("ssim", "ncc", "psnr"):
+                        v = np.asarray(scores[(*key, metric, queries)])
+                        row[metric], row[f"{metric}_std"] = float(v.mean()), float(v.std())
+                    rows.append(row)
     return rows
 
 
 def format_view_table(rows: list[dict]) -> str:
-    lines = ["| method | observed | vs | SSIM | NCC | PSNR dB |", "|---|---|---|---|---|---|"]
+    lines = ["| queries | method | observed | vs | SSIM | NCC | PSNR dB |", "|---|---|---|---|---|---|---|"]
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for r in rows:
         lines.append(
-            f"| {r['method']} | {names[r['observed']]} | {r['target']} | {r['ssim']:.2f} +- {r['ssim_std']:.2f} | "
+            f"| {r.get('queries', 'unobserved')} | {r['method']} | {names[r['observed']]} | {r['target']} | {r['ssim']:.2f} +- {r['ssim_std']:.2f} | "
             f"{r['ncc']:.2f} +- {r['ncc_std']:.2f} | {r['psnr']:.1f} +- {r['psnr_std']:.1f} |"
         )
     return "\n".join(lines)

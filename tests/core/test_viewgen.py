@@ -112,8 +112,8 @@ def test_evaluate_views_rows_and_baseline(cache):
 
     recon = build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]).eval()
     rows = run(evaluate_views_job({"mental-map": tiny_map()}, recon, n=2, cache_dir=cache))
-    assert {(r["method"], r["observed"], r["target"]) for r in rows} == {
-        (m, k, t) for m in ("mental-map", "baseline (reconstruct + simulate)") for k in (1, 2, 3) for t in ("clean", "speckled")
+    assert {(r["method"], r["observed"], r["target"], r["queries"]) for r in rows} == {
+        (m, k, t, q) for m in ("mental-map", "baseline (reconstruct + simulate)") for k in (1, 2, 3) for t in ("clean", "speckled") for q in ("unobserved", "oblique")
     }
-    assert all(r["n"] == 2 * (5 - r["observed"]) and -1 <= r["ncc"] <= 1 for r in rows)
-    assert "| mental-map | axial | clean |" in format_view_table(rows)
+    assert all(r["n"] == 2 * ((5 - r["observed"]) if r["queries"] == "unobserved" else 2) and -1 <= r["ncc"] <= 1 for r in rows)
+    assert "| oblique | mental-map | axial | clean |" in format_view_table(rows)

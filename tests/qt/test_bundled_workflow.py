@@ -142,3 +142,48 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
         viewer.layers[name].visible = False
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "missing_views.png"), canvas_only=False)
+
+
+def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
+    """QA: the bundled patch flow's density map over a generated missing view, and
+    over the same view with a pasted noise square (flagged)."""
+    from qtpy.QtWidgets import QDockWidget
+
+    from napari_genmed.demo import open_demo
+
+    viewer.window._qt_window.resize(1500, 950)
+    widgets = open_demo(viewer)
+    missing = getattr(widgets["Missing views"], "__wrapped__", widgets["Missing views"])
+    density = getattr(widgets["Flow density"], "__wrapped__", widgets["Flow density"])
+    for panel in (missing, density, widgets["Skull reconstruction"]):
+        _wait(qtbot, panel.models)
+    missing.run()
+    _wait(qtbot, missing)
+    assert density.target.value == "generated coronal"
+    density.run()
+    _wait(qtbot, density)
+    clean = density.result.copy()
+    assert clean.shape == (128, 128) and np.isfinite(clean).all()
+    image = np.array(viewer.layers["axial"].data)
+    from napari_genmed._qt.layer_data import view_image
+
+    noisy = view_image(viewer.layers["axial"]).copy()
+    noisy[50:74, 50:74] = np.random.default_rng(0).random((24, 24))
+    viewer.add_image(noisy, name="axial with noise")
+    density.target.value = "axial with noise"
+    density.run()
+    _wait(qtbot, density)
+    flagged = density.result
+    assert flagged[54:70, 54:70].mean() > np.median(flagged[view_image(viewer.layers["axial"]) > 0.05]) + 1.0
+    viewer.layers.remove("axial with noise")
+    viewer.layers.remove("axial with noise density")
+    assert image.shape == viewer.layers["axial"].data.shape
+    dock = density.native
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()
+    for name in ("head labels", "skull surface", "coronal", "sagittal", "axial"):
+        viewer.layers[name].visible = False
+    qtbot.wait(500)
+    viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
+    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
