@@ -74,9 +74,10 @@ def _model_rows(repeats: int) -> list[dict]:
 
 
 def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
-    """A latent slider move as the explorer's worker serves it (decode, threshold,
-    surface, biometry: everything the layers and the readout show) against a bare
-    forward pass of the decoder with a ready input, measured in the same run."""
+    """A latent slider move as the explorer's worker serves it during a drag (decode,
+    threshold, biometry: the probability and labels layers and the readout) and at
+    its end (+ the surface), against a bare forward pass of the decoder with a ready
+    input, measured in the same run."""
     import torch
 
     from .core.latent import LatentDirections, LatentState, latent_groups, latent_reconstruction
@@ -91,15 +92,16 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
         bare = _time(lambda: model.decoder(decoder_input), n, warmup=3)
     rng = np.random.default_rng(0)
 
-    def move():
+    def move(with_surface):
         state.set_value(int(rng.integers(dims)), float(rng.uniform(-3, 3)))
-        latent_reconstruction(model, state.z, condition, tuple(views), 0.5)
+        latent_reconstruction(model, state.z, condition, tuple(views), 0.5, with_surface=with_surface)
 
-    moved = _time(move, n, warmup=3)
-    ratio = np.median(moved) / np.median(bare)
+    moved = _time(lambda: move(False), n, warmup=3)
+    settled = _time(lambda: move(True), n, warmup=3)
     return [
         _row(f"{name}: bare decoder forward, 64^3", bare),
-        _row(f"{name}: latent slider move, 64^3", moved, f"{ratio:.2f}x the bare decoder (decode + mask + surface + biometry)"),
+        _row(f"{name}: latent slider move, 64^3", moved, f"{np.median(moved) / np.median(bare):.2f}x the bare decoder (probability, labels, biometry)"),
+        _row(f"{name}: latent move + surface, 64^3", settled, f"{np.median(settled) / np.median(bare):.2f}x (the last move of a drag: + marching cubes)"),
     ]
 
 

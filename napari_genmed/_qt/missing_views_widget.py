@@ -198,7 +198,7 @@ class MissingViewsWidget(JobPanel, Container):
         std_name = f"{name} std"
         if g.std is not None:
             data, kwargs, kind = view_layer(View(std_name, g.std / max(float(g.std.max()), 1e-6), g.pose, 0, False), std_name)
-            kwargs.update(colormap="viridis", metadata=dict(kwargs["metadata"], genmed_generated=g.method))
+            kwargs.update(colormap="viridis", visible=False, metadata=dict(kwargs["metadata"], genmed_generated=g.method))  # shown in the panel; in 3D on request
             set_layer(self.viewer, data, kwargs, kind)
         elif std_name in self.viewer.layers:
             self.viewer.layers.remove(std_name)

@@ -141,8 +141,10 @@ class ReconstructWidget(JobPanel, Container):
             self.reconstructed.emit(result, self._job_views)
 
     # -- layers ---------------------------------------------------------------
-    def show_result(self, r: Reconstruction):
-        """Replace the result layers with ``r`` (all of them, or none on failure)."""
+    def show_result(self, r: Reconstruction, keep_surface: bool = False):
+        """Replace the result layers with ``r`` (all of them, or none on failure);
+        ``keep_surface`` leaves the surface layer as it is when ``r`` has none (the
+        latent explorer skips surfaces of moves that a newer one supersedes)."""
         scale = (r.spacing_mm,) * 3
         meta = {"genmed_reconstruction": {"model": r.model_kind, "views": r.views_used, "threshold": r.threshold}}
         updates = [
@@ -165,7 +167,7 @@ class ReconstructWidget(JobPanel, Container):
             self.result = None
             show_error(f"Could not show the reconstruction: {exc}")
             return
-        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates}:
+        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates} - ({SURFACE} if keep_surface else set()):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
         self.result = r

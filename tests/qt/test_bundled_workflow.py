@@ -106,6 +106,15 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     after = np.array(viewer.layers["skull probability"].data)
     assert np.sum((after > 0.5) != (before > 0.5)) > 500
     assert latent.readout.value and latent.readout.value == recon.readout.value
+    # the latent flow's density over the two top dimensions; a click moves the latent
+    logp = latent.density.compute()
+    assert logp is not None and np.isfinite(logp).all() and latent.density.map.isVisible()
+    i, j = int(latent.density.dim_x.value), int(latent.density.dim_y.value)
+    latent.density.on_click(0.25, 0.75)
+    assert latent.state.values()[i] == pytest.approx(1.5, abs=1e-4) and latent.state.values()[j] == pytest.approx(1.5, abs=1e-4)
+    assert latent.sliders[i].value == pytest.approx(1.5, abs=0.05)
+    qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
+    assert "log q(z) here" in latent.density.caption.value
     dock = latent.native
     while dock is not None and not isinstance(dock, QDockWidget):
         dock = dock.parentWidget()
@@ -182,8 +191,13 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     while dock is not None and not isinstance(dock, QDockWidget):
         dock = dock.parentWidget()
     dock.raise_()
-    for name in ("head labels", "skull surface", "coronal", "sagittal", "axial"):
+    for name in ("head labels", "skull surface", "coronal", "sagittal", "generated coronal"):
         viewer.layers[name].visible = False
+    density.target.value = "axial"
+    density.run()
+    _wait(qtbot, density)
+    viewer.camera.angles = (0.0, 0.0, 90.0)  # face on to the axial plane
+    viewer.reset_view()
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
     qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
