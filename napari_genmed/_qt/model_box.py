@@ -8,7 +8,7 @@ from napari.utils.notifications import show_info
 from psygnal import Signal
 
 from ..core.bundled import FLOWS, NAMES, VIEW_GENERATORS
-from ..core.devices import available_devices
+from ..core.devices import accelerators_possible, available_devices
 from .jobs import leave_a_core_for_the_gui, start_job
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
@@ -87,13 +87,24 @@ class ModelBox(Container):
         self.locked = False  #: set by the panel while a reconstruction runs
         self.choice = ComboBox(choices=[*self.bundled, FROM_FILE], value=default, label="model")
         self.file = FileEdit(filter="*.safetensors", label="weights", visible=False)
-        self.device = ComboBox(choices=available_devices(), label="device")
+        # torch takes a second or more to import: a CPU-only build lists cpu at once,
+        # otherwise the devices are listed from a worker
+        self.device = ComboBox(choices=["cpu"], label="device")
+        self.device_worker = None
+        if accelerators_possible():
+            self.device_worker = start_job(available_devices, what="Listing devices", on_result=self._on_devices,
+                                           on_finished=lambda: setattr(self, "device_worker", None), progress=False)
         self.load = PushButton(text="Load model")
         self.card = Label(value="no model loaded", label="model card")
         self.card.native.setWordWrap(True)
         self.extend([self.choice, self.file, self.device, self.load, self.card])
         self.choice.changed.connect(lambda v: setattr(self.file, "visible", v == FROM_FILE))
         self.load.changed.connect(self.start_loading)
+
+    def _on_devices(self, devices: list[str]):
+        current = self.device.value
+        self.device.choices = devices
+        self.device.value = current if current in devices else devices[-1] if len(devices) > 1 else "cpu"
 
     def source(self) -> str:
         if self.choice.value == FROM_FILE:

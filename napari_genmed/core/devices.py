@@ -5,6 +5,28 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 
+def accelerators_possible() -> bool:
+    """Whether this torch build could see a GPU, without importing torch (a second
+    or more): a CPU-only build says ``cuda = None`` in ``torch/version.py``; on
+    Apple silicon MPS may be present. When False, :func:`available_devices` is
+    ``["cpu"]``."""
+    import importlib.util
+    import platform
+    import re
+    from pathlib import Path
+
+    if platform.system() == "Darwin" and platform.machine() == "arm64":
+        return True
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return False
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text()
+    except OSError:
+        return True  # unknown: ask torch
+    return not all(re.search(rf"^{name}(: .*)? = None$", text, re.M) for name in ("cuda", "hip", "xpu"))
+
+
 def available_devices() -> list[str]:
     """Devices present on this machine: ``cpu``, ``cuda:N`` for each GPU, ``mps``."""
     import torch

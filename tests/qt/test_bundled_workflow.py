@@ -63,6 +63,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     viewer.layers["head labels"].visible = False
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "workflow_3d.png"), canvas_only=False)
+    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -151,6 +152,7 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
         viewer.layers[name].visible = False
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "missing_views.png"), canvas_only=False)
+    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
 
 
 def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
