@@ -48,8 +48,10 @@ class LatentDensity(Container):
         self.explorer = explorer
         self.flow = None
         self.logp = None
-        self.dim_x = ComboBox(choices=[], label="map rows: z")
-        self.dim_y = ComboBox(choices=[], label="map columns: z")
+        # choices from a callable: napari resets the choices of docked widgets whenever
+        # the layer list changes, and a fixed list set later would be lost
+        self.dim_x = ComboBox(choices=self._dims, label="map rows: z")
+        self.dim_y = ComboBox(choices=self._dims, label="map columns: z")
         self.show_button = PushButton(text="Show latent density")
         self.map = ClickMap(self.on_click)
         self.caption = Label(value="")
@@ -58,10 +60,14 @@ class LatentDensity(Container):
         self.map.setVisible(False)
         self.show_button.changed.connect(self.compute)
 
+    def _dims(self, widget=None) -> list[int]:
+        state = self.explorer.state if hasattr(self, "explorer") else None
+        return list(state.directions.order) if state is not None else []
+
     def bind(self, state):
         order = list(state.directions.order)
         for combo in (self.dim_x, self.dim_y):
-            combo.choices = order
+            combo.reset_choices()
         self.dim_x.value, self.dim_y.value = order[0], order[1] if len(order) > 1 else order[0]
         self.flow, self.logp = None, None
         self.map.setVisible(False)

@@ -89,7 +89,8 @@ class ModelBox(Container):
         self.file = FileEdit(filter="*.safetensors", label="weights", visible=False)
         # torch takes a second or more to import: a CPU-only build lists cpu at once,
         # otherwise the devices are listed from a worker
-        self.device = ComboBox(choices=["cpu"], label="device")
+        self.devices = ["cpu"]
+        self.device = ComboBox(choices=lambda widget=None: self.devices, label="device")  # callable: napari re-reads choices
         self.device_worker = None
         if accelerators_possible():
             self.device_worker = start_job(available_devices, what="Listing devices", on_result=self._on_devices,
@@ -103,7 +104,8 @@ class ModelBox(Container):
 
     def _on_devices(self, devices: list[str]):
         current = self.device.value
-        self.device.choices = devices
+        self.devices = list(devices)
+        self.device.reset_choices()
         self.device.value = current if current in devices else devices[-1] if len(devices) > 1 else "cpu"
 
     def source(self) -> str:

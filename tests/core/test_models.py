@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from napari_genmed.core.checkpoint import load_checkpoint, read_header, save_checkpoint
-from napari_genmed.core.models import MODELS, build_model
+from napari_genmed.core.models import RECONSTRUCTION_KINDS, build_model
 
 from .tiny import TINY_DATA, TINY_MODEL
 
-KINDS = list(MODELS)
+KINDS = list(RECONSTRUCTION_KINDS)
 
 
 def _batch(n=2, size=32, grid=16):
