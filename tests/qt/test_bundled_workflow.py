@@ -39,7 +39,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
-    panel.samples.value = 8  # long enough to watch the event loop
+    panel.samples.value = 64  # long enough to watch the event loop (about a second)
     timer.start()
     last[0] = time.perf_counter()
     assert panel.run() is not None
