@@ -241,6 +241,8 @@ def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: flo
         raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
     if not np.isfinite(ga_weeks):
         raise ValueError("gestational age must be finite")
+    if not (bio.GA_MIN - 1e-9 <= ga_weeks <= bio.GA_MAX + 1e-9):  # before the seed below (a huge GA overflows it)
+        raise ValueError(f"gestational age must lie in {bio.GA_MIN:g}-{bio.GA_MAX:g} weeks, got {ga_weeks}")
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(round(float(ga_weeks) * 1000))])
     head = sample_shape(float(ga_weeks), rng)
     labels = rasterise(head, shape, spacing_mm)

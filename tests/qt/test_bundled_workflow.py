@@ -100,13 +100,14 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     qtbot.waitUntil(lambda: latent.state is not None and latent.idle, timeout=180_000)
     assert latent.state.model is recon.models.model and len(latent.sliders) == 32
     before = np.array(viewer.layers["skull probability"].data)
+    readout_before = latent.readout.value
     latent.on_views.value = False
     top = latent.state.directions.order[0]
     latent.sliders[top].value = 2.5
     qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
     after = np.array(viewer.layers["skull probability"].data)
     assert np.sum((after > 0.5) != (before > 0.5)) > 500
-    assert latent.readout.value and latent.readout.value == recon.readout.value
+    assert latent.readout.value and latent.readout.value == recon.readout.value != readout_before  # the biometry followed
     # the latent flow's density over the two top dimensions; a click moves the latent
     logp = latent.density.compute()
     assert logp is not None and np.isfinite(logp).all() and latent.density.map.isVisible()
@@ -203,3 +204,17 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
     qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
+
+
+def test_teaching_example_shows_the_banana(viewer, qtbot):
+    """The Flow density panel's teaching example and the matching sample data."""
+    _, panel = viewer.window.add_plugin_dock_widget("napari-genmed", "Flow density")
+    panel = getattr(panel, "__wrapped__", panel)
+    images = panel.show_toy()
+    names = ["toy flow: base N(0, I)", "toy flow: true banana", "toy flow: learnt by RealNVP"]
+    assert all(name in viewer.layers for name in names) and viewer.dims.ndisplay == 2
+    true, learnt = images["true"], images["learnt"]
+    assert np.abs(true - learnt).sum() / true.sum() < 0.15  # the learnt density is the banana
+    count = len(viewer.layers)
+    viewer.open_sample("napari-genmed", "toy_flow")
+    assert len(viewer.layers) == count + 3
