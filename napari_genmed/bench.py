@@ -80,7 +80,8 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     input, measured in the same run."""
     import torch
 
-    from .core.latent import LatentDirections, LatentState, latent_groups, latent_reconstruction
+    from .core.latent import LatentDirections, latent_groups, latent_reconstruction
+    from .core.latentstate import LatentState
 
     n = max(repeats, 20)
     dims = model.latent_dim

@@ -22,7 +22,8 @@ from qtpy.QtCore import Qt
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
-from ..core.latent import SLIDER_RANGE, LatentState, directions_job, latent_reconstruction
+from ..core.latent import SLIDER_RANGE, directions_job, latent_reconstruction
+from ..core.latentstate import LatentState
 from ..core.mailbox import LatestOnly
 from .jobs import abandon, start_job
 from .latent_density import LatentDensity

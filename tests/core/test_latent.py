@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from napari_genmed import api
-from napari_genmed.core.latent import LatentState, latent_directions
+from napari_genmed.core.latent import latent_directions
+from napari_genmed.core.latentstate import LatentState
 from napari_genmed.core.mailbox import LatestOnly
 from napari_genmed.core.models import build_model
 

@@ -165,7 +165,8 @@ def _rss_bytes() -> int:
 def test_soak_reconstructions_and_latent_moves(artifacts):
     """200 reconstructions and 1,000 latent moves with the bundled HiREC-CVAE:
     resident memory grows by less than 10% after the warm-up."""
-    from napari_genmed.core.latent import LatentState, latent_directions, latent_reconstruction
+    from napari_genmed.core.latent import latent_directions, latent_reconstruction
+    from napari_genmed.core.latentstate import LatentState
     from napari_genmed.core.sample import sample_scan
 
     model = api.load_model("hirec-cvae", "cpu")
