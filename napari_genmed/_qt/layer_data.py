@@ -108,13 +108,19 @@ def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float
     return ((verts, faces, values), kwargs, "surface")
 
 
+def layer_kind(layer) -> str:
+    """``"image"``, ``"labels"``, ``"surface"``, ... of a napari layer, from its public
+    class (napari hands plugins proxies, on which private attributes are deprecated)."""
+    return layer.__class__.__name__.lower()  # __class__, not type(): a proxy reports the wrapped class
+
+
 def set_layer(viewer, data, kwargs: dict, layer_type: str):
     """Add a layer, or update the existing layer of that name and type in place
     (results replace earlier results instead of piling up)."""
     name = kwargs.get("name")
     if name in viewer.layers:
         layer = viewer.layers[name]
-        same_kind = layer._type_string == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
+        same_kind = layer_kind(layer) == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
         if same_kind:
             for key in ("affine", "scale", "metadata", "contrast_limits"):
                 if key in kwargs:

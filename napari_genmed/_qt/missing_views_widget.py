@@ -21,7 +21,7 @@ from ..core.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
 from .jobs import JobPanel, abandon, layer_list_events, watch
-from .layer_data import set_layer, view_image, view_layer
+from .layer_data import layer_kind, set_layer, view_image, view_layer
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
 
@@ -33,7 +33,7 @@ PREVIEW_PX = 150  #: side of each preview tile
 def posed_layers(viewer) -> list[str]:
     """Image layers that are slices with a known pose (not generated ones)."""
     return [layer.name for layer in viewer.layers
-            if layer._type_string == "image" and "pose" in (layer.metadata or {}) and not (layer.metadata or {}).get("genmed_generated")]
+            if layer_kind(layer) == "image" and "pose" in (layer.metadata or {}) and not (layer.metadata or {}).get("genmed_generated")]
 
 
 def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
@@ -106,7 +106,7 @@ class MissingViewsWidget(JobPanel, Container):
         return out
 
     def _truth_choices(self, widget=None):
-        return [NONE] + [layer.name for layer in self.viewer.layers if layer._type_string == "labels" and "genmed_phantom" in (layer.metadata or {})]
+        return [NONE] + [layer.name for layer in self.viewer.layers if layer_kind(layer) == "labels" and "genmed_phantom" in (layer.metadata or {})]
 
     def _picker(self):
         from .plane_picker import PlanePicker

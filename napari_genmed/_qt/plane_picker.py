@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error
 
 from ..core.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
 from .jobs import layer_list_events, watch
-from .layer_data import set_layer, view_layer
+from .layer_data import layer_kind, set_layer, view_layer
 
 NONE = "(none)"
 
@@ -53,7 +53,7 @@ class PlanePicker(Container):
     def _volumes(self, widget=None):
         out = [NONE]
         for layer in self.viewer.layers:
-            if layer._type_string in ("image", "labels") and np.ndim(layer.data) == 3 and min(np.shape(layer.data)) > 1 and not layer.name.endswith(" plane"):
+            if layer_kind(layer) in ("image", "labels") and np.ndim(layer.data) == 3 and min(np.shape(layer.data)) > 1 and not layer.name.endswith(" plane"):
                 out.append(layer.name)
         return out
 
@@ -70,7 +70,7 @@ class PlanePicker(Container):
         if current in self.volume.choices and current != NONE:
             self.volume.value = current
         elif len(self.volume.choices) > 1:
-            labels = [n for n in self.volume.choices if n in self.viewer.layers and self.viewer.layers[n]._type_string == "labels"]
+            labels = [n for n in self.volume.choices if n in self.viewer.layers and layer_kind(self.viewer.layers[n]) == "labels"]
             self.volume.value = ("head labels" if "head labels" in labels else (labels or self.volume.choices[1:])[0])
 
     def _layer(self):
@@ -91,7 +91,7 @@ class PlanePicker(Container):
         data = np.asarray(layer.data)
         key = self._key(layer)
         if self._centre_cache[0] != key:
-            if layer._type_string == "labels":
+            if layer_kind(layer) == "labels":
                 from ..core.geometry import standard_centre
                 from ..core.labels import as_labels, head_mask
 
@@ -132,7 +132,7 @@ class PlanePicker(Container):
                 finally:
                     self._syncing = False
             else:
-                data = (np.asarray(layer.data) == 1).astype(np.float32) if layer._type_string == "labels" else np.asarray(layer.data, np.float32)
+                data = (np.asarray(layer.data) == 1).astype(np.float32) if layer_kind(layer) == "labels" else np.asarray(layer.data, np.float32)
                 target = self.viewer.add_image(data, name=name, scale=(s, s, s), depiction="plane", plane=plane, blending="additive",
                                                colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view], opacity=0.7)
                 target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
@@ -185,7 +185,7 @@ class PlanePicker(Container):
         pose = Pose(pose.origin, pose.row_axis, pose.col_axis, 1.0, (128, 128), name=view)
         s = self._spacing(layer)
         try:
-            if layer._type_string == "labels":
+            if layer_kind(layer) == "labels":
                 from ..core.ultrasound import simulate_view
 
                 v = simulate_view(np.asarray(layer.data), pose, spacing_mm=s, seed=0, name=view)

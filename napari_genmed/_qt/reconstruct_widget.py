@@ -19,7 +19,7 @@ from psygnal import Signal
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
 from .jobs import JobPanel, abandon, layer_list_events, watch
-from .layer_data import RECONSTRUCTION_COLORMAP, set_layer
+from .layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
 
@@ -82,7 +82,7 @@ class ReconstructWidget(JobPanel, Container):
 
     # -- ground truth ---------------------------------------------------------
     def _truth_choices(self, widget=None):
-        return [NONE] + [layer.name for layer in self.viewer.layers if layer._type_string == "labels" and layer.name not in RESULT_LAYERS]
+        return [NONE] + [layer.name for layer in self.viewer.layers if layer_kind(layer) == "labels" and layer.name not in RESULT_LAYERS]
 
     def _refresh_truth(self, event=None):
         current = self.truth.value

@@ -8,14 +8,14 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox
 
 from ..core.geometry import VIEW_NAMES
 from .jobs import layer_list_events, watch
-from .layer_data import view_image
+from .layer_data import layer_kind, view_image
 
 NONE = "(none)"
 
 
 def is_view_layer(layer) -> bool:
     """A 2D image, a slice placed in 3D (one singleton axis), or an RGB frame."""
-    if layer._type_string != "image":
+    if layer_kind(layer) != "image":
         return False
     shape = np.shape(layer.data)
     if getattr(layer, "rgb", False):
