@@ -44,19 +44,20 @@ def reconstruction_panel(viewer) -> ReconstructWidget:
 
 def decode_loop(mailbox: LatestOnly):
     """Worker body: serve the newest request until cancelled; yields ``None`` when
-    idle (so Cancel is honoured) and ``(serial, reconstruction, with surface)`` per
-    decode."""
+    idle (so Cancel is honoured) and ``(serial, reconstruction, complete)`` per
+    decode (complete: with surface and biometry)."""
     while True:
         request = mailbox.take(POLL_S)
         if request is None:
             yield None
             continue
         serial, model, z, condition, views_used, threshold, truth = request
-        # a newer request already waiting: skip the surface (marching cubes costs a
-        # decode); the last request of a drag always finds none waiting and gets one
-        with_surface = not mailbox.pending
-        result = latent_reconstruction(model, z, condition, views_used, threshold, truth, with_surface=with_surface)
-        yield serial, result, with_surface
+        # a newer request already waiting: show the probability and labels now and
+        # skip the surface and the biometry (marching cubes costs a decode); the last
+        # request of a drag always finds none waiting and gets them
+        complete = not mailbox.pending
+        result = latent_reconstruction(model, z, condition, views_used, threshold, truth, with_surface=complete, with_measurements=complete)
+        yield serial, result, complete
 
 
 class LatentWidget(Container):
@@ -298,13 +299,14 @@ class LatentWidget(Container):
     def _on_decoded(self, item):
         if item is None:
             return
-        serial, result, with_surface = item
+        serial, result, complete = item
         if serial < self.shown:
             return  # older than what is on screen
         self.decodes += 1
         self.shown = serial
-        self.recon.show_result(result, keep_surface=not with_surface)
-        self.readout.value = format_readout(result.measurements)
+        self.recon.show_result(result, partial=not complete)
+        if complete:
+            self.readout.value = format_readout(result.measurements)
         seed = "" if self.state is None or self.state.seed is None else f"  seed {self.state.seed}"
         self.status.value = f"{self.mailbox.put_count} moves, {self.decodes} decodes{seed}"
 

@@ -141,10 +141,10 @@ class ReconstructWidget(JobPanel, Container):
             self.reconstructed.emit(result, self._job_views)
 
     # -- layers ---------------------------------------------------------------
-    def show_result(self, r: Reconstruction, keep_surface: bool = False):
+    def show_result(self, r: Reconstruction, partial: bool = False):
         """Replace the result layers with ``r`` (all of them, or none on failure);
-        ``keep_surface`` leaves the surface layer as it is when ``r`` has none (the
-        latent explorer skips surfaces of moves that a newer one supersedes)."""
+        ``partial`` leaves the surface layer and the readouts as they are (the latent
+        explorer skips them for moves that a newer one supersedes)."""
         scale = (r.spacing_mm,) * 3
         meta = {"genmed_reconstruction": {"model": r.model_kind, "views": r.views_used, "threshold": r.threshold}}
         updates = [
@@ -167,9 +167,11 @@ class ReconstructWidget(JobPanel, Container):
             self.result = None
             show_error(f"Could not show the reconstruction: {exc}")
             return
-        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates} - ({SURFACE} if keep_surface else set()):
+        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates} - ({SURFACE} if partial else set()):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
+        if partial:
+            return  # self.result stays the last complete one (threshold re-cuts use it)
         self.result = r
         self.readout.value = format_readout(r.measurements)
 

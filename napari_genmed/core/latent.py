@@ -260,9 +260,11 @@ def latent_directions(model, n_reference: int = 4, use_cache: bool = True) -> La
     return run(directions_job(model, n_reference, use_cache))
 
 
-def latent_reconstruction(model, z, condition, views_used: tuple[str, ...], threshold: float = 0.5, truth=None, with_surface: bool = True) -> Reconstruction:
+def latent_reconstruction(model, z, condition, views_used: tuple[str, ...], threshold: float = 0.5, truth=None,
+                          with_surface: bool = True, with_measurements: bool = True) -> Reconstruction:
     """Decode ``z`` into a :class:`~.reconstruct.Reconstruction` (mask, surface,
-    biometry and, with ``truth``, overlap), as the result layers show it."""
+    biometry and, with ``truth``, overlap), as the result layers show it; without
+    measurements (and surface) only the probability and its threshold."""
     prob = decode(model, z, condition)
-    r = Reconstruction(prob, None, float(model.config.spacing_mm), tuple(views_used), model.kind)
-    return r.recut(threshold, truth, with_surface)
+    r = Reconstruction(prob, None, float(model.config.spacing_mm), tuple(views_used), model.kind, threshold=float(threshold))
+    return r.recut(threshold, truth, with_surface) if with_measurements else r
