@@ -45,7 +45,7 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def _model_rows(repeats: int) -> list[dict]:
+def _model_rows(repeats: int, device: str = "cpu") -> list[dict]:
     """Bundled models: load time, single reconstruction from 3 views, batched
     throughput (skipped with a note when the weights are not installed)."""
     import torch
@@ -58,15 +58,15 @@ def _model_rows(repeats: int) -> list[dict]:
     views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
     for name in api.BUNDLED_MODELS:
         try:
-            load = _time(lambda: api.load_model(name, "cpu"), max(3, repeats // 3))
+            load = _time(lambda: api.load_model(name, device), max(3, repeats // 3))
         except ValueError as exc:
             rows.append({"name": f"{name}: load", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)})
             continue
-        model = api.load_model(name, "cpu")
+        model = api.load_model(name, device)
         rows.append(_row(f"{name}: load bundled weights", load))
         rows.append(_row(f"{name}: reconstruct, 3 views, 64^3", _time(lambda: api.reconstruct(model, views), repeats)))
-        batch = torch.rand(16, 3, 128, 128)
-        mask = torch.ones(16, 3)
+        batch = torch.rand(16, 3, 128, 128, device=device)
+        mask = torch.ones(16, 3, device=device)
         ms = _time(lambda: model.reconstruct(batch, mask), max(2, repeats // 3))
         rows.append(_row(f"{name}: batch of 16 reconstructions", ms, f"{16000.0 / np.median(ms):.1f} volumes/s"))
         rows += _latent_rows(name, model, views, repeats)
@@ -74,10 +74,10 @@ def _model_rows(repeats: int) -> list[dict]:
 
 
 def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
-    """A latent slider move as the explorer's worker serves it during a drag (decode,
-    threshold, biometry: the probability and labels layers and the readout) and at
-    its end (+ the surface), against a bare forward pass of the decoder with a ready
-    input, measured in the same run."""
+    """A latent slider move as the explorer's worker serves it when a newer move
+    waits (decode and threshold: the probability and labels layers' data) and when
+    none does (+ surface and biometry), against a bare forward pass of the decoder
+    with a ready input (synchronised on CUDA), measured in the same run."""
     import torch
 
     from .core.latent import LatentDirections, latent_groups, latent_reconstruction
@@ -88,9 +88,17 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     directions = LatentDirections((1.0,) * dims, tuple(range(dims)), latent_groups(model), (1.0,) * dims if model.kind == "tl-net" else None, "", 0)
     state = LatentState(model, directions, views)
     condition = state.condition
-    decoder_input = torch.cat([torch.as_tensor(state.z)[None], condition["pooled"] if isinstance(condition, dict) else condition], 1) if model.kind != "tl-net" else torch.as_tensor(state.z)[None]
+    device = next(model.parameters()).device
+    z = torch.as_tensor(state.z, device=device)[None]
+    decoder_input = torch.cat([z, condition["pooled"] if isinstance(condition, dict) else condition], 1) if model.kind != "tl-net" else z
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def forward():
+        model.decoder(decoder_input)
+        sync()
+
     with torch.inference_mode():
-        bare = _time(lambda: model.decoder(decoder_input), n, warmup=3)
+        bare = _time(forward, n, warmup=3)
     rng = np.random.default_rng(0)
 
     def move(complete):
@@ -107,7 +115,7 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     ]
 
 
-def _generator_rows(repeats: int) -> list[dict]:
+def _generator_rows(repeats: int, device: str = "cpu") -> list[dict]:
     """Bundled view generators: one missing view from two observed slices."""
     from . import api
     from .core.geometry import standard_pose
@@ -119,7 +127,7 @@ def _generator_rows(repeats: int) -> list[dict]:
     rows = []
     for name in api.BUNDLED_VIEW_GENERATORS:
         try:
-            model = api.load_model(name, "cpu")
+            model = api.load_model(name, device)
         except ValueError as exc:
             rows.append({"name": f"{name}: generate", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)})
             continue
@@ -128,7 +136,7 @@ def _generator_rows(repeats: int) -> list[dict]:
     return rows
 
 
-def _training_rows(repeats: int, batch: int = 8) -> list[dict]:
+def _training_rows(repeats: int, batch: int = 8, device: str = "cpu") -> list[dict]:
     """One optimiser step of each model at the default sizes (random data)."""
     import torch
 
@@ -137,10 +145,11 @@ def _training_rows(repeats: int, batch: int = 8) -> list[dict]:
     rows = []
     for kind in RECONSTRUCTION_KINDS:
         torch.manual_seed(0)
-        model = build_model(kind)
+        model = build_model(kind).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         c = model.config
-        data = {"skull": (torch.rand(batch, 1, c.grid, c.grid, c.grid) > 0.9).float(), "views": torch.rand(batch, 3, c.view_size, c.view_size), "mask": torch.ones(batch, 3)}
+        data = {"skull": (torch.rand(batch, 1, c.grid, c.grid, c.grid, device=device) > 0.9).float(),
+                "views": torch.rand(batch, 3, c.view_size, c.view_size, device=device), "mask": torch.ones(batch, 3, device=device)}
         stage = "joint" if kind == "tl-net" else None
 
         def step():
@@ -153,14 +162,14 @@ def _training_rows(repeats: int, batch: int = 8) -> list[dict]:
     return rows
 
 
-def _density_rows(repeats: int) -> list[dict]:
+def _density_rows(repeats: int, device: str = "cpu") -> list[dict]:
     """A density map of a 128 x 128 view with the bundled patch flow."""
     from . import api
     from .core.phantom import make_phantom
     from .core.ultrasound import simulate_views
 
     try:
-        flow = api.load_model("patch-flow", "cpu")
+        flow = api.load_model("patch-flow", device)
     except ValueError as exc:
         return [{"name": "density map, 128 x 128 view", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)}]
     image = simulate_views(make_phantom(28.0, 1).labels, seed=1, views=("axial",))["axial"].image
@@ -215,7 +224,7 @@ def _napari_rows() -> list[dict]:
     return out
 
 
-def run_bench(repeats: int = 10) -> dict:
+def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
     from .core.dataset import make_subject
     from .core.phantom import make_phantom
     from .core.ultrasound import Medium, simulate_views
@@ -228,12 +237,12 @@ def run_bench(repeats: int = 10) -> dict:
     ]
     subject = _time(lambda: make_subject(123), repeats)
     rows.append(_row("subject: skull + 3 views", subject, f"{1000.0 / np.median(subject):.1f} subjects/s on one core"))
-    rows += _model_rows(repeats)
-    rows += _generator_rows(repeats)
-    rows += _training_rows(max(3, repeats // 3))
-    rows += _density_rows(repeats)
+    rows += _model_rows(repeats, device)
+    rows += _generator_rows(repeats, device)
+    rows += _training_rows(max(3, repeats // 3), device=device)
+    rows += _density_rows(repeats, device)
     rows += _grid_rows(max(3, repeats // 2))
     rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
     rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
     rows += _napari_rows()
-    return {"machine": machine(), "rows": rows}
+    return {"machine": machine(), "device": device, "rows": rows}

@@ -2,7 +2,7 @@
 
     genmed sample-data [--out DIR]           regenerate the files in sample_data/
     genmed phantom --ga 28 --seed 0 --out D  a phantom (NIfTI) and its planes (PNG, JSON)
-    genmed bench [--json]                    speed of the core (see README, Performance)
+    genmed bench [--device D] [--json]       speed of the core (see README, Performance)
     genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
     genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
     genmed evaluate-views [--n N] [--json]   generated missing views: SSIM / NCC / PSNR on held-out scenes
@@ -50,13 +50,15 @@ def _cmd_phantom(args) -> int:
 def _cmd_bench(args) -> int:
     from .bench import run_bench
 
-    results = run_bench(repeats=args.repeats)
+    from .core.devices import resolve_device
+
+    results = run_bench(repeats=args.repeats, device=resolve_device(args.device))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for row in results["rows"]:
             print(f"{row['name']:<44} p50 {row['p50_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  {row.get('note', '')}")
-        print(f"machine: {results['machine']}")
+        print(f"machine: {results['machine']}, device {results['device']}")
     return 0
 
 
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="measure the speed of the core")
     s.add_argument("--json", action="store_true")
     s.add_argument("--repeats", type=int, default=10)
+    s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (models, training, density maps)")
     s.set_defaults(func=_cmd_bench)
     s = sub.add_parser("train", help="train a reconstruction model or a view generator")
     s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING)
