@@ -2,14 +2,13 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from napari_genmed.core.checkpoint import load_checkpoint, read_header, save_checkpoint
 from napari_genmed.core.models import RECONSTRUCTION_KINDS, build_model
 
-from .tiny import TINY_DATA, TINY_MODEL
+from .tiny import TINY_MODEL
 
 KINDS = list(RECONSTRUCTION_KINDS)
 

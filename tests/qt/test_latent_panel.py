@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from .helpers import PLUGIN, reconstruction_panel, wait_job
 

@@ -1,7 +1,6 @@
 """The sample head and the phantom panel in a real napari viewer (under Xvfb)."""
 
 import numpy as np
-import pytest
 
 from napari_genmed._qt.layer_data import view_image, view_index
 from napari_genmed.core.geometry import Pose
