@@ -117,8 +117,14 @@ class LatentDensity(Container):
             img[r, max(c - 6, 0) : c + 7] = 1.0
         data = np.ascontiguousarray((img * 255).astype(np.uint8))
         self.map.setPixmap(QPixmap.fromImage(QImage(data.data, MAP_PX, MAP_PX, 3 * MAP_PX, QImage.Format.Format_RGB888).copy()))
-        rel = float(self.flow.log_prob(__import__("torch").as_tensor(state.z[None])).item()) if self.flow is not None else float("nan")
-        self.caption.value = f"log q(z) here: {rel:.1f} nats (map: z{i} down, z{j} across, +-{SLIDER_RANGE:g} sigma)"
+        here = self._log_q(state.z)
+        self.caption.value = f"log q(z) here: {here:.1f} nats (map: z{i} down, z{j} across, +-{SLIDER_RANGE:g} sigma)"
+
+    def _log_q(self, z: np.ndarray) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(self.flow.log_prob(torch.as_tensor(z[None])).item())
 
     def on_click(self, row_frac: float, col_frac: float):
         state = self.explorer.state

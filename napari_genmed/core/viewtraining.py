@@ -10,6 +10,7 @@ from the axial slice alone, over all the other slices of the validation scenes.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         if metrics["ssim"] > best or gan:  # the GAN keeps its last epoch: SSIM favours blur, the point of the GAN is texture
             best = max(best, metrics["ssim"])
             save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": time.perf_counter() - t0}, metrics)
-        (out / "history.json").write_text(__import__("json").dumps(history, indent=2))
+        (out / "history.json").write_text(json.dumps(history, indent=2))
         yield Progress(step, total, f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}", metrics)
         if cfg.max_steps and step >= cfg.max_steps:
             break
