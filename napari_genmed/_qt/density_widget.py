@@ -19,7 +19,7 @@ from qtpy.QtGui import QImage, QPixmap
 from ..core.geometry import Pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, abandon, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, watch
 from .layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
@@ -71,8 +71,6 @@ class DensityWidget(JobPanel, Container):
         self.toy_button.changed.connect(self.show_toy)
         watch(self, layer_list_events(napari_viewer), self._refresh)
         self.stop_on_close()
-        models = self.models
-        self.native.destroyed.connect(lambda *_: abandon(models.worker))
 
     def _targets(self, widget=None):
         return [NONE] + [layer.name for layer in self.viewer.layers if is_view_layer(layer) and not layer.name.endswith(" density")]

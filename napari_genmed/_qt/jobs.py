@@ -83,10 +83,17 @@ class JobPanel:
     worker = None
 
     def stop_on_close(self) -> None:
-        """Cancel the running job when the panel is closed (with the viewer, say);
-        nothing it still delivers reaches the deleted widgets."""
-        holder = self
-        self.native.destroyed.connect(lambda *_: abandon(holder.worker))
+        """Cancel the running job, and a model still loading in the panel's
+        ``models`` box, when the panel is closed (with the viewer, say); nothing they
+        still deliver reaches the deleted widgets."""
+        holder, models = self, getattr(self, "models", None)
+
+        def close(*_):
+            abandon(holder.worker)
+            if models is not None:
+                abandon(models.worker)
+
+        self.native.destroyed.connect(close)
 
     def start_buttons(self) -> list:
         raise NotImplementedError

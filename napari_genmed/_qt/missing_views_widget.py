@@ -20,7 +20,7 @@ from qtpy.QtGui import QImage, QPixmap
 from ..core.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, abandon, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, watch
 from .layer_data import layer_kind, set_layer, view_image, view_layer
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
@@ -94,8 +94,6 @@ class MissingViewsWidget(JobPanel, Container):
         self.cancel.changed.connect(self.stop)
         watch(self, layer_list_events(napari_viewer), self._refresh)
         self.stop_on_close()
-        models = self.models
-        self.native.destroyed.connect(lambda *_: abandon(models.worker))
         self._refresh()
 
     # -- choices ----------------------------------------------------------------

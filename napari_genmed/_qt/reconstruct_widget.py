@@ -18,7 +18,7 @@ from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
-from .jobs import JobPanel, abandon, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, watch
 from .layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
@@ -76,8 +76,6 @@ class ReconstructWidget(JobPanel, Container):
         self.save_mesh.changed.connect(self.export_surface)
         watch(self, layer_list_events(napari_viewer), self._refresh_truth)
         self.stop_on_close()
-        models = self.models
-        self.native.destroyed.connect(lambda *_: abandon(models.worker))  # a model still loading
         self._refresh_truth()
 
     # -- ground truth ---------------------------------------------------------
