@@ -14,6 +14,8 @@ from napari_genmed.core.scenes import SIZE, SceneDataset, coarse_pose, pose_from
 from .tiny import TINY_MODEL
 
 TINY_MAP = dict(channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8))
+TINY_SPATIAL = dict(TINY_MAP, scene_grid=16, grid_channels=8, grid_widths=(8, 8, 8), volume_channels=8, plane_side=32)
+SCENE_CODES = {"vector": TINY_MAP, "spatial": TINY_SPATIAL}
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +26,11 @@ def cache(tmp_path_factory):
     return path
 
 
-def tiny_map(kind="mental-map", seed=0):
+def tiny_map(kind="mental-map", seed=0, scene="vector"):
     import torch
 
     torch.manual_seed(seed)
-    return build_model(kind, TINY_MAP).eval()
+    return build_model(kind, SCENE_CODES[scene]).eval()
 
 
 def test_scene_slices_poses_and_cache(cache):
@@ -45,10 +47,11 @@ def test_scene_slices_poses_and_cache(cache):
     assert np.allclose(coarse.points(5, 7), fine.points(10.5, 14.5))
 
 
-def test_the_scene_representation_ignores_order_and_handles_none():
+@pytest.mark.parametrize("scene", SCENE_CODES)
+def test_the_scene_representation_ignores_order_and_handles_none(scene):
     import torch
 
-    model = tiny_map()
+    model = tiny_map(scene=scene)
     imgs = torch.rand(1, 3, SIZE, SIZE)
     poses = torch.rand(1, 3, 12)
     mask = torch.ones(1, 3)
@@ -61,8 +64,29 @@ def test_the_scene_representation_ignores_order_and_handles_none():
     assert none.shape == r.shape and torch.count_nonzero(none) == 0
 
 
-def test_generate_view_api(cache):
-    model = tiny_map()
+def test_a_backprojected_slice_comes_back_at_its_pose_only(cache):
+    import torch
+
+    from napari_genmed.core.scenegrid import backproject, slice_volume
+
+    it = SceneDataset("train", 8, cache)[2]
+    features, images = torch.as_tensor(it["features"][:3])[None], torch.as_tensor(it["clean"][:3])[None]
+    volume = backproject(images[:, :, None], features, torch.ones(1, 3), 32, 2 / 32)
+    assert volume.shape == (1, 3, 32, 32, 32)
+    mean = volume[:, :1] / volume[:, 1:2].clamp_min(1e-3)  # weighted mean of the images at each voxel
+    for q in range(3):
+        back = slice_volume(mean, features[:, q], SIZE)[0, 0].numpy()
+        assert np.corrcoef(back.ravel(), it["clean"][q].ravel())[0, 1] > 0.85  # each plane comes back
+    tilted = features[:, 0].clone()
+    tilted[:, :3] += torch.as_tensor(it["features"][0][9:12]) * 0.5  # 16 mm along the axial plane's normal
+    seen = slice_volume(volume[:, 1:2], tilted, SIZE)[0, 0]
+    assert float(seen.mean()) < 0.5 * float(slice_volume(volume[:, 1:2], features[:, 0], SIZE)[0, 0].mean())
+    assert np.allclose(volume[0, 2].numpy(), np.log(4))  # log(1 + n) everywhere
+
+
+@pytest.mark.parametrize("scene", SCENE_CODES)
+def test_generate_view_api(cache, scene):
+    model = tiny_map(scene=scene)
     scene = SceneDataset("test", 2, cache)[0]
     poses = [pose_from_vector(v, (SIZE, SIZE)) for v in scene["poses"]]
     query = standard_pose("coronal", (64.0, 64.0, 64.0))  # 128 x 128 at 1 mm
@@ -91,19 +115,19 @@ def test_generate_view_api(cache):
             bad()
 
 
-@pytest.mark.parametrize("kind", ["mental-map", "mental-map-gan"])
-def test_training_saves_loadable_generators(cache, tmp_path, kind):
+@pytest.mark.parametrize("kind,scene", [("mental-map", "vector"), ("mental-map-gan", "vector"), ("mental-map", "spatial")])
+def test_training_saves_loadable_generators(cache, tmp_path, kind, scene):
     from napari_genmed.core.progress import run
     from napari_genmed.core.viewtraining import ViewTrainConfig, train_views_job
 
-    model = dict(TINY_MAP, adv_weight=0.1 if kind == "mental-map-gan" else 0.0)
+    model = dict(SCENE_CODES[scene], adv_weight=0.1 if kind == "mental-map-gan" else 0.0)
     seen = []
     cfg = ViewTrainConfig(kind=kind, model=model, train_size=8, val_size=2, epochs=2, batch_size=4, cache_dir=str(cache))
     result = run(train_views_job(cfg, tmp_path / kind), lambda p: seen.append(p.partial or {}))
     assert result["steps"] == 4 and 0 <= result["best_val_ssim"] <= 1
     assert ("d_loss" in seen[0]) == (kind == "mental-map-gan")
     loaded = api.load_model(str(tmp_path / kind / "model.safetensors"), "cpu")
-    assert loaded.kind == kind and json.loads((tmp_path / kind / "history.json").read_text())[-1]["epoch"] == 2
+    assert loaded.kind == kind and loaded.config.scene_grid == model.get("scene_grid", 0) and json.loads((tmp_path / kind / "history.json").read_text())[-1]["epoch"] == 2
 
 
 def test_evaluate_views_rows_and_baseline(cache):
