@@ -7,6 +7,9 @@ log-likelihood (bits per dimension) appears over the view, at the view's own pla
 (in 3D at its pose), with a diverging colormap centred on the typical value of
 simulated views and a legend. "Teaching example" shows the seed material's 2D flow
 x = (u1, u2 - u1^2 - 1): the base density, the true density and the learnt one.
+The target "latent plane" shows the latent flow's density over two latent
+dimensions of the Latent explorer's model instead (docked if it is not), as layers
+beside the skull (:mod:`.latent_density`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 TYPICAL_BPD = 5.2  #: colormap centre: the median map value in the fan of clean held-out views (5-95%: 4.5-6.0)
 HALF_RANGE = 2.0  #: colormap spans centre +- this many bits/dim
 DENSITY_COLORMAP = "bwr"
+LATENT_PLANE = "latent plane (Latent explorer)"
 
 
 def legend_pixmap(width: int = 220, height: int = 14) -> QPixmap:
@@ -73,16 +77,19 @@ class DensityWidget(JobPanel, Container):
         self.stop_on_close()
 
     def _targets(self, widget=None):
-        return [NONE] + [layer.name for layer in self.viewer.layers if is_view_layer(layer) and not layer.name.endswith(" density")]
+        views = [layer.name for layer in self.viewer.layers if is_view_layer(layer) and not layer.name.endswith(" density")]
+        return [NONE] + views + [LATENT_PLANE]
 
     def _refresh(self, event=None):
         current = self.target.value
         self.target.reset_choices()
         if current in self.target.choices and current != NONE:
             self.target.value = current
-        elif len(self.target.choices) > 1:
-            generated = [c for c in self.target.choices if str(c).startswith("generated ")]
-            self.target.value = generated[0] if generated else self.target.choices[1]
+        else:  # default to a view layer, a generated one first
+            views = [c for c in self.target.choices if c not in (NONE, LATENT_PLANE)]
+            generated = [c for c in views if str(c).startswith("generated ")]
+            if views:
+                self.target.value = (generated or views)[0]
 
     def start_buttons(self):
         return [self.run_button, self.models.load]
@@ -90,6 +97,8 @@ class DensityWidget(JobPanel, Container):
     def run(self):
         if self.worker is not None:
             return None
+        if self.target.value == LATENT_PLANE:
+            return self.show_latent_plane()
         flow = self.models.model
         if flow is None:
             show_error("Load a patch flow first.")
@@ -129,6 +138,26 @@ class DensityWidget(JobPanel, Container):
         self.result = score
         inside = score[np.asarray(layer_image(source)) > 0.05] if score.shape == np.shape(layer_image(source)) else score
         self.readout.value = f"{self._source}: median {np.median(inside):.2f}, 99th percentile {np.percentile(inside, 99):.2f} bits/dim"
+
+    def show_latent_plane(self):
+        """The latent flow's density map, through the Latent explorer (docked if needed)."""
+        from .latent_widget import LatentWidget
+
+        explorer = None
+        for widget in self.viewer.window.dock_widgets.values():
+            widget = getattr(widget, "__wrapped__", widget)
+            if isinstance(widget, LatentWidget):
+                explorer = widget
+        if explorer is None:
+            _, explorer = self.viewer.window.add_plugin_dock_widget("napari-genmed", "Latent explorer", tabify=True)
+            explorer = getattr(explorer, "__wrapped__", explorer)
+        if explorer.state is None:
+            show_error("Latent plane: load a reconstruction model (Skull reconstruction panel) and wait for the Latent explorer's sliders.")
+            return None
+        logp = explorer.density.compute()
+        if logp is not None:
+            self.readout.value = explorer.density.caption.value
+        return logp
 
     def show_toy(self):
         """The teaching example as three image layers side by side (2D)."""

@@ -34,7 +34,10 @@ def abandon(worker) -> None:
     if worker is None:
         return
     worker.quit()
-    for signal in (worker.yielded, worker.returned, worker.finished):
+    for name in ("yielded", "returned", "finished"):  # a function worker has no ``yielded``
+        signal = getattr(worker, name, None)
+        if signal is None:
+            continue
         try:
             signal.disconnect()
         except (RuntimeError, TypeError):

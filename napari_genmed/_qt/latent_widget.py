@@ -10,9 +10,10 @@ latest-wins mailbox: stale requests are dropped, the last one is always shown, a
 the result layers of the reconstruction panel are updated in place (no new layers),
 with the biometry readout. Buttons: reset to the point estimate, seeded random
 sample, capture A / B and interpolate, save / load the latent as JSON, and
-"condition on views" off for the unconditional prior. Below, a 2D slice of the latent
-flow's density with the current latent; a click there moves the latent
-(:mod:`.latent_density`).
+"condition on views" off for the unconditional prior. Below, "Show latent density"
+adds a 2D slice of the latent flow's density as an Image layer beside the skull,
+with the current latent as a Points layer; a click on the map (or dragging the
+point) moves the latent (:mod:`.latent_density`).
 """
 
 from __future__ import annotations

@@ -26,3 +26,21 @@ def panel_with_weights(viewer, qtbot, name: str, weights):
 def reconstruction_panel(viewer, qtbot, weights):
     """The sample head and the reconstruction panel with ``weights`` loaded."""
     return panel_with_weights(viewer, qtbot, "Skull reconstruction", weights)
+
+
+def click_world(viewer, world, qtbot=None):
+    """Click (press and release, no drag) on the canvas pixel where world point
+    ``world`` (all world axes) shows, through vispy's mouse events as a user's click
+    would arrive: napari turns the pixel back into a world position and view ray."""
+    import numpy as np
+    from qtpy.QtWidgets import QApplication
+
+    canvas = viewer.window._qt_viewer.canvas
+    displayed = list(viewer.dims.displayed)
+    scene = np.asarray(world, float)[displayed][::-1]  # vispy's scene axes are the displayed world axes, reversed
+    px = canvas.view.scene.transform.map(np.r_[scene, np.zeros(3 - len(scene)), 1.0])
+    px = px[:2] / px[3]
+    canvas._scene_canvas.events.mouse_press(pos=px, button=1, modifiers=())
+    canvas._scene_canvas.events.mouse_release(pos=px, button=1, modifiers=())
+    QApplication.processEvents()
+    return px

@@ -9,6 +9,8 @@ from qtpy.QtCore import Qt, QTimer
 
 from napari_genmed.core.bundled import NAMES
 
+from .helpers import click_world
+
 
 def _wait(qtbot, owner, timeout=180_000):
     qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
@@ -108,15 +110,39 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     after = np.array(viewer.layers["skull probability"].data)
     assert np.sum((after > 0.5) != (before > 0.5)) > 500
     assert latent.readout.value and latent.readout.value == recon.readout.value != readout_before  # the biometry followed
-    # the latent flow's density over the two top dimensions; a click moves the latent
-    logp = latent.density.compute()
-    assert logp is not None and np.isfinite(logp).all() and latent.density.map.isVisible()
-    i, j = int(latent.density.dim_x.value), int(latent.density.dim_y.value)
-    latent.density.on_click(0.25, 0.75)
-    assert latent.state.values()[i] == pytest.approx(1.5, abs=1e-4) and latent.state.values()[j] == pytest.approx(1.5, abs=1e-4)
+    # the latent flow's density over the two top dimensions, as layers beside the
+    # skull; a click on the map (3D display, oblique camera) moves the latent
+    density = latent.density
+    logp = density.compute()
+    assert logp is not None and np.isfinite(logp).all() and logp.shape == (64, 64)
+    image, point = viewer.layers["latent density"], viewer.layers["current latent"]
+    assert np.array_equal(image.data, logp) and len(point.data) == 1
+    skull_right = viewer.layers["skull probability"].extent.world[1][-1]
+    assert image.extent.world[0][-1] > skull_right  # beside the skull, not over it
+    i, j = density.dims
+    u = latent.state.values()
+    assert np.allclose(point.data[0], density.place.to_world(u[i], u[j]))
+    viewer.camera.angles = (10.0, -25.0, 80.0)
+    qtbot.wait(50)
+    click_world(viewer, (0.0, *density.place.to_world(1.5, -1.0)))
+    assert latent.state.values()[i] == pytest.approx(1.5, abs=0.02) and latent.state.values()[j] == pytest.approx(-1.0, abs=0.02)
     assert latent.sliders[i].value == pytest.approx(1.5, abs=0.05)
-    qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
-    assert "log q(z) here" in latent.density.caption.value
+    assert np.allclose(point.data[0], density.place.to_world(1.5, -1.0), atol=0.5)  # the point followed
+    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    assert np.allclose(image.data, logp, atol=1e-4)  # the map's own dimensions moved: the same slice
+    k = next(d for d in latent.state.directions.order if d not in (i, j))
+    latent.sliders[k].value = -2.0  # another dimension: the map follows, in a worker
+    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    assert not np.allclose(image.data, logp, atol=1e-2)
+    before = latent.state.values().copy()
+    click_world(viewer, (0.0, 0.0, skull_right / 2))  # on the skull, not the map: nothing moves
+    assert np.array_equal(latent.state.values(), before)
+    point.data = np.asarray([density.place.to_world(-0.5, 2.0)])  # dragging the point (select mode) lands here
+    assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[j] == pytest.approx(2.0, abs=1e-3)
+    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    assert "log q(z)" in density.caption.value and f"z{i} = -0.50" in density.caption.value
+    viewer.camera.angles = (0.0, 0.0, 90.0)
+    viewer.reset_view()
     dock = latent.native
     while dock is not None and not isinstance(dock, QDockWidget):
         dock = dock.parentWidget()
@@ -203,7 +229,17 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     viewer.reset_view()
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
-    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
+    explorer = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
+    qtbot.waitUntil(lambda: explorer.worker is None and explorer.state is not None, timeout=120_000)
+    # the other target: the latent plane, through the Latent explorer
+    from napari_genmed._qt.density_widget import LATENT_PLANE
+
+    assert LATENT_PLANE in density.target.choices
+    density.target.value = LATENT_PLANE
+    logp = density.run()
+    assert logp is not None and np.array_equal(viewer.layers["latent density"].data, logp)
+    assert "current latent" in viewer.layers and "log q(z)" in density.readout.value
+    assert density.target.value == LATENT_PLANE  # adding the layers kept the choice
 
 
 def test_teaching_example_shows_the_banana(viewer, qtbot):

@@ -142,4 +142,22 @@ def test_latent_density_refuses_a_flow_of_another_model(viewer, qtbot, tiny_weig
     recon, panel = explorer(viewer, qtbot, tiny_weights)
     assert panel.density.dim_x.value == panel.state.directions.order[0]
     assert panel.density.compute() is None and any("Latent density" in n for n in notes)
-    assert not panel.density.map.isVisible()
+    assert "latent density" not in viewer.layers and "current latent" not in viewer.layers and not panel.density.shown
+
+
+def test_the_latent_map_place_and_clicks_on_it():
+    """World <-> latent values on the map, and where a 3D view ray meets the map."""
+    from napari_genmed._qt.latent_density import GRID, MapPlace, click_on_plane
+    from napari_genmed.core.latent import SLIDER_RANGE
+
+    place = MapPlace((10.0, 150.0), 128.0)
+    for u in [(0.0, 0.0), (1.5, -2.0), (SLIDER_RANGE, -SLIDER_RANGE), (-2.9, 2.9)]:
+        assert np.allclose(place.to_values(*place.to_world(*u)), u)
+    assert place.to_world(SLIDER_RANGE, -SLIDER_RANGE) == (10.0, 150.0)  # top left: row dimension high
+    assert place.to_values(5.0, 200.0) is None and place.to_values(50.0, 100.0) is None  # off the map
+    assert np.isclose(place.translate[0], 10.0 + 128.0 / GRID / 2)  # pixel centres
+    assert click_on_plane((40.0, 7.0, 9.0), None, (1, 2)) == (7.0, 9.0)  # 2D: the cursor
+    ray = np.array([-0.6, 0.48, 0.64])  # 3D: a ray through (0, 20, 30)
+    start = np.array([0.0, 20.0, 30.0]) - 50.0 * ray
+    assert np.allclose(click_on_plane(start, ray, (0, 1, 2)), (20.0, 30.0))
+    assert click_on_plane(start, (0.0, 0.6, 0.8), (0, 1, 2)) is None  # along the plane: no hit
