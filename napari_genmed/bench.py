@@ -173,7 +173,17 @@ def _density_rows(repeats: int, device: str = "cpu") -> list[dict]:
     except ValueError as exc:
         return [{"name": "density map, 128 x 128 view", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)}]
     image = simulate_views(make_phantom(28.0, 1).labels, seed=1, views=("axial",))["axial"].image
-    return [_row("density map, 128 x 128 view (patch flow)", _time(lambda: api.density_map(image, flow), repeats))]
+    rows = [_row("density map, 128 x 128 view (patch flow)", _time(lambda: api.density_map(image, flow), repeats))]
+    try:
+        latent = api.load_model("latent-flow", device)
+    except ValueError as exc:
+        return rows + [{"name": "latent density map", "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": str(exc)}]
+    from .core.latentflow import density_slice
+
+    d = latent.config.features
+    z, ones = np.zeros(d, np.float32), np.ones(d, np.float32)
+    rows.append(_row("latent density map, 64 x 64 cells (latent flow)", _time(lambda: density_slice(latent, z, (0, 1), ones, z, 64, 3.0), repeats)))
+    return rows
 
 
 def _grid_rows(repeats: int) -> list[dict]:
