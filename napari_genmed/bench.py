@@ -8,6 +8,7 @@ core, so subjects per second is a one-core figure.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -234,6 +235,21 @@ def _napari_rows() -> list[dict]:
     return out
 
 
+def _stall_rows() -> list[dict]:
+    """The GUI's longest event-loop stall while the demo's 64-sample reconstruction
+    runs (3 runs in one demo window; needs a display)."""
+    name = "GUI: longest event-loop stall during a 64-sample reconstruction (demo, 3D)"
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return [{"name": name, "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": "skipped: no display (run under xvfb-run)"}]
+    try:
+        done = subprocess.run([sys.executable, "-m", "napari_genmed._qt.stall"], capture_output=True, text=True, check=True, timeout=600)
+        runs = json.loads(done.stdout.strip().splitlines()[-1])["runs"]
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError, KeyError) as exc:
+        return [{"name": name, "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": f"failed: {exc}"}]
+    worst = np.array([r["max_ms"] for r in runs])
+    return [_row(name, worst, f"per run: worst {', '.join(f'{w:.0f}' for w in worst)} ms; p99 of the gaps {np.median([r['p99_ms'] for r in runs]):.0f} ms")]
+
+
 def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
     from .core.dataset import make_subject
     from .core.phantom import make_phantom
@@ -255,4 +271,5 @@ def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
     rows.append(_row("import napari_genmed", _import_time_ms("napari_genmed")))
     rows.append(_row("import napari_genmed.api", _import_time_ms("napari_genmed.api")))
     rows += _napari_rows()
+    rows += _stall_rows()
     return {"machine": machine(), "device": device, "rows": rows}

@@ -15,14 +15,14 @@ beside the skull (:mod:`.latent_density`).
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
 from ..core.geometry import Pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
@@ -61,7 +61,7 @@ class DensityWidget(JobPanel, Container):
         self.target = ComboBox(choices=self._targets, label="view")
         self.run_button = PushButton(text="Compute density map")
         self.cancel = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=1, visible=False, label="progress")
+        self.progress = progress_bar(label="progress")
         self.legend = Label(value="")
         self.legend_text = Label(value=f"blue: likely ({TYPICAL_BPD - HALF_RANGE:g} bits/dim)   red: unlikely ({TYPICAL_BPD + HALF_RANGE:g} bits/dim)")
         self.readout = Label(value="")

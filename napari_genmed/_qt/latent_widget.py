@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 from qtpy.QtCore import Qt
-from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
+from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
 from ..core.latent import SLIDER_RANGE, directions_job, latent_reconstruction
 from ..core.latentstate import LatentState
 from ..core.mailbox import LatestOnly
-from .jobs import abandon, start_job
+from .jobs import abandon, progress_bar, start_job
 from .latent_density import LatentDensity
 from .reconstruct_widget import ReconstructWidget, format_readout
 
@@ -78,7 +78,7 @@ class LatentWidget(Container):
         self.info = Label(value="Load a model in the Skull reconstruction panel.")
         self.info.native.setWordWrap(True)
         self.info.native.setMinimumWidth(380)
-        self.progress = ProgressBar(value=0, min=0, max=1, visible=False)
+        self.progress = progress_bar(visible=False)  # shown while ranking (at model load), not during slider work
         self.cancel = PushButton(text="Cancel", visible=False)
         self.on_views = CheckBox(value=True, text="condition on views", enabled=False)
         self.top_k = SpinBox(value=8, min=1, max=512, label="top K")

@@ -13,14 +13,14 @@ row generated | truth | |difference| with SSIM / NCC / PSNR.
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, Select, SpinBox
+from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, SpinBox
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
 from ..core.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
 from ..core.ultrasound import View
-from .jobs import JobPanel, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layer_data import layer_kind, set_layer, view_image, view_layer
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
@@ -81,7 +81,7 @@ class MissingViewsWidget(JobPanel, Container):
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.run_button = PushButton(text="Generate")
         self.cancel = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=1, visible=False, label="progress")
+        self.progress = progress_bar(label="progress")
         self.titles = Label(value="")
         self.preview = Label(value="")
         self.readout = Label(value="")

@@ -8,10 +8,10 @@ phantom layers.
 
 from __future__ import annotations
 
-from magicgui.widgets import ComboBox, Container, FloatSlider, Label, ProgressBar, PushButton, SpinBox
+from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
 
 from ..core.scan import scan_job
-from .jobs import JobPanel, start_job
+from .jobs import JobPanel, progress_bar, start_job
 from .layer_data import phantom_layers, set_layer
 
 
@@ -25,7 +25,7 @@ class PhantomWidget(JobPanel, Container):
         self.grid = ComboBox(choices=[32, 64, 96, 128], value=64, label="grid (voxels)")
         self.generate = PushButton(text="Generate head + planes")
         self.cancel = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=1, label="progress", visible=False)
+        self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="biometry")
         self.extend([self.ga, self.seed, self.grid, self.generate, self.cancel, self.progress, self.readout])
         self.generate.changed.connect(self.run)

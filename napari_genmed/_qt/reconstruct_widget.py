@@ -13,12 +13,12 @@ true skull is in the viewer, Dice / SEN / PPV. Export: NIfTI and STL / OBJ / PLY
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, ProgressBar, PushButton, SpinBox
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..core.reconstruct import Reconstruction, reconstruction_job
-from .jobs import JobPanel, layer_list_events, watch
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
@@ -58,7 +58,7 @@ class ReconstructWidget(JobPanel, Container):
         self.threshold = FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, label="threshold")
         self.run_button = PushButton(text="Reconstruct")
         self.cancel = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=1, visible=False, label="progress")
+        self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="readouts")
         self.nifti_path = FileEdit(mode="w", filter="*.nii.gz", value="skull_reconstruction.nii.gz", label="NIfTI")
         self.save_nifti = PushButton(text="Export volume")

@@ -14,7 +14,6 @@ import pytest
 import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydicom.data import get_testdata_file
 
 from napari_genmed.core.dicom import read_dicom
 from napari_genmed.core.frames import read_frame

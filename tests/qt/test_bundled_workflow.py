@@ -1,11 +1,9 @@
 """Integration: the demo's workflow with the bundled weights, end to end."""
 
 import json
-import time
 
 import numpy as np
 import pytest
-from qtpy.QtCore import Qt, QTimer
 
 from napari_genmed.core.bundled import NAMES
 
@@ -30,30 +28,12 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     _wait(qtbot, panel.models)
     assert panel.models.model is not None and panel.models.model.kind == "hirec-cvae"
 
-    gaps, last, running = [], [time.perf_counter()], [True]
+    from napari_genmed._qt.stall import reconstruction_stall
 
-    def tick():
-        now = time.perf_counter()
-        if running[0]:
-            gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    panel.samples.value = 64  # long enough to watch the event loop (about a second)
-    timer.start()
-    last[0] = time.perf_counter()
-    assert panel.run() is not None
-    # the event loop while the job runs, up to the moment its result is delivered
-    panel.worker.returned.connect(lambda _: running.__setitem__(0, False), type=Qt.DirectConnection)
-    t_result = time.perf_counter()
-    _wait(qtbot, panel)
-    timer.stop()
-    stall_ms = 1000 * max(gaps)
-    (artifacts / "gui_stall.json").write_text(json.dumps({"max_event_loop_gap_while_running_ms": stall_ms, "ticks": len(gaps)}))
-    assert len(gaps) > 5
-    assert stall_ms < 1500, stall_ms  # a regression guard only: the 50 ms target is not met under Xvfb + software GL (see README)
+    stall = reconstruction_stall(panel, samples=64)  # long enough to watch the event loop (about a second)
+    (artifacts / "gui_stall.json").write_text(json.dumps(stall))
+    assert stall["ticks"] > 5
+    assert stall["max_ms"] < 1500, stall  # a regression guard only: the 50 ms target is measured by `genmed bench` (README)
     assert "skull uncertainty" in viewer.layers
 
     panel.samples.value = 1

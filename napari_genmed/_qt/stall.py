@@ -1,0 +1,94 @@
+"""How long the GUI's event loop stalls while a reconstruction runs.
+
+A 5 ms QTimer ticks on the GUI thread while the Skull reconstruction panel's job
+runs in its worker; the longest gap between ticks, up to the moment the job
+delivers its result, is the longest time the window could not respond. Before the
+job the viewer is left to settle (pending paints of panels just opened are not the
+job's). Used by the demo test and by ``genmed bench`` (:func:`main`, in a process of
+its own with a display).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+TICK_MS = 5
+
+
+def pump(until=None, timeout_s: float = 300.0, for_s: float | None = None) -> None:
+    """Run the Qt event loop until ``until()`` is true (or for ``for_s`` seconds)."""
+    from qtpy.QtWidgets import QApplication
+
+    app, t0 = QApplication.instance(), time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - t0
+        if for_s is not None and elapsed >= for_s:
+            return
+        if until is not None and until():
+            return
+        if elapsed > timeout_s:
+            raise TimeoutError(f"still waiting after {timeout_s:.0f} s")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def reconstruction_stall(panel, samples: int = 64, settle_s: float = 1.0, timeout_s: float = 300.0) -> dict:
+    """Run one reconstruction with ``samples`` samples in ``panel`` (views and model
+    ready) and return ``{max_ms, p99_ms, ticks, seconds, samples}`` of the event loop's
+    gaps while it ran."""
+    from qtpy.QtCore import Qt, QTimer
+
+    pump(for_s=settle_s)
+    gaps: list[float] = []
+    state = {"last": time.perf_counter(), "running": True}
+
+    def tick():
+        now = time.perf_counter()
+        if state["running"]:
+            gaps.append(now - state["last"])
+        state["last"] = now
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    panel.samples.value = int(samples)
+    timer.start()
+    t0 = state["last"] = time.perf_counter()
+    if panel.run() is None:
+        timer.stop()
+        raise RuntimeError("the reconstruction did not start (no model or views?)")
+    panel.worker.returned.connect(lambda _: state.__setitem__("running", False), type=Qt.DirectConnection)
+    pump(lambda: panel.worker is None, timeout_s)
+    timer.stop()
+    g = np.asarray(gaps) * 1000.0
+    return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)), "ticks": int(g.size),
+            "seconds": time.perf_counter() - t0, "samples": int(samples)}
+
+
+def main(runs: int = 3, samples: int = 64) -> None:
+    """Open the demo (shown, 3D), wait for every panel's start-up work, then measure
+    ``runs`` reconstructions; prints one JSON line."""
+    import napari
+
+    from ..demo import open_demo
+
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1500, 950)
+    widgets = {k: getattr(w, "__wrapped__", w) for k, w in open_demo(viewer).items()}
+    panel = widgets["Skull reconstruction"]
+
+    def started():
+        busy = [getattr(w, "worker", None) for w in widgets.values()] + [getattr(getattr(w, "models", None), "worker", None) for w in widgets.values()]
+        return panel.models.model is not None and all(b is None for b in busy)
+
+    pump(started)
+    results = [reconstruction_stall(panel, samples) for _ in range(runs)]
+    print(json.dumps({"runs": results, "display_3d": viewer.dims.ndisplay == 3}))
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
