@@ -27,7 +27,7 @@ from .layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 
-TYPICAL_BPD = 5.2  #: colormap centre: the median map value in the fan of clean held-out views (5-95%: 4.5-6.0)
+TYPICAL_BPD = 5.0  #: colormap centre: the median map value in the fan of clean held-out views (5-95%: 4.0-5.4)
 HALF_RANGE = 2.0  #: colormap spans centre +- this many bits/dim
 DENSITY_COLORMAP = "bwr"
 LATENT_PLANE = "latent plane (Latent explorer)"
