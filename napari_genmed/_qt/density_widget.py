@@ -4,8 +4,8 @@ Pick the patch flow (bundled or a file) and a 2D layer (a generated missing view
 opened frame, the sample's planes), Compute: a worker runs
 :func:`~napari_genmed.core.density.density_map` and the per-pixel negative
 log-likelihood (bits per dimension) appears over the view, at the view's own place
-(in 3D at its pose), with a diverging colormap centred on the typical value of
-simulated views and a legend. "Teaching example" shows the seed material's 2D flow
+(in 3D at its pose), with a diverging colormap centred near the top of what clean
+simulated views score, and a legend. "Teaching example" shows the seed material's 2D flow
 x = (u1, u2 - u1^2 - 1): the base density, the true density and the learnt one.
 The target "latent plane" shows the latent flow's density over two latent
 dimensions of the Latent explorer's model instead (docked if it is not), as layers
@@ -27,7 +27,7 @@ from .layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 
-TYPICAL_BPD = 5.0  #: colormap centre: the median map value in the fan of clean held-out views (5-95%: 4.0-5.4)
+TYPICAL_BPD = 5.5  #: colormap centre (white): about the 95th percentile of the map in the fan of clean held-out views (median 5.0), so clean anatomy reads white to blue and only the unusual red
 HALF_RANGE = 2.0  #: colormap spans centre +- this many bits/dim
 DENSITY_COLORMAP = "bwr"
 LATENT_PLANE = "latent plane (Latent explorer)"
