@@ -28,7 +28,7 @@ def open_demo(viewer, load_model: bool = True):
         widgets["Flow density"].models.start_loading()
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes
+    viewer.scene.camera.angles = (150.0, -30.0, 30.0)  # an oblique look at the vault and the planes
     return widgets
 
 

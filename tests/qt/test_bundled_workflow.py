@@ -102,7 +102,7 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     i, j = density.dims
     u = latent.state.values()
     assert np.allclose(point.data[0], density.place.to_world(u[i], u[j]))
-    viewer.camera.angles = (10.0, -25.0, 80.0)
+    viewer.scene.camera.angles = (10.0, -25.0, 80.0)
     qtbot.wait(50)
     click_world(viewer, (0.0, *density.place.to_world(1.5, -1.0)))
     assert latent.state.values()[i] == pytest.approx(1.5, abs=0.02) and latent.state.values()[j] == pytest.approx(-1.0, abs=0.02)
@@ -121,7 +121,7 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[j] == pytest.approx(2.0, abs=1e-3)
     qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
     assert "log q(z)" in density.caption.value and f"z{i} = -0.50" in density.caption.value
-    viewer.camera.angles = (0.0, 0.0, 90.0)
+    viewer.scene.camera.angles = (0.0, 0.0, 90.0)
     viewer.reset_view()
     dock = latent.native
     while dock is not None and not isinstance(dock, QDockWidget):
@@ -205,7 +205,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     density.target.value = "axial"
     density.run()
     _wait(qtbot, density)
-    viewer.camera.angles = (0.0, 0.0, 90.0)  # face on to the axial plane
+    viewer.scene.camera.angles = (0.0, 0.0, 90.0)  # face on to the axial plane
     viewer.reset_view()
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)

@@ -25,7 +25,7 @@ def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
             assert np.allclose(world, pose.points(r, c), atol=1e-6)
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = (-30.0, 40.0, 140.0)
+    viewer.scene.camera.angles = (-30.0, 40.0, 140.0)
     qtbot.wait(200)
     shot = viewer.screenshot(str(artifacts / "sample_3d.png"), canvas_only=False)
     assert shot.shape[0] > 300 and shot[..., :3].std() > 10  # something was drawn
