@@ -21,7 +21,11 @@ def open_demo(viewer, load_model: bool = True):
     widgets, docks = {}, {}
     for k, panel in enumerate(PANELS):  # the reconstruction panel first: the latent explorer binds to it
         docks[panel], widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
-    docks[PANELS[0]].raise_()  # and in front
+    from qtpy.QtCore import QTimer
+
+    front = docks[PANELS[0]]
+    front.raise_()  # and in front: now, and again once Qt has built the tab bar (a raise before that is lost)
+    QTimer.singleShot(0, front.raise_)
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()
         widgets["Missing views"].models.start_loading()

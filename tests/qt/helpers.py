@@ -44,3 +44,13 @@ def click_world(viewer, world, qtbot=None):
     canvas._scene_canvas.events.mouse_release(pos=px, button=1, modifiers=())
     QApplication.processEvents()
     return px
+
+
+def raise_dock(panel) -> None:
+    """Bring a docked panel's tab to the front (for screenshots)."""
+    from qtpy.QtWidgets import QDockWidget
+
+    dock = getattr(panel, "native", panel)
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()

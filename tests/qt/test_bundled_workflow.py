@@ -7,7 +7,7 @@ import pytest
 
 from napari_genmed.core.bundled import NAMES
 
-from .helpers import click_world
+from .helpers import click_world, raise_dock
 
 
 def _wait(qtbot, owner, timeout=180_000):
@@ -43,6 +43,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     assert m["dice"] > 0.7, m  # a real reconstruction of the sample head
     assert abs(m["bpd_mm"] - 73.5) < 10 and "GA" in panel.readout.value
     viewer.layers["head labels"].visible = False
+    raise_dock(panel)
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "workflow_3d.png"), canvas_only=False)
     qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
@@ -68,7 +69,6 @@ def test_bundled_models_reconstruct_the_sample(name):
 def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     """The demo, one reconstruction, then the latent explorer: the top direction
     under the unconditional prior reshapes the skull and the biometry follows."""
-    from qtpy.QtWidgets import QDockWidget
 
     from napari_genmed.demo import open_demo
 
@@ -121,12 +121,13 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[j] == pytest.approx(2.0, abs=1e-3)
     qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
     assert "log q(z)" in density.caption.value and f"z{i} = -0.50" in density.caption.value
+    latent.on_views.value = True  # the screenshot: conditioned on the sample's views again, the map beside the skull
+    latent.reset.native.click()
+    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    assert "Dice" in latent.readout.value and np.allclose(latent.state.values(), 0.0)
     viewer.scene.camera.angles = (0.0, 0.0, 90.0)
     viewer.reset_view()
-    dock = latent.native
-    while dock is not None and not isinstance(dock, QDockWidget):
-        dock = dock.parentWidget()
-    dock.raise_()
+    raise_dock(latent)
     viewer.layers["head labels"].visible = False
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "latent_explorer.png"), canvas_only=False)
@@ -135,7 +136,6 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
 def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     """The demo's Missing views panel with the bundled mental map: the coronal plane
     from the sample's axial and sagittal slices, against the true plane."""
-    from qtpy.QtWidgets import QDockWidget
 
     from napari_genmed.demo import open_demo
 
@@ -151,10 +151,7 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     s = panel.result["scores"]
     assert s["ssim"] > 0.5 and s["ncc"] > 0.7, s
     assert "generated coronal" in viewer.layers and "generated coronal std" in viewer.layers
-    dock = panel.native
-    while dock is not None and not isinstance(dock, QDockWidget):
-        dock = dock.parentWidget()
-    dock.raise_()
+    raise_dock(panel)
     for name in ("head labels", "skull surface", "coronal"):
         viewer.layers[name].visible = False
     qtbot.wait(500)
@@ -165,7 +162,6 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
 def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     """QA: the bundled patch flow's density map over a generated missing view, and
     over the same view with a pasted noise square (flagged)."""
-    from qtpy.QtWidgets import QDockWidget
 
     from napari_genmed.demo import open_demo
 
@@ -196,10 +192,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     viewer.layers.remove("axial with noise")
     viewer.layers.remove("axial with noise density")
     assert image.shape == viewer.layers["axial"].data.shape
-    dock = density.native
-    while dock is not None and not isinstance(dock, QDockWidget):
-        dock = dock.parentWidget()
-    dock.raise_()
+    raise_dock(density)
     for name in ("head labels", "skull surface", "coronal", "sagittal", "generated coronal"):
         viewer.layers[name].visible = False
     density.target.value = "axial"

@@ -97,6 +97,7 @@ def test_demo_opens_the_workflow(viewer, artifacts, qtbot):
     assert "skull" in viewer.layers
     for panel in PANELS:
         assert any(panel in key for key in viewer.window._dock_widgets)
+    viewer.window._qt_window.resize(1500, 950)
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "demo.png"), canvas_only=False)
     # the demo's model loads (and the latent ranking they start) end before the viewer closes
