@@ -141,16 +141,10 @@ class DensityWidget(JobPanel, Container):
 
     def show_latent_plane(self):
         """The latent flow's density map, through the Latent explorer (docked if needed)."""
+        from .docks import docked
         from .latent_widget import LatentWidget
 
-        explorer = None
-        for widget in self.viewer.window.dock_widgets.values():
-            widget = getattr(widget, "__wrapped__", widget)
-            if isinstance(widget, LatentWidget):
-                explorer = widget
-        if explorer is None:
-            _, explorer = self.viewer.window.add_plugin_dock_widget("napari-genmed", "Latent explorer", tabify=True)
-            explorer = getattr(explorer, "__wrapped__", explorer)
+        explorer = docked(self.viewer, LatentWidget, "Latent explorer")
         if explorer.state is None:
             show_error("Latent plane: load a reconstruction model (Skull reconstruction panel) and wait for the Latent explorer's sliders.")
             return None

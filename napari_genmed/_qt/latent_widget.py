@@ -26,21 +26,17 @@ from napari.utils.notifications import show_error, show_info
 from ..core.latent import SLIDER_RANGE, directions_job, latent_reconstruction
 from ..core.latentstate import LatentState
 from ..core.mailbox import LatestOnly
+from .docks import docked
 from .jobs import abandon, progress_bar, start_job
 from .latent_density import LatentDensity
 from .reconstruct_widget import ReconstructWidget, format_readout
 
-PLUGIN = "napari-genmed"
 POLL_S = 0.05  #: the decoding worker checks for cancellation this often when idle
 
 
 def reconstruction_panel(viewer) -> ReconstructWidget:
     """The viewer's "Skull reconstruction" panel, docked if it is not yet."""
-    for widget in viewer.window.dock_widgets.values():
-        if isinstance(widget, ReconstructWidget):
-            return getattr(widget, "__wrapped__", widget)  # napari hands plugins proxies of their own widgets
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction", tabify=True)
-    return getattr(widget, "__wrapped__", widget)
+    return docked(viewer, ReconstructWidget, "Skull reconstruction")
 
 
 def decode_loop(mailbox: LatestOnly):
