@@ -121,9 +121,10 @@ class LatentDensity(Container):
         self.timer.timeout.connect(self._follow)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         holder = self
-        self.native.destroyed.connect(lambda *_: holder.close())
+        self.native.destroyed.connect(lambda *_: holder.disconnect_viewer())
 
-    def close(self):
+    def disconnect_viewer(self):
+        """Stop the follow worker and timer and leave the viewer's mouse callbacks (the panel is gone)."""
         abandon(self.worker)
         self.timer.stop()
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
