@@ -74,6 +74,7 @@ class DensityWidget(JobPanel, Container):
         self.cancel.changed.connect(self.stop)
         self.toy_button.changed.connect(self.show_toy)
         watch(self, layer_list_events(napari_viewer), self._refresh)
+        self._refresh()  # layers already open: pick a view now
         self.stop_on_close()
 
     def _targets(self, widget=None):

@@ -45,3 +45,19 @@ def test_density_map_over_a_view(viewer, qtbot, flow_weights, notes):
     before = [layer.name for layer in viewer.layers]
     assert panel.run() is None and any("NaN" in n for n in notes)
     assert [layer.name for layer in viewer.layers] == before
+
+
+def test_latent_plane_without_a_model_is_a_clear_message(viewer, qtbot, notes):
+    """Target "latent plane" with no reconstruction model loaded: a notification
+    naming what to do; the Latent explorer is docked, no layer is added."""
+    from napari_genmed._qt.density_widget import LATENT_PLANE
+
+    viewer.open_sample("napari-genmed", "fetal_head")
+    _, panel = viewer.window.add_plugin_dock_widget("napari-genmed", "Flow density")
+    panel = getattr(panel, "__wrapped__", panel)
+    assert panel.target.value == "axial"  # a view layer by default, not the latent plane
+    before = [layer.name for layer in viewer.layers]
+    panel.target.value = LATENT_PLANE
+    assert panel.run() is None and any("load a reconstruction model" in n for n in notes)
+    assert [layer.name for layer in viewer.layers] == before
+    assert any("Latent explorer" in key for key in viewer.window._dock_widgets)
