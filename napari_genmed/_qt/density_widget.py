@@ -82,15 +82,18 @@ class DensityWidget(JobPanel, Container):
         return [NONE] + views + [LATENT_PLANE]
 
     def _refresh(self, event=None):
+        """New choices; keep the user's pick, else default to a view layer (a
+        generated one first, so a view just generated is the one to check)."""
         current = self.target.value
         self.target.reset_choices()
-        if current in self.target.choices and current != NONE:
+        chosen_by_user = current not in (NONE, None, getattr(self, "_auto_target", None))
+        if chosen_by_user and current in self.target.choices:
             self.target.value = current
-        else:  # default to a view layer, a generated one first
-            views = [c for c in self.target.choices if c not in (NONE, LATENT_PLANE)]
-            generated = [c for c in views if str(c).startswith("generated ")]
-            if views:
-                self.target.value = (generated or views)[0]
+            return
+        views = [c for c in self.target.choices if c not in (NONE, LATENT_PLANE)]
+        generated = [c for c in views if str(c).startswith("generated ")]
+        if views:
+            self.target.value = self._auto_target = (generated or views)[0]
 
     def start_buttons(self):
         return [self.run_button, self.models.load]
