@@ -200,7 +200,6 @@ class LatentDensity(Container):
         meta = {"genmed_latent_map": {"rows": i, "cols": j, "span_sigma": SLIDER_RANGE}}
         set_layer(self.viewer, logp, {"name": IMAGE, "scale": (place.scale,) * 2, "translate": place.translate, "colormap": "magma",
                                       "contrast_limits": (top - 12.0, top), "metadata": meta}, "image")
-        self.viewer.layers[IMAGE].translate = place.translate
         self.mark()
 
     def redraw(self):

@@ -122,7 +122,7 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str):
         layer = viewer.layers[name]
         same_kind = layer_kind(layer) == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
         if same_kind:
-            for key in ("affine", "scale", "metadata", "contrast_limits"):
+            for key in ("affine", "scale", "translate", "metadata", "contrast_limits"):
                 if key in kwargs:
                     setattr(layer, key, kwargs[key])
             layer.data = data
