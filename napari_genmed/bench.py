@@ -78,11 +78,13 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     """A latent slider move as the explorer's worker serves it when a newer move
     waits (decode and threshold: the probability and labels layers' data) and when
     none does (+ surface and biometry), against a bare forward pass of the decoder
-    with a ready input (synchronised on CUDA), measured in the same run."""
+    with a ready input (its skull logits: a layered decoder's layers combined;
+    synchronised on CUDA), measured in the same run."""
     import torch
 
     from .core.latent import LatentDirections, latent_groups, latent_reconstruction
     from .core.latentstate import LatentState
+    from .core.recmodel import skull_logits
 
     n = max(repeats, 20)
     dims = model.latent_dim
@@ -95,7 +97,7 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def forward():
-        model.decoder(decoder_input)
+        skull_logits(model.decoder(decoder_input))
         sync()
 
     with torch.inference_mode():
@@ -149,7 +151,8 @@ def _training_rows(repeats: int, batch: int = 8, device: str = "cpu") -> list[di
         model = build_model(kind).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         c = model.config
-        data = {"skull": (torch.rand(batch, 1, c.grid, c.grid, c.grid, device=device) > 0.9).float(),
+        labels = torch.randint(0, 10, (batch, c.grid, c.grid, c.grid), device=device, dtype=torch.uint8)
+        data = {"skull": (labels == 1).unsqueeze(1).float(), "labels": labels,
                 "views": torch.rand(batch, 3, c.view_size, c.view_size, device=device), "mask": torch.ones(batch, 3, device=device)}
         stage = "joint" if kind == "tl-net" else None
 

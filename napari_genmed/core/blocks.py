@@ -4,7 +4,10 @@ As in MONAI, blocks take ``spatial_dims`` (2 or 3) so that the 2D encoders of th
 views and the 3D encoder of the skull are the same code. The 3D decoder ends in a
 sub-voxel shuffle (the 3D analogue of pixel shuffle): its last stage runs at half
 resolution and emits 8 channels that become the 2 x 2 x 2 sub-voxels, which keeps a
-64^3 output cheap enough to train on a CPU.
+64^3 output cheap enough to train on a CPU. A decoder may emit several layers
+(``layers``): then each is also predicted at half resolution and upsampled
+trilinearly, the sub-voxels adding the detail, so that smooth fields (the solid
+head, the cranial cavity) get sub-voxel boundaries.
 """
 
 from __future__ import annotations
@@ -82,22 +85,30 @@ def voxel_shuffle(x: torch.Tensor) -> torch.Tensor:
 class Decoder3D(nn.Module):
     """Vector -> (B, 1, S, S, S) logits. ``channels`` are the widths from the
     ``start``-sized seed grid up to half the output size; the last stage is a voxel
-    shuffle to full size."""
+    shuffle to full size. ``layers`` output channels: 1 (plain logits) or more
+    (each the sum of a trilinearly upsampled half-resolution field and its
+    sub-voxels)."""
 
-    def __init__(self, in_features: int, out_size: int, channels: tuple[int, ...] = (64, 64, 32, 16), start: int = 4):
+    def __init__(self, in_features: int, out_size: int, channels: tuple[int, ...] = (64, 64, 32, 16), start: int = 4, layers: int = 1):
         super().__init__()
         if start * 2 ** len(channels) != out_size:
             raise ValueError(f"start {start} x 2^{len(channels)} != output size {out_size}")
+        if layers < 1:
+            raise ValueError(f"a decoder needs at least one output layer, got {layers}")
         self.start, self.c0 = start, channels[0]
         self.seed = nn.Linear(in_features, channels[0] * start**3)
         ups = [up_block(3, a, b) for a, b in zip(channels[:-1], channels[1:])]
         self.ups = nn.Sequential(*ups)
-        self.to_subvoxels = Conv3d(channels[-1], 8, 3, padding=1)
+        self.to_subvoxels = Conv3d(channels[-1], 8 * layers, 3, padding=1)
+        self.coarse = Conv3d(channels[-1], layers, 3, padding=1) if layers > 1 else None
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         x = self.seed(v).view(-1, self.c0, self.start, self.start, self.start)
         x = self.ups(nn.functional.silu(x))
-        return voxel_shuffle(self.to_subvoxels(x))
+        out = voxel_shuffle(self.to_subvoxels(x))
+        if self.coarse is not None:
+            out = out + nn.functional.interpolate(self.coarse(x), scale_factor=2, mode="trilinear", align_corners=False)
+        return out
 
 
 def mlp(sizes: tuple[int, ...]) -> nn.Sequential:

@@ -21,7 +21,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class RecCVAE(ReconstructionModel):
         self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
-        self.decoder = Decoder3D(c.latent_dim + c.condition_dim, c.grid, c.dec_channels)
+        self.decoder = Decoder3D(c.latent_dim + c.condition_dim, c.grid, c.dec_channels, layers=c.output_layers)
 
     @property
     def latent_dim(self) -> int:
@@ -60,7 +60,7 @@ class RecCVAE(ReconstructionModel):
         mu, logvar = self.encode_skull(skull, condition)
         return reparameterise(mu, logvar), kl_gaussians(mu, logvar)
 
-    def decode(self, z, condition):
+    def decode_raw(self, z, condition):
         return self.decoder(torch.cat([z, condition], 1))
 
     def prior_mean(self, condition):
@@ -74,9 +74,8 @@ class RecCVAE(ReconstructionModel):
         skull = batch["skull"]
         condition = self.encode_views(batch["views"], batch["mask"])
         mu, logvar = self.encode_skull(skull, condition)
-        rec = reconstruction_loss(self.decode(reparameterise(mu, logvar), condition), skull, c.dice_weight)
+        rec, _ = self.skull_loss(self.decode_raw(reparameterise(mu, logvar), condition), batch)
         kl = kl_gaussians(mu, logvar)
-        prior_logits = self.decode(self.prior_mean(condition), condition)
-        prior_rec = reconstruction_loss(prior_logits, skull, c.dice_weight)
+        prior_rec, prior_logits = self.skull_loss(self.decode_raw(self.prior_mean(condition), condition), batch)
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
         return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": prior_logits}

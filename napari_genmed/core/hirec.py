@@ -23,7 +23,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reconstruction_loss, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class HiRecCVAE(ReconstructionModel):
         self.posteriors = torch.nn.ModuleList(
             mlp((2 * c.condition_dim + a, c.condition_dim, 2 * d)) for a, d in zip(above, c.level_dims)
         )
-        self.decoder = Decoder3D(sum(c.level_dims) + c.condition_dim, c.grid, c.dec_channels)
+        self.decoder = Decoder3D(sum(c.level_dims) + c.condition_dim, c.grid, c.dec_channels, layers=c.output_layers)
 
     @property
     def latent_dim(self) -> int:
@@ -84,7 +84,7 @@ class HiRecCVAE(ReconstructionModel):
             zs.append(z)
         return torch.cat(zs, 1)
 
-    def decode(self, z, condition):
+    def decode_raw(self, z, condition):
         return self.decoder(torch.cat([z, condition["pooled"]], 1))
 
     def prior_mean(self, condition):
@@ -127,8 +127,7 @@ class HiRecCVAE(ReconstructionModel):
         skull = batch["skull"]
         condition = self.encode_views(batch["views"], batch["mask"])
         z, kl = self.posterior_sample(skull, condition)
-        rec = reconstruction_loss(self.decode(z, condition), skull, c.dice_weight)
-        prior_logits = self.decode(self.prior_mean(condition), condition)
-        prior_rec = reconstruction_loss(prior_logits, skull, c.dice_weight)
+        rec, _ = self.skull_loss(self.decode_raw(z, condition), batch)
+        prior_rec, prior_logits = self.skull_loss(self.decode_raw(self.prior_mean(condition), condition), batch)
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
         return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": prior_logits}

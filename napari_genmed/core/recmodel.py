@@ -18,7 +18,16 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from . import labels as L
 from .conditioning import check_views
+
+#: what a layered decoder (``output_layers = 3``) predicts: the solid head (inside
+#: the outer skull surface), the cranial cavity (inside the inner surface) and bone
+#: rather than suture or fontanelle (learnt on the band between the two surfaces).
+#: The skull is head and not cavity and bone. The two solids are smooth fields whose
+#: boundaries a half-resolution decoder places to a fraction of a voxel, which a
+#: one-to-two-voxel shell predicted directly does not get.
+SKULL_LAYERS = ("head", "cavity", "bone")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class NetConfig:
     enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
     dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
+    output_layers: int = 1  #: 1: skull logits; 3: the layers of :data:`SKULL_LAYERS`, combined into the skull
 
 
 def kl_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:
@@ -55,6 +65,41 @@ def soft_dice(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
 def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.Tensor:
     bce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1)
     return bce + dice_weight * (1.0 - soft_dice(logits, target))
+
+
+def layer_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Label volumes ``(B, D, H, W)`` -> the targets of :data:`SKULL_LAYERS`
+    ``(B, 3, D, H, W)`` and the band between the skull surfaces ``(B, 1, D, H, W)``."""
+    head = (labels != L.FLUID) & (labels != L.SCALP)
+    cavity = head & (labels != L.BONE) & (labels != L.MEMBRANE)
+    band = head & ~cavity
+    return torch.stack([head, cavity, labels == L.BONE], 1).float(), band.unsqueeze(1).float()
+
+
+def skull_logits(raw: torch.Tensor) -> torch.Tensor:
+    """A decoder's output ``(B, 1 or 3, ...)`` -> skull logits ``(B, 1, ...)``:
+    logit of P(head) P(not cavity) P(bone) for layers, computed in log space."""
+    if raw.shape[1] == 1:
+        return raw
+    head, cavity, bone = raw[:, 0:1], raw[:, 1:2], raw[:, 2:3]
+    sig = nn.functional.logsigmoid
+    log_p = (sig(head) + sig(-cavity) + sig(bone)).clamp(max=-1e-6)
+    return log_p - torch.log(-torch.expm1(log_p))
+
+
+def skull_loss(raw: torch.Tensor, batch: dict, dice_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample loss of a decoder's output and the skull logits: BCE + soft Dice
+    on the skull, plus for layers the BCE of the head and cavity everywhere and of
+    bone on the band (each a mean over all voxels)."""
+    logits = skull_logits(raw)
+    loss = reconstruction_loss(logits, batch["skull"], dice_weight)
+    if raw.shape[1] > 1:
+        if "labels" not in batch:
+            raise ValueError("a layered skull decoder learns from label volumes: the batch needs 'labels'")
+        target, band = layer_targets(batch["labels"])
+        bce = nn.functional.binary_cross_entropy_with_logits(raw.float(), target, reduction="none")
+        loss = loss + (bce[:, :2].sum(1, keepdim=True) + bce[:, 2:] * band).flatten(1).mean(1)
+    return loss, logits
 
 
 def gaussian_noise(like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -86,8 +131,16 @@ class ReconstructionModel(nn.Module):
     def encode_views(self, views: torch.Tensor, mask: torch.Tensor):
         raise NotImplementedError
 
-    def decode(self, z: torch.Tensor, condition) -> torch.Tensor:
+    def decode_raw(self, z: torch.Tensor, condition) -> torch.Tensor:
+        """The decoder's output: skull logits, or the logits of :data:`SKULL_LAYERS`."""
         raise NotImplementedError
+
+    def decode(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        """Skull logits ``(B, 1, S, S, S)``."""
+        return skull_logits(self.decode_raw(z, condition))
+
+    def skull_loss(self, raw: torch.Tensor, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        return skull_loss(raw, batch, self.config.dice_weight)
 
     def prior_mean(self, condition) -> torch.Tensor:
         raise NotImplementedError

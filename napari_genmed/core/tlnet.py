@@ -17,7 +17,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import NetConfig, ReconstructionModel, reconstruction_loss
+from .recmodel import NetConfig, ReconstructionModel
 
 STAGES = ("autoencoder", "image", "joint")
 
@@ -36,7 +36,7 @@ class TLNet(ReconstructionModel):
         super().__init__(config)
         c = config
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.code_dim)
-        self.decoder = Decoder3D(c.code_dim, c.grid, c.dec_channels)
+        self.decoder = Decoder3D(c.code_dim, c.grid, c.dec_channels, layers=c.output_layers)
         self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
         self.regressor = mlp((c.condition_dim, c.condition_dim, c.code_dim))
 
@@ -50,7 +50,7 @@ class TLNet(ReconstructionModel):
     def encode_views(self, views, mask):
         return self.regressor(self.conditioner(views, mask))
 
-    def decode(self, z, condition=None):
+    def decode_raw(self, z, condition=None):
         return self.decoder(z)
 
     def prior_mean(self, condition):
@@ -73,8 +73,7 @@ class TLNet(ReconstructionModel):
         c = self.config
         skull = batch["skull"]
         if stage == "autoencoder":
-            logits = self.decode(self.encode_skull(skull))
-            rec = reconstruction_loss(logits, skull, c.dice_weight)
+            rec, logits = self.skull_loss(self.decode_raw(self.encode_skull(skull)), batch)
             return {"loss": rec.mean(), "rec": rec.mean(), "logits": logits}
         with torch.no_grad():
             target = self.encode_skull(skull)
@@ -84,7 +83,6 @@ class TLNet(ReconstructionModel):
             with torch.no_grad():
                 logits = self.decode(code)
             return {"loss": code_loss.mean(), "code": code_loss.mean(), "logits": logits}
-        logits = self.decode(code)
-        rec = reconstruction_loss(logits, skull, c.dice_weight)
+        rec, logits = self.skull_loss(self.decode_raw(code), batch)
         loss = (rec + c.code_weight * code_loss).mean()
         return {"loss": loss, "rec": rec.mean(), "code": code_loss.mean(), "logits": logits}

@@ -133,7 +133,9 @@ def _load_state(path: Path, optimizer=None, rng=None) -> dict:
 
 def _init_weights(model, cfg: TrainConfig) -> None:
     """Copy the weights of ``cfg.init_from`` into ``model`` (same kind, same tensor
-    shapes; loss weights such as ``kl_weight`` may differ)."""
+    shapes; loss weights such as ``kl_weight`` may differ). From a model with other
+    ``output_layers`` everything but the decoder's output head is copied (the head
+    starts fresh): a shell decoder fine-tuned into a layered one."""
     from .bundled import NAMES, bundled_path
     from .checkpoint import load_checkpoint
 
@@ -142,10 +144,14 @@ def _init_weights(model, cfg: TrainConfig) -> None:
     if card["kind"] != cfg.kind:
         raise ValueError(f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}")
     mine, theirs = model.state_dict(), loaded.state_dict()
+    if loaded.config.output_layers != model.config.output_layers:
+        head = ("decoder.to_subvoxels.", "decoder.coarse.")
+        mine = {k: v for k, v in mine.items() if not k.startswith(head)}
+        theirs = {k: v for k, v in theirs.items() if not k.startswith(head)}
     wrong = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
     if wrong or set(theirs) - set(mine):
         raise ValueError(f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})")
-    model.load_state_dict(theirs)
+    model.load_state_dict(theirs, strict=False)
 
 
 def validation_dice(model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)) -> float:
@@ -259,6 +265,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 items = [train_set[i] for i in idx]
                 batch = {
                     "skull": torch.stack([it["skull"] for it in items]).to(device),
+                    "labels": torch.stack([it["labels"] for it in items]).to(device),
                     "views": torch.stack([it["views"] for it in items]).to(device),
                     "mask": view_masks(len(items), cfg, rng).to(device),
                 }

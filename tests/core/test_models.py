@@ -15,8 +15,10 @@ KINDS = list(RECONSTRUCTION_KINDS)
 
 def _batch(n=2, size=32, grid=16):
     g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (n, grid, grid, grid), generator=g).to(torch.uint8)
     return {
-        "skull": (torch.rand(n, 1, grid, grid, grid, generator=g) > 0.8).float(),
+        "skull": (labels == 1).unsqueeze(1).float(),
+        "labels": labels,
         "views": torch.rand(n, 3, size, size, generator=g),
         "mask": torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]][:n]),
     }
