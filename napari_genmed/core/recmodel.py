@@ -24,9 +24,11 @@ from .conditioning import check_views
 #: what a layered decoder (``output_layers = 3``) predicts: the solid head (inside
 #: the outer skull surface), the cranial cavity (inside the inner surface) and bone
 #: rather than suture or fontanelle (learnt on the band between the two surfaces).
-#: The skull is head and not cavity and bone. The two solids are smooth fields whose
-#: boundaries a half-resolution decoder places to a fraction of a voxel, which a
-#: one-to-two-voxel shell predicted directly does not get.
+#: The skull is head and not cavity and bone. The two solids are smooth fields, so
+#: their boundaries are those of smooth fields rather than of a one-to-two-voxel
+#: ridge. Measured (README, Table 1): as an autoencoder with wider last stages it
+#: beats the shell decoder (Dice 0.937 vs 0.929); fine-tuned into the bundled view
+#: models it changed nothing material, so they keep the shell.
 SKULL_LAYERS = ("head", "cavity", "bone")
 
 
