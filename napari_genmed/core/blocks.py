@@ -6,8 +6,8 @@ sub-voxel shuffle (the 3D analogue of pixel shuffle): its last stage runs at hal
 resolution and emits 8 channels that become the 2 x 2 x 2 sub-voxels, which keeps a
 64^3 output cheap enough to train on a CPU. A decoder may emit several layers
 (``layers``): then each is also predicted at half resolution and upsampled
-trilinearly, the sub-voxels adding the detail, so that smooth fields (the solid
-head, the cranial cavity) get sub-voxel boundaries.
+trilinearly, the sub-voxels adding the detail: meant for smooth fields (the solid
+head, the cranial cavity; see ``recmodel.SKULL_LAYERS`` for what it measured).
 """
 
 from __future__ import annotations

@@ -265,10 +265,11 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 items = [train_set[i] for i in idx]
                 batch = {
                     "skull": torch.stack([it["skull"] for it in items]).to(device),
-                    "labels": torch.stack([it["labels"] for it in items]).to(device),
                     "views": torch.stack([it["views"] for it in items]).to(device),
                     "mask": view_masks(len(items), cfg, rng).to(device),
                 }
+                if model.config.output_layers > 1:  # a layered decoder learns from the label volumes
+                    batch["labels"] = torch.stack([it["labels"] for it in items]).to(device)
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                     result = ddp(batch, stage)
                 optimizer.zero_grad(set_to_none=True)
