@@ -46,3 +46,14 @@ def test_bench_reports_subjects_per_second(capsys):
     for expected in ("hirec-cvae: latent slider move, 64^3", "mental-map: generate a missing view from 2 slices",
                      "density map, 128 x 128 view (patch flow)", "rec-cvae: training step, batch 8", "decoder forward at 128^3 (one volume)"):
         assert expected in names
+
+
+def test_data_command_fills_the_training_cache_once(tmp_path, capsys):
+    import json
+
+    args = ["data", "--cache", str(tmp_path), "--train", "2", "--val", "1", "--workers", "2"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["made"] == {"train": 2, "val": 1}
+    assert len(list(tmp_path.rglob("*.npz"))) == 3
+    assert main(args) == 0  # a second call finds everything made
+    assert json.loads(capsys.readouterr().out)["made"] == {"train": 0, "val": 0}

@@ -100,6 +100,11 @@ def write_npz(path: Path | None, arrays: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
+def _make_cached(job) -> None:
+    dataset, index = job
+    dataset.arrays(index)
+
+
 class PhantomDataset:
     """``dataset[i]`` -> dict of torch tensors:
 
@@ -132,15 +137,30 @@ class PhantomDataset:
         write_npz(path, {k: v for k, v in item.items() if k != "skull"})  # skull = labels == 1
         return item
 
-    def fill_cache(self, indices=None) -> int:
-        """Generate (and cache) the given items; returns how many were made."""
-        made = 0
-        for i in range(self.size) if indices is None else indices:
-            seed = subject_seed(self.split, i)
-            if not (self.cache_dir / f"{seed}.npz").exists():
+    def fill_cache(self, indices=None, workers: int = 1) -> int:
+        """Generate (and cache) the given items, on ``workers`` processes; returns
+        how many were made."""
+        if self.cache_dir is None:
+            raise ValueError("fill_cache needs a cache_dir")
+        todo = [i for i in (range(self.size) if indices is None else indices) if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists()]
+        if workers <= 1 or len(todo) < 2:
+            for i in todo:
                 self.arrays(i)
-                made += 1
-        return made
+            return len(todo)
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(_make_cached, [(self, i) for i in todo], chunksize=8))
+        return len(todo)
+
+    def stacked(self, keys=("labels", "views")) -> dict[str, np.ndarray]:
+        """The whole split as stacked arrays (read on a few threads: decompression
+        releases the GIL), e.g. to hold a training split in (GPU) memory."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+            items = list(pool.map(self.arrays, range(self.size)))
+        return {k: np.stack([it[k] for it in items]) for k in keys}
 
     def __getitem__(self, index: int):
         import torch

@@ -34,8 +34,11 @@ def measure(skull_probability: np.ndarray, spacing_mm: float, threshold: float =
     filled = convex_hull_image(keep)  # closes the suture gaps of the skull ring
     contour = max(find_contours(np.pad(filled, 1).astype(float), 0.5), key=len) - 1.0
     pts = contour * spacing_mm  # (row=y, col=x) in mm
-    model = EllipseModel.from_estimate(pts[:, ::-1])  # (x, y)
-    if len(pts) < 6 or not model:
+    try:
+        model = EllipseModel.from_estimate(pts[:, ::-1]) if len(pts) >= 6 else None  # (x, y)
+    except (TypeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        model = None  # some scikit-image versions fail, not flag, on a degenerate fit (complex angle)
+    if not model or not np.all(np.isfinite(model.axis_lengths)):
         raise ValueError("could not fit an ellipse to the axial cross-section")
     a, b = model.axis_lengths
     theta = model.theta

@@ -43,6 +43,7 @@ class TrainConfig:
     amp: bool = True  #: bf16 autocast on CUDA
     max_steps: int | None = None  #: stop early (smoke tests)
     init_from: str | None = None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
+    preload: bool = False  #: hold the training split in memory (on the device) rather than read each batch: for GPUs
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":
@@ -154,6 +155,30 @@ def _init_weights(model, cfg: TrainConfig) -> None:
     model.load_state_dict(theirs, strict=False)
 
 
+def _hold_split(dataset, device: str) -> dict:
+    """The whole split as tensors on ``device``: label volumes (uint8) and views."""
+    import torch
+
+    arrays = dataset.stacked(("labels", "views"))
+    return {k: torch.as_tensor(v).to(device) for k, v in arrays.items()}
+
+
+def _batch(dataset, held: dict | None, idx, device: str) -> dict:
+    """Skulls, label volumes and views of items ``idx``, from memory when held."""
+    import torch
+
+    from .labels import BONE
+
+    if held is not None:
+        i = torch.as_tensor(idx).to(held["labels"].device)
+        labels, views = held["labels"][i], held["views"][i]
+    else:
+        items = [dataset[int(j)] for j in idx]
+        labels = torch.stack([it["labels"] for it in items]).to(device)
+        views = torch.stack([it["views"] for it in items]).to(device)
+    return {"skull": (labels == BONE).unsqueeze(1).float(), "views": views.float(), "labels": labels}
+
+
 def validation_dice(model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)) -> float:
     """Mean Dice of the point estimate (threshold 0.5) over ``dataset``."""
     import torch
@@ -230,7 +255,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         counters = _load_state(resume_state)
         if card["metrics"].get("step") != counters["step"]:
             raise ValueError(f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly")
-        ignore = {"max_steps", "cache_dir", "device", "torch", "seconds"}
+        ignore = {"max_steps", "cache_dir", "preload", "device", "torch", "seconds"}
         was = {k: v for k, v in card["recipe"].items() if k not in ignore}
         now = {k: v for k, v in json.loads(json.dumps(recipe)).items() if k not in ignore}
         if was != now:
@@ -238,6 +263,9 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
             raise ValueError(f"{out}: the run was started with other settings ({', '.join(changed)}); use a new --out")
         model.load_state_dict(loaded.state_dict())
     start_stage = counters["stage"]
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest 3D convolutions
+    held = _hold_split(train_set, device) if cfg.preload else None
     ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=cfg.kind == "tl-net", device_ids=[torch.cuda.current_device()] if device.startswith("cuda") and world > 1 else None) if world > 1 else model
     t_start = time.perf_counter() - counters["seconds"]
 
@@ -261,15 +289,11 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
             for b in range(done, steps_per_epoch):
                 if stopped():
                     break
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
-                items = [train_set[i] for i in idx]
-                batch = {
-                    "skull": torch.stack([it["skull"] for it in items]).to(device),
-                    "views": torch.stack([it["views"] for it in items]).to(device),
-                    "mask": view_masks(len(items), cfg, rng).to(device),
-                }
-                if model.config.output_layers > 1:  # a layered decoder learns from the label volumes
-                    batch["labels"] = torch.stack([it["labels"] for it in items]).to(device)
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                batch = _batch(train_set, held, idx, device)
+                batch["mask"] = view_masks(len(idx), cfg, rng).to(device)
+                if model.config.output_layers == 1:  # only a layered decoder learns from the label volumes
+                    del batch["labels"]
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                     result = ddp(batch, stage)
                 optimizer.zero_grad(set_to_none=True)

@@ -32,3 +32,29 @@ def test_gestational_age_from_hc():
 
 def test_ramanujan_is_exact_for_a_circle():
     assert bio.ramanujan_perimeter(10.0, 10.0) == pytest.approx(np.pi * 10.0)
+
+
+
+def test_degenerate_cross_section_is_a_clear_error(monkeypatch):
+    """A dot fits no ellipse: a ValueError (callers read it as 'no biometry'). Some
+    scikit-image versions (seen on the GPU machine's) raise a TypeError inside the
+    fit instead of flagging it: that must read the same."""
+    from skimage.measure import EllipseModel
+
+    from napari_genmed.core.measure import measure
+
+    dot = np.zeros((16, 32, 32))
+    dot[7:10, 16, 16] = 1.0
+    with pytest.raises(ValueError, match="ellipse"):
+        measure(dot, 2.0)
+    ring = np.zeros((16, 32, 32))
+    yy, xx = np.mgrid[:32, :32]
+    ring[7:10] = np.abs(np.hypot(yy - 16, (xx - 16) * 0.8) - 10) < 1
+    assert measure(ring, 2.0)["hc_mm"] > 0
+
+    def broken(data):
+        raise TypeError("unsupported operand type(s) for %=: 'numpy.complex128' and 'float'")
+
+    monkeypatch.setattr(EllipseModel, "from_estimate", staticmethod(broken))
+    with pytest.raises(ValueError, match="ellipse"):
+        measure(ring, 2.0)

@@ -45,3 +45,18 @@ def test_feeds_a_dataloader():
     loader = torch.utils.data.DataLoader(PhantomDataset("train", 4, SMALL), batch_size=2)
     batch = next(iter(loader))
     assert batch["views"].shape == (2, 3, 64, 64)
+
+
+def test_parallel_fill_makes_the_same_items(tmp_path):
+    serial = PhantomDataset("train", 3, SMALL, cache_dir=tmp_path / "a")
+    parallel = PhantomDataset("train", 3, SMALL, cache_dir=tmp_path / "b")
+    assert serial.fill_cache() == 3 and parallel.fill_cache(workers=2) == 3
+    assert parallel.fill_cache(workers=2) == 0  # nothing left to make
+    stacked = parallel.stacked(("labels", "views"))
+    assert stacked["labels"].shape == (3, *SMALL.grid) and stacked["views"].shape == (3, 3, 64, 64)
+    for i in range(3):
+        a, b = serial.arrays(i), parallel.arrays(i)
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        assert np.array_equal(stacked["labels"][i], a["labels"])
+    with pytest.raises(ValueError, match="cache_dir"):
+        PhantomDataset("train", 3, SMALL).fill_cache()

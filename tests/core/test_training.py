@@ -72,6 +72,20 @@ def test_same_seed_same_weights_and_resume_continues_exactly(cache, tmp_path):
         assert _digest(c) == _digest(a), stop_at
 
 
+def test_preloaded_split_trains_the_same_weights(cache, tmp_path):
+    """Holding the split in memory is a speed setting: the same steps, the same
+    weights; resuming with or without it continues the same run."""
+    cfg = _cfg("hirec-cvae", cache)
+    run(train_job(cfg, tmp_path / "read", "cpu"))
+    held = TrainConfig(**{**cfg.__dict__, "preload": True})
+    run(train_job(held, tmp_path / "held", "cpu"))
+    read = load_checkpoint(tmp_path / "read" / "last.safetensors")[0]
+    assert _digest(load_checkpoint(tmp_path / "held" / "last.safetensors")[0]) == _digest(read)
+    run(train_job(TrainConfig(**{**held.__dict__, "max_steps": 2}), tmp_path / "mixed", "cpu"))
+    run(train_job(cfg, tmp_path / "mixed", "cpu", resume=True))
+    assert _digest(load_checkpoint(tmp_path / "mixed" / "last.safetensors")[0]) == _digest(read)
+
+
 def test_resume_refuses_changed_settings_and_missing_state(cache, tmp_path):
     cfg = _cfg("tl-net", cache, max_steps=1)
     run(train_job(cfg, tmp_path, "cpu"))
