@@ -29,10 +29,12 @@ def model_card(model) -> str:
         return _flow_card(model, recipe, metrics)
     lines = [
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
-        f"trained: {recipe.get('train_size', '?')} phantoms, "
+        ("last training stage" if recipe.get("init_from") else "trained")
+        + f": {recipe.get('train_size', '?')} phantoms, "
         f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
-        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
+        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "")
+        + (", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""),
     ]
     table = metrics.get("table")
     if table:
@@ -65,7 +67,8 @@ def _flow_card(model, recipe: dict, metrics: dict) -> str:
     lines = [
         f"<b>patch flow</b> (Glow): {c.size} x {c.size} patches, {c.levels} levels x {c.steps} steps, conditioned on the patch position",
         f"trained: patches of {recipe.get('heads', '?')} heads' views, {recipe.get('steps', '?')} steps, batch {recipe.get('batch_size', '?')}"
-        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
+        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "")
+        + (", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""),
     ]
     ev = metrics.get("evaluation")
     if ev:
