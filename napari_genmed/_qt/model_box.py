@@ -17,6 +17,13 @@ PATCH_FLOWS = {"Patch flow (views)": FLOWS[0]}  #: display name -> bundled patch
 FROM_FILE = "From file..."
 
 
+def _duration(recipe: dict) -> str:
+    """How long the (last) training run took, and whether it started from earlier weights."""
+    return (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "") + (
+        ", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""
+    )
+
+
 def model_card(model) -> str:
     """A short, readable model card (grid, spacing, training recipe, evaluation)."""
     card = getattr(model, "card", {}) or {}
@@ -33,8 +40,7 @@ def model_card(model) -> str:
         + f": {recipe.get('train_size', '?')} phantoms, "
         f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
-        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "")
-        + (", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""),
+        + _duration(recipe),
     ]
     table = metrics.get("table")
     if table:
@@ -51,7 +57,7 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
         f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent {c.latent_dim}-D"
         + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else ""),
         f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, batch {recipe.get('batch_size', '?')}, "
-        f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else ""),
+        f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + _duration(recipe),
     ]
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for row in metrics.get("view_table", []):
@@ -67,8 +73,7 @@ def _flow_card(model, recipe: dict, metrics: dict) -> str:
     lines = [
         f"<b>patch flow</b> (Glow): {c.size} x {c.size} patches, {c.levels} levels x {c.steps} steps, conditioned on the patch position",
         f"trained: patches of {recipe.get('heads', '?')} heads' views, {recipe.get('steps', '?')} steps, batch {recipe.get('batch_size', '?')}"
-        + (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "")
-        + (", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""),
+        + _duration(recipe),
     ]
     ev = metrics.get("evaluation")
     if ev:
