@@ -21,7 +21,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, code_regressor, gaussian_noise, kl_gaussians, reparameterise, views_to_decoder
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class RecCVAE(ReconstructionModel):
         self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
-        self.decoder = Decoder3D(c.latent_dim + c.condition_dim, c.grid, c.dec_channels, layers=c.output_layers)
+        self.regressor = code_regressor(c)
+        self.decoder = Decoder3D(c.latent_dim + (c.code_dim or c.condition_dim), c.grid, c.dec_channels, layers=c.output_layers)
 
     @property
     def latent_dim(self) -> int:
@@ -61,7 +62,7 @@ class RecCVAE(ReconstructionModel):
         return reparameterise(mu, logvar), kl_gaussians(mu, logvar)
 
     def decode_raw(self, z, condition):
-        return self.decoder(torch.cat([z, condition], 1))
+        return self.decoder(torch.cat([z, views_to_decoder(self.regressor, condition)], 1))
 
     def prior_mean(self, condition):
         return condition.new_zeros(condition.shape[0], self.latent_dim)

@@ -23,7 +23,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .recmodel import NetConfig, ReconstructionModel, clamp_logvar, code_regressor, gaussian_noise, kl_gaussians, reparameterise, views_to_decoder
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class HiRecCVAE(ReconstructionModel):
         self.posteriors = torch.nn.ModuleList(
             mlp((2 * c.condition_dim + a, c.condition_dim, 2 * d)) for a, d in zip(above, c.level_dims)
         )
-        self.decoder = Decoder3D(sum(c.level_dims) + c.condition_dim, c.grid, c.dec_channels, layers=c.output_layers)
+        self.regressor = code_regressor(c)
+        self.decoder = Decoder3D(sum(c.level_dims) + (c.code_dim or c.condition_dim), c.grid, c.dec_channels, layers=c.output_layers)
 
     @property
     def latent_dim(self) -> int:
@@ -85,7 +86,7 @@ class HiRecCVAE(ReconstructionModel):
         return torch.cat(zs, 1)
 
     def decode_raw(self, z, condition):
-        return self.decoder(torch.cat([z, condition["pooled"]], 1))
+        return self.decoder(torch.cat([z, views_to_decoder(self.regressor, condition["pooled"])], 1))
 
     def prior_mean(self, condition):
         return self._chain(condition, lambda k, mu, logvar: mu)

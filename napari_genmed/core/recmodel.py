@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import labels as L
+from .blocks import mlp
 from .conditioning import check_views
 
 #: what a layered decoder (``output_layers = 3``) predicts: the solid head (inside
@@ -48,6 +49,17 @@ class NetConfig:
     dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
     output_layers: int = 1  #: 1: skull logits; 3: the layers of :data:`SKULL_LAYERS`, combined into the skull
+    code_dim: int = 0  #: > 0: the pooled views pass an MLP to a code this wide before the decoder (TL-net's regressor; a CVAE warm-started from TL-net)
+
+
+def code_regressor(c: NetConfig) -> nn.Module | None:
+    """TL-net's image-to-code MLP, pooled views -> ``code_dim`` (None when 0)."""
+    return mlp((c.condition_dim, c.condition_dim, c.code_dim)) if c.code_dim else None
+
+
+def views_to_decoder(regressor: nn.Module | None, pooled: torch.Tensor) -> torch.Tensor:
+    """What the decoder reads of the views: their code, or the pooled features."""
+    return pooled if regressor is None else regressor(pooled)
 
 
 def kl_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:

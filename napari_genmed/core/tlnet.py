@@ -15,16 +15,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .blocks import Decoder3D, Encoder, mlp
+from .blocks import Decoder3D, Encoder
 from .conditioning import Conditioner
-from .recmodel import NetConfig, ReconstructionModel
+from .recmodel import NetConfig, ReconstructionModel, code_regressor
 
 STAGES = ("autoencoder", "image", "joint")
 
 
 @dataclass(frozen=True)
 class TLNetConfig(NetConfig):
-    code_dim: int = 64  #: the paper's 64-D embedding
+    code_dim: int = 64  #: the paper's 64-D embedding (must be > 0)
     code_weight: float = 1.0  #: code regression (mean squared error) weight
 
 
@@ -35,10 +35,12 @@ class TLNet(ReconstructionModel):
     def __init__(self, config: TLNetConfig = TLNetConfig()):
         super().__init__(config)
         c = config
+        if c.code_dim < 1:
+            raise ValueError(f"TL-net needs a code (code_dim >= 1), got {c.code_dim}")
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.code_dim)
         self.decoder = Decoder3D(c.code_dim, c.grid, c.dec_channels, layers=c.output_layers)
         self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
-        self.regressor = mlp((c.condition_dim, c.condition_dim, c.code_dim))
+        self.regressor = code_regressor(c)
 
     @property
     def latent_dim(self) -> int:

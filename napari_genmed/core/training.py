@@ -134,7 +134,8 @@ def _load_state(path: Path, optimizer=None, rng=None) -> dict:
 
 def _init_weights(model, cfg: TrainConfig) -> None:
     """Copy the weights of ``cfg.init_from`` into ``model`` (same kind, same tensor
-    shapes; loss weights such as ``kl_weight`` may differ). From a model with other
+    shapes; loss weights such as ``kl_weight`` may differ), or, for a CVAE, TL-net's
+    image path (:mod:`.warmstart`). From a model with other
     ``output_layers`` everything but the decoder's output head is copied (the head
     starts fresh): a shell decoder fine-tuned into a layered one."""
     from .bundled import NAMES, bundled_path
@@ -142,6 +143,11 @@ def _init_weights(model, cfg: TrainConfig) -> None:
 
     path = bundled_path(cfg.init_from) if cfg.init_from in NAMES else Path(cfg.init_from)
     loaded, card = load_checkpoint(path, "cpu")
+    if card["kind"] == "tl-net" and cfg.kind != "tl-net":
+        from .warmstart import warm_start_from_tlnet
+
+        warm_start_from_tlnet(model, loaded)
+        return
     if card["kind"] != cfg.kind:
         raise ValueError(f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}")
     mine, theirs = model.state_dict(), loaded.state_dict()
