@@ -58,12 +58,16 @@ def test_warm_start_refuses_what_does_not_fit(tlnet):
         warm_start_from_tlnet(tlnet, build_model("rec-cvae", _coded("rec-cvae")))
 
 
-def test_training_from_a_tlnet_checkpoint_learns_the_latent(tlnet, tmp_path):
+def test_training_from_a_tlnet_checkpoint_starts_as_tlnet_and_learns_the_latent(tlnet, tmp_path):
     path = save_checkpoint(tmp_path / "tl.safetensors", tlnet)
-    cfg = TrainConfig(kind="rec-cvae", model=_coded("rec-cvae"), data=TINY_DATA, train_size=4, val_size=2, epochs=1, batch_size=2, lr=1e-3, min_lr=1e-3, init_from=str(path), cache_dir=str(tmp_path / "cache"), seed=1)
-    run(train_job(cfg, tmp_path / "run", "cpu"))
-    trained, card = load_checkpoint(tmp_path / "run" / "last.safetensors")
+    cfg = TrainConfig(kind="rec-cvae", model=_coded("rec-cvae"), data=TINY_DATA, train_size=4, val_size=2, epochs=1, batch_size=2, lr=0.0, min_lr=0.0, init_from=str(path), cache_dir=str(tmp_path / "cache"), seed=1)
+    run(train_job(cfg, tmp_path / "still", "cpu"))  # lr 0: where init_from put the weights
+    still, card = load_checkpoint(tmp_path / "still" / "last.safetensors")
+    views, mask = _views()
     assert card["config"]["code_dim"] == CODE and card["recipe"]["init_from"] == str(path)
+    assert torch.allclose(still.reconstruct(views, mask)[0], tlnet.reconstruct(views, mask)[0], atol=1e-6)
+    run(train_job(TrainConfig(**{**cfg.__dict__, "lr": 1e-3, "min_lr": 1e-3}), tmp_path / "run", "cpu"))
+    trained, _ = load_checkpoint(tmp_path / "run" / "last.safetensors")
     seed = trained.state_dict()["decoder.seed.weight"]
     assert float(seed[:, : trained.latent_dim].abs().sum()) > 0  # z is read now
     assert not torch.equal(seed[:, trained.latent_dim :], tlnet.state_dict()["decoder.seed.weight"])  # fine-tuned
