@@ -93,7 +93,8 @@ def _latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     condition = state.condition
     device = next(model.parameters()).device
     z = torch.as_tensor(state.z, device=device)[None]
-    decoder_input = torch.cat([z, condition["pooled"] if isinstance(condition, dict) else condition], 1) if model.kind != "tl-net" else z
+    with torch.inference_mode():
+        decoder_input = model.decoder_input(z, condition)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def forward():

@@ -7,7 +7,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
-from ..core.bundled import FLOWS, NAMES, VIEW_GENERATORS
+from ..core.bundled import ALL, FLOWS, NAMES, VIEW_GENERATORS
 from ..core.devices import accelerators_possible, available_devices
 from .jobs import leave_a_core_for_the_gui, start_job
 
@@ -18,9 +18,13 @@ FROM_FILE = "From file..."
 
 
 def _duration(recipe: dict) -> str:
-    """How long the (last) training run took, and whether it started from earlier weights."""
+    """How long the (last) training run took, and whether it started from earlier
+    weights (named when they are another bundled model's, e.g. a CVAE warm-started
+    from TL-net)."""
+    start = recipe.get("init_from")
+    source = f"the bundled {start} weights" if start in ALL else "earlier weights"
     return (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "") + (
-        ", from earlier weights (stages: README, model card)" if recipe.get("init_from") else ""
+        f", from {source} (stages: README, model card)" if start else ""
     )
 
 

@@ -61,8 +61,8 @@ class RecCVAE(ReconstructionModel):
         mu, logvar = self.encode_skull(skull, condition)
         return reparameterise(mu, logvar), kl_gaussians(mu, logvar)
 
-    def decode_raw(self, z, condition):
-        return self.decoder(torch.cat([z, views_to_decoder(self.regressor, condition)], 1))
+    def decoder_input(self, z, condition):
+        return torch.cat([z, views_to_decoder(self.regressor, condition)], 1)
 
     def prior_mean(self, condition):
         return condition.new_zeros(condition.shape[0], self.latent_dim)

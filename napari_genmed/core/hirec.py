@@ -85,8 +85,8 @@ class HiRecCVAE(ReconstructionModel):
             zs.append(z)
         return torch.cat(zs, 1)
 
-    def decode_raw(self, z, condition):
-        return self.decoder(torch.cat([z, views_to_decoder(self.regressor, condition["pooled"])], 1))
+    def decoder_input(self, z, condition):
+        return torch.cat([z, views_to_decoder(self.regressor, condition["pooled"])], 1)
 
     def prior_mean(self, condition):
         return self._chain(condition, lambda k, mu, logvar: mu)

@@ -145,9 +145,13 @@ class ReconstructionModel(nn.Module):
     def encode_views(self, views: torch.Tensor, mask: torch.Tensor):
         raise NotImplementedError
 
-    def decode_raw(self, z: torch.Tensor, condition) -> torch.Tensor:
-        """The decoder's output: skull logits, or the logits of :data:`SKULL_LAYERS`."""
+    def decoder_input(self, z: torch.Tensor, condition) -> torch.Tensor:
+        """What the decoder reads: z with (the code of) the views."""
         raise NotImplementedError
+
+    def decode_raw(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        """The decoder's output: skull logits, or the logits of :data:`SKULL_LAYERS`."""
+        return self.decoder(self.decoder_input(z, condition))
 
     def decode(self, z: torch.Tensor, condition=None) -> torch.Tensor:
         """Skull logits ``(B, 1, S, S, S)``."""

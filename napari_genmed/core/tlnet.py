@@ -52,8 +52,8 @@ class TLNet(ReconstructionModel):
     def encode_views(self, views, mask):
         return self.regressor(self.conditioner(views, mask))
 
-    def decode_raw(self, z, condition=None):
-        return self.decoder(z)
+    def decoder_input(self, z, condition=None):
+        return z
 
     def prior_mean(self, condition):
         return condition
