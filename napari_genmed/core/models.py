@@ -77,6 +77,8 @@ def _check_field(kind: str, name: str, value, default) -> None:
             bad("must be a finite number >= 0")
         if name.endswith("_mm") and float(value) <= 0:
             bad("must be > 0")
+        if name == "fp_weight" and not 0 < float(value) < 1:
+            bad("must lie strictly between 0 and 1 (0.5 is soft Dice)")
 
 
 def build_model(kind: str, config=None) -> ReconstructionModel:

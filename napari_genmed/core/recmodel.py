@@ -48,6 +48,7 @@ class NetConfig:
     enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
     dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
+    fp_weight: float = 0.5  #: weight of false positives in that overlap term (soft Tversky index); 0.5 is soft Dice, more trades sensitivity for precision
     output_layers: int = 1  #: 1: skull logits; 3: the layers of :data:`SKULL_LAYERS`, combined into the skull
     code_dim: int = 0  #: > 0: the pooled views pass an MLP to a code this wide before the decoder (TL-net's regressor; a CVAE warm-started from TL-net)
 
@@ -70,15 +71,19 @@ def kl_gaussians(mu_q, logvar_q, mu_p=None, logvar_p=None) -> torch.Tensor:
     return 0.5 * torch.sum(logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1.0, dim=1)
 
 
-def soft_dice(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def soft_dice(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0, fp_weight: float = 0.5) -> torch.Tensor:
+    """Soft Dice per sample; with ``fp_weight`` other than 0.5 the soft Tversky index
+    TP / (TP + a FP + (1 - a) FN), written so that a = 0.5 is exactly soft Dice."""
     p = torch.sigmoid(logits).flatten(1)
     t = target.flatten(1)
-    return (2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)
+    tp = (p * t).sum(1)
+    fp, fn = p.sum(1) - tp, t.sum(1) - tp
+    return (2 * tp + eps) / (2 * tp + 2 * fp_weight * fp + 2 * (1.0 - fp_weight) * fn + eps)
 
 
-def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.Tensor:
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float, fp_weight: float = 0.5) -> torch.Tensor:
     bce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1)
-    return bce + dice_weight * (1.0 - soft_dice(logits, target))
+    return bce + dice_weight * (1.0 - soft_dice(logits, target, fp_weight=fp_weight))
 
 
 def layer_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,12 +106,12 @@ def skull_logits(raw: torch.Tensor) -> torch.Tensor:
     return log_p - torch.log(-torch.expm1(log_p))
 
 
-def skull_loss(raw: torch.Tensor, batch: dict, dice_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+def skull_loss(raw: torch.Tensor, batch: dict, dice_weight: float, fp_weight: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample loss of a decoder's output and the skull logits: BCE + soft Dice
     on the skull, plus for layers the BCE of the head and cavity everywhere and of
     bone on the band (each a mean over all voxels)."""
     logits = skull_logits(raw)
-    loss = reconstruction_loss(logits, batch["skull"], dice_weight)
+    loss = reconstruction_loss(logits, batch["skull"], dice_weight, fp_weight)
     if raw.shape[1] > 1:
         if "labels" not in batch:
             raise ValueError("a layered skull decoder learns from label volumes: the batch needs 'labels'")
@@ -158,7 +163,7 @@ class ReconstructionModel(nn.Module):
         return skull_logits(self.decode_raw(z, condition))
 
     def skull_loss(self, raw: torch.Tensor, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        return skull_loss(raw, batch, self.config.dice_weight)
+        return skull_loss(raw, batch, self.config.dice_weight, self.config.fp_weight)
 
     def prior_mean(self, condition) -> torch.Tensor:
         raise NotImplementedError

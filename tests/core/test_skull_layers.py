@@ -8,7 +8,7 @@ from napari_genmed.core.checkpoint import load_checkpoint, save_checkpoint
 from napari_genmed.core.models import RECONSTRUCTION_KINDS, build_model
 from napari_genmed.core.phantom import make_phantom
 from napari_genmed.core.progress import run
-from napari_genmed.core.recmodel import layer_targets, skull_logits, skull_loss
+from napari_genmed.core.recmodel import layer_targets, skull_logits, skull_loss, soft_dice
 from napari_genmed.core.training import TrainConfig, train_job
 
 from .tiny import TINY_DATA, TINY_MODEL
@@ -81,3 +81,28 @@ def test_init_from_a_shell_model_keeps_the_trunk(tmp_path):
     bad = TrainConfig(**{**cfg.__dict__, "init_from": str(other)})
     with pytest.raises(ValueError, match="does not fit"):
         run(train_job(bad, tmp_path / "bad", "cpu"))
+
+
+def test_fp_weight_half_is_soft_dice_and_more_costs_false_positives():
+    """The overlap term is soft Dice at fp_weight 0.5 and a Tversky index that charges
+    false positives more above it: the same number of wrong voxels costs more as
+    extra skull than as missing skull."""
+    target = torch.zeros(1, 1, 8, 8, 8)
+    target[..., 2:6, 2:6, 2:6] = 1.0
+    extra, missing = target.clone(), target.clone()
+    extra[..., 6, 2:6, 2:6] = 1.0  # 16 false positives
+    missing[..., 5, 2:6, 2:6] = 0.0  # 16 false negatives
+    logits = lambda m: (m * 2 - 1) * 12.0  # noqa: E731
+    p, t = torch.sigmoid(logits(extra)).flatten(1), target.flatten(1)
+    dice = (2 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)
+    assert torch.allclose(soft_dice(logits(extra), target), dice)
+    assert torch.allclose(soft_dice(logits(extra), target), soft_dice(logits(extra), target, fp_weight=0.5))
+    precise = 0.7
+    assert soft_dice(logits(extra), target, fp_weight=precise) < soft_dice(logits(missing), target, fp_weight=precise)
+    assert soft_dice(logits(extra), target, fp_weight=0.3) > soft_dice(logits(missing), target, fp_weight=0.3)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 1.5])
+def test_fp_weight_outside_the_open_unit_interval_is_refused(bad):
+    with pytest.raises(ValueError, match="fp_weight"):
+        build_model("rec-cvae", {"fp_weight": bad})
