@@ -38,6 +38,7 @@ class TrainConfig:
     min_lr: float = 2e-5  #: end of the cosine schedule
     all_views_p: float = 0.4  #: share of samples that see all three views
     keep_view_p: float = 0.6  #: otherwise each view is kept with this probability
+    nested_views_p: float = 0.0  #: share of samples given a prefix of the clinical order instead (axial; axial + sagittal; all three, equally often): HiREC's hierarchy
     seed: int = 0
     cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
     amp: bool = True  #: bf16 autocast on CUDA
@@ -70,12 +71,20 @@ def settings_from_dict(cls, d: dict):
 
 def view_masks(n: int, cfg: TrainConfig, generator) -> "torch.Tensor":
     """Random view subsets: all views with ``all_views_p``, else each kept with
-    ``keep_view_p`` (the empty set included: the prior alone)."""
+    ``keep_view_p`` (the empty set included: the prior alone). With
+    ``nested_views_p`` > 0 that share of samples instead gets axial, axial +
+    sagittal or all three views (the order of clinical relevance: the subsets a
+    scan usually has), equally often."""
     import torch
 
     every = torch.rand(n, 1, generator=generator) < cfg.all_views_p
     keep = torch.rand(n, 3, generator=generator) < cfg.keep_view_p
-    return (every | keep).float()
+    masks = (every | keep).float()
+    if cfg.nested_views_p > 0:  # extra draws only then: older recipes replay exactly
+        nested = torch.rand(n, 1, generator=generator) < cfg.nested_views_p
+        depth = torch.randint(1, 4, (n, 1), generator=generator)
+        masks = torch.where(nested, (torch.arange(3) < depth).float(), masks)
+    return masks
 
 
 def _datasets(cfg: TrainConfig):

@@ -129,3 +129,22 @@ def test_evaluate_on_a_tiny_config():
         assert 0.0 <= r["dice"] <= 1.0 and r["n"] == 2 and np.isfinite(r["sen"])
     table = format_table(rows)
     assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0]
+
+
+def test_nested_view_masks_follow_the_clinical_order_and_leave_old_recipes_alone():
+    """``nested_views_p`` gives that share of samples axial, axial + sagittal or all
+    three views; at 0 the masks are exactly the plain view dropout's."""
+    from napari_genmed.core.training import view_masks
+
+    plain = view_masks(4000, TrainConfig(), torch.Generator().manual_seed(1))
+    again = view_masks(4000, TrainConfig(nested_views_p=0.0), torch.Generator().manual_seed(1))
+    assert torch.equal(plain, again)
+    nested = view_masks(4000, TrainConfig(nested_views_p=1.0), torch.Generator().manual_seed(1))
+    prefixes = {(1.0, 0.0, 0.0), (1.0, 1.0, 0.0), (1.0, 1.0, 1.0)}
+    rows = [tuple(r.tolist()) for r in nested]
+    assert set(rows) == prefixes
+    assert min(rows.count(p) for p in prefixes) > 1200  # about a third each
+    half = view_masks(4000, TrainConfig(nested_views_p=0.5), torch.Generator().manual_seed(1))
+    axial_only = (half == torch.tensor([1.0, 0.0, 0.0])).all(1).float().mean()
+    plain_axial = (plain == torch.tensor([1.0, 0.0, 0.0])).all(1).float().mean()
+    assert axial_only > 2.5 * plain_axial  # the hierarchy's subsets are seen far more often
