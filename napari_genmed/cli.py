@@ -157,7 +157,7 @@ def _cmd_evaluate(args) -> int:
 
     models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
-    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device), "evaluate", quiet=args.json)
+    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device, split=args.split), "evaluate", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0
 
@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
+    s.add_argument("--split", choices=("test", "val"), default="test", help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads")
     s.set_defaults(func=_cmd_evaluate)
     s = sub.add_parser("evaluate-views", help="generated missing views vs the truth, on held-out scenes")
     s.add_argument("--n", type=int, default=20, help="held-out scenes")

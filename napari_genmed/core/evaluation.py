@@ -6,7 +6,10 @@ skull: Dice (DC), sensitivity (SEN), precision (PPV), mean +- std, with the aver
 symmetric surface distance and the 95% Hausdorff distance in mm beside them, and the
 biometry error (|BPD|, |OFD|, |HC| in mm). Robustness rows: heads at the edges of
 the GA range (16-18 and 36-38 weeks) and views with stronger pose jitter (20
-degrees, 10 mm), from three views.
+degrees, 10 mm), from three views. ``split="val"`` runs the same table on
+validation heads (the split whose first heads pick each run's best epoch): the
+place to choose between candidate runs or loss settings without looking at the
+test heads.
 """
 
 from __future__ import annotations
@@ -31,24 +34,33 @@ PAPER_TABLE1 = {
 METRICS = ("dice", "sen", "ppv", "assd_mm", "hd95_mm", "bpd_err_mm", "ofd_err_mm", "hc_err_mm")
 
 
-def _scenarios(n: int, data: DatasetConfig, robustness: bool):
-    yield "held-out", PhantomDataset("test", n, data), VIEW_SETS
+#: the first scenario's name per split
+MAIN_SCENARIO = {"test": "held-out", "val": "validation"}
+
+
+def _scenarios(n: int, data: DatasetConfig, robustness: bool, split: str = "test"):
+    yield MAIN_SCENARIO[split], PhantomDataset(split, n, data), VIEW_SETS
     if robustness:
         three = {"3 views": VIEW_SETS["3 views"]}
-        yield "GA 16-18", PhantomDataset("test", n, replace(data, ga_range=(16.0, 18.0))), three
-        yield "GA 36-38", PhantomDataset("test", n, replace(data, ga_range=(36.0, 38.0))), three
-        yield "jitter 20deg/10mm", PhantomDataset("test", n, replace(data, max_angle_deg=20.0, max_shift_mm=10.0)), three
+        yield "GA 16-18", PhantomDataset(split, n, replace(data, ga_range=(16.0, 18.0))), three
+        yield "GA 36-38", PhantomDataset(split, n, replace(data, ga_range=(36.0, 38.0))), three
+        yield "jitter 20deg/10mm", PhantomDataset(split, n, replace(data, max_angle_deg=20.0, max_shift_mm=10.0)), three
 
 
-def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(), robustness: bool = True, device: str = "cpu", batch_size: int = 8) -> Job[list[dict]]:
-    """Evaluate ``models`` (kind -> model); returns one row per (scenario, model, view set)."""
+def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(), robustness: bool = True, device: str = "cpu", batch_size: int = 8, split: str = "test") -> Job[list[dict]]:
+    """Evaluate ``models`` (kind -> model) on ``split`` ("test": held-out heads, the
+    reported table; "val": validation heads, for choosing); returns one row per
+    (scenario, model, view set)."""
     import torch
+
+    if split not in MAIN_SCENARIO:
+        raise ValueError(f"evaluate on split 'test' or 'val', not {split!r}")
 
     for kind, model in models.items():
         c = model.config
         if (c.grid, c.spacing_mm, c.view_size) != (data.grid[0], data.spacing_mm, data.view_shape[0]):
             raise ValueError(f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the test data differ")
-    scenarios = list(_scenarios(n, data, robustness))
+    scenarios = list(_scenarios(n, data, robustness, split))
     total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
     done, rows = 0, []
     for scenario, dataset, view_sets in scenarios:
@@ -74,7 +86,7 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                     done += len(items)
                     yield Progress(done, total, f"{scenario}: {kind}, {vs_name}")
         for (kind, vs_name), values in per.items():
-            row = {"scenario": scenario, "model": kind, "views": vs_name, "n": len(dataset)}
+            row = {"scenario": scenario, "model": kind, "views": vs_name, "n": len(dataset), "split": split}
             for key, vals in values.items():
                 arr = np.asarray(vals, float)
                 ok = arr[np.isfinite(arr)]  # an empty prediction has no surface: counted below
@@ -82,7 +94,7 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                 row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
             row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
             paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
-            if paper and scenario == "held-out":
+            if paper and scenario in MAIN_SCENARIO.values():
                 row["paper"] = paper
                 row["meets_paper"] = bool(row["dice"] >= paper[0] and row["sen"] >= paper[1] and row["ppv"] >= paper[2])
             rows.append(row)

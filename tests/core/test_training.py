@@ -129,6 +129,13 @@ def test_evaluate_on_a_tiny_config():
         assert 0.0 <= r["dice"] <= 1.0 and r["n"] == 2 and np.isfinite(r["sen"])
     table = format_table(rows)
     assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0]
+    # the same table on validation heads: other phantoms, labelled as such, never the test heads
+    val = run(evaluate_job({"tl-net": models["tl-net"]}, n=2, data=TINY_DATASET, robustness=False, split="val"))
+    test = [r for r in rows if r["model"] == "tl-net" and r["scenario"] == "held-out"]
+    assert [r["scenario"] for r in val] == ["validation"] * 3 and all(r["split"] == "val" and "paper" in r for r in val)
+    assert [r["dice"] for r in val] != [r["dice"] for r in test]
+    with pytest.raises(ValueError, match="split"):
+        run(evaluate_job(models, n=2, data=TINY_DATASET, split="train"))
 
 
 def test_nested_view_masks_follow_the_clinical_order_and_leave_old_recipes_alone():
