@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
@@ -19,10 +21,15 @@ FROM_FILE = "From file..."
 
 def _duration(recipe: dict) -> str:
     """How long the (last) training run took, and whether it started from earlier
-    weights (named when they are another bundled model's, e.g. a CVAE warm-started
-    from TL-net)."""
+    weights: another bundled model's, or a run of the README's model card by its
+    folder (e.g. a CVAE warm-started from TL-net's GPU stage)."""
     start = recipe.get("init_from")
-    source = f"the bundled {start} weights" if start in ALL else "earlier weights"
+    if start in ALL:
+        source = f"the bundled {start} weights"
+    elif start:  # a run of the README's model card, e.g. runs/tl-net-gpu/model.safetensors
+        path = PurePosixPath(str(start).replace("\\", "/"))
+        run = path.parent.name if path.name == "model.safetensors" else path.stem
+        source = f"the {run or path.stem} run's weights"
     return (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "") + (
         f", from {source} (stages: README, model card)" if start else ""
     )

@@ -8,8 +8,17 @@ def test_bundled_card_names_its_stage_and_its_table():
     model = api.load_model("rec-cvae", device="cpu")
     text = model_card(model)
     recipe, table = model.card["recipe"], model.card["metrics"]["table"]
-    assert recipe["init_from"] == "tl-net"  # the bundled CVAEs are warm-started from TL-net
-    assert "last training stage" in text and "from the bundled tl-net weights" in text
+    assert recipe["init_from"] == "runs/tl-net-gpu/model.safetensors"  # warm-started from TL-net's GPU stage
+    assert "last training stage" in text and "from the tl-net-gpu run's weights" in text
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
     assert f"{recipe['epochs']} epochs, batch {recipe['batch_size']}" in text
+
+
+def test_card_names_where_a_stage_started():
+    from napari_genmed._qt.model_box import _duration
+
+    assert _duration({"init_from": "tl-net", "seconds": 120}) == " in 2 min, from the bundled tl-net weights (stages: README, model card)"
+    assert "from the hirec-cvae-warm run's weights" in _duration({"init_from": "runs/hirec-cvae-warm/model.safetensors"})
+    assert "from the old run's weights" in _duration({"init_from": "C:\\runs\\old.safetensors"})
+    assert _duration({"seconds": 60}) == " in 1 min"
