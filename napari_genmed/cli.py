@@ -5,6 +5,7 @@
     genmed bench [--device D] [--json]       speed of the core (see README, Performance)
     genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
     genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
+    genmed ceiling [--n N] [--json]          what each view set determines: the bound on Table 1's rows
     genmed evaluate-views [--n N] [--json]   generated missing views: SSIM / NCC / PSNR on held-out scenes
     genmed evaluate-density [--n N] [--json] the patch flow: test NLL and corruption-detection AUC
     genmed convert IN.pt OUT.safetensors --kind K   a weights-only pickle to a safetensors checkpoint
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from .core.bundled import NAMES as MODEL_NAMES
 from .core.bundled import VIEW_GENERATORS
+from .core.evaluation import VIEW_SETS
 
 FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 
@@ -162,6 +164,15 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_ceiling(args) -> int:
+    from .core.ceiling import ceiling_job, format_ceiling
+
+    job = ceiling_job(args.view_sets, n=args.n, draws=args.draws, reading_error=args.reading_error, thresholds=args.thresholds, split=args.split)
+    rows = _with_bar(job, "ceiling", quiet=args.json)
+    print(json.dumps(rows, indent=2) if args.json else format_ceiling(rows))
+    return 0
+
+
 def _cmd_evaluate_views(args) -> int:
     from . import api
     from .core.viewevaluation import evaluate_views_job, format_view_table
@@ -262,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-robustness", action="store_true")
     s.add_argument("--split", choices=("test", "val"), default="test", help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads")
     s.set_defaults(func=_cmd_evaluate)
+    s = sub.add_parser("ceiling", help="what each view set determines: a perfect reader's DC/SEN/PPV on held-out heads")
+    s.add_argument("--n", type=int, default=50, help="held-out heads")
+    s.add_argument("--draws", type=int, default=16, help="heads drawn over what the planes leave open, per head")
+    s.add_argument("--view-sets", nargs="+", default=list(VIEW_SETS), choices=list(VIEW_SETS), metavar="SET", help=f"view sets ({', '.join(VIEW_SETS)}; quote them)")
+    s.add_argument("--reading-error", type=float, default=0.0, help="relative error of every seen semi-axis (0: a perfect reader)")
+    s.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6])
+    s.add_argument("--split", choices=("test", "val"), default="test")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_ceiling)
     s = sub.add_parser("evaluate-views", help="generated missing views vs the truth, on held-out scenes")
     s.add_argument("--n", type=int, default=20, help="held-out scenes")
     s.add_argument("--json", action="store_true")

@@ -50,10 +50,14 @@ def subject_seed(split: str, index: int) -> int:
     return SPLIT_SEED_BASE[split] + int(index)
 
 
+def subject_ga(seed: int, config: DatasetConfig = DatasetConfig()) -> float:
+    """The gestational age of subject ``seed`` (uniform in ``config.ga_range``)."""
+    return float(np.random.default_rng([int(seed), 99]).uniform(*config.ga_range))
+
+
 def make_subject(seed: int, config: DatasetConfig = DatasetConfig()) -> dict[str, np.ndarray]:
     """One subject as numpy arrays (see :class:`PhantomDataset` for the keys)."""
-    rng = np.random.default_rng([int(seed), 99])
-    ga = float(rng.uniform(*config.ga_range))
+    ga = subject_ga(seed, config)
     ph = make_phantom(ga, seed, config.grid, config.spacing_mm)
     views = simulate_views(
         Medium(ph.labels, ph.spacing_mm),
