@@ -167,7 +167,12 @@ def _cmd_evaluate(args) -> int:
 def _cmd_ceiling(args) -> int:
     from .core.ceiling import ceiling_job, format_ceiling
 
-    job = ceiling_job(args.view_sets, n=args.n, draws=args.draws, reading_error=args.reading_error, thresholds=args.thresholds, split=args.split)
+    models = {}
+    if args.models:
+        from . import api
+
+        models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
+    job = ceiling_job(args.view_sets, n=args.n, draws=args.draws, reading_error=args.reading_error, thresholds=args.thresholds, split=args.split, models=models)
     rows = _with_bar(job, "ceiling", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_ceiling(rows))
     return 0
@@ -280,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reading-error", type=float, default=0.0, help="relative error of every seen semi-axis (0: a perfect reader)")
     s.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6])
     s.add_argument("--split", choices=("test", "val"), default="test")
+    s.add_argument("--models", nargs="*", default=[], choices=[m for m in MODEL_NAMES if m != "tl-net"], help="CVAEs whose sampled variants' spread to show beside the reader's")
+    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
+    s.add_argument("--device", default="auto")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_ceiling)
     s = sub.add_parser("evaluate-views", help="generated missing views vs the truth, on held-out scenes")

@@ -10,6 +10,11 @@ model can reach from those views on these phantoms; the views' pose jitter, spec
 and pixel size only lower it. With all three planes nothing is hidden and the bound
 is 1.
 
+The reader's draws are also the true posterior of the skull given the planes, so
+they measure how far apart a model's sampled variants should lie: ``models`` adds,
+per view set, each CVAE's spread (the voxel-wise standard deviation of its
+thresholded latent samples, summed over the volume) beside the reader's.
+
 ``reading_error`` turns the perfect reader into an imperfect one: every semi-axis it
 sees is known only to a relative Gaussian error of that size, and it averages over
 that error too. One number, calibrated on three views against a trained model's
@@ -26,7 +31,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import phantom as P
-from .dataset import DatasetConfig, subject_ga, subject_seed
+from .dataset import DatasetConfig, make_subject, subject_ga, subject_seed
 from .evaluation import PAPER_TABLE1, VIEW_SETS
 from .geometry import VIEW_NAMES
 from .labels import BONE
@@ -69,13 +74,41 @@ def redraw(shape: P.HeadShape, views, rng: np.random.Generator, reading_error: f
     return replace(out, noise=noise)
 
 
+def spread(draws: np.ndarray) -> float:
+    """How far apart binary draws ``(K, ...)`` lie: the voxel-wise standard
+    deviation, summed (in voxels; 0 when every draw is the same)."""
+    return share_spread(np.asarray(draws, np.float32).mean(0))
+
+
+def share_spread(share: np.ndarray) -> float:
+    """:func:`spread` from the share of draws calling each voxel bone."""
+    return float(np.sqrt(share * (1.0 - share)).sum())
+
+
+def model_variants(model, views: np.ndarray, mask, draws: int, seed: int, threshold: float = 0.5) -> np.ndarray:
+    """``draws`` latent samples of ``model`` from the view stack ``(3, H, W)`` with
+    ``mask``, each thresholded: ``(draws, S, S, S)`` booleans."""
+    import torch
+
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    with torch.no_grad():
+        v = torch.as_tensor(views[None], device=device)
+        m = torch.as_tensor(np.asarray(mask, np.float32)[None], device=device)
+        condition = model.encode_views(v, m)
+        out = [torch.sigmoid(model.decode(model.sample_latent(condition, generator), condition))[0, 0] > threshold for _ in range(draws)]
+    return torch.stack(out).cpu().numpy()
+
+
 def ceiling_job(
     view_sets=tuple(VIEW_SETS), n: int = 50, draws: int = 16, reading_error: float = 0.0,
-    thresholds=(0.4, 0.5, 0.6), data: DatasetConfig = DatasetConfig(), split: str = "test",
+    thresholds=(0.4, 0.5, 0.6), data: DatasetConfig = DatasetConfig(), split: str = "test", models: dict | None = None,
 ) -> Job[list[dict]]:
     """Score the ceiling reader of each view set on ``n`` heads of ``split``: one
-    row per (view set, threshold) with DC, SEN and PPV (mean +- std) and the paper's
-    Table 1 rows it reaches. Arguments are checked here, before the job starts."""
+    row per (view set, threshold) with DC, SEN and PPV (mean +- std), the paper's
+    Table 1 rows it reaches, the spread of its draws and, for each of ``models``
+    (kind -> CVAE), the spread of that model's variants. Arguments are checked here,
+    before the job starts."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive number of heads, got {n!r}")
     if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1024:
@@ -92,28 +125,39 @@ def ceiling_job(
         sets[name] = tuple(v for v, on in zip(VIEW_NAMES, VIEW_SETS[name]) if on)
         visible(sets[name])  # refuse unsupported sets before any work
     subject_seed(split, n - 1)  # a bad split or size fails here, not midway
-    return _ceiling(sets, n, draws, reading_error, thresholds, data, split)
+    models = dict(models or {})
+    for kind, model in models.items():
+        if not getattr(model, "can_sample", True):
+            raise ValueError(f"{kind} is deterministic: it has no variants to compare")
+        c = model.config
+        if (c.grid, c.spacing_mm, c.view_size) != (data.grid[0], data.spacing_mm, data.view_shape[0]):
+            raise ValueError(f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the data differ")
+    return _ceiling(sets, n, draws, reading_error, thresholds, data, split, models)
 
 
-def _ceiling(sets, n, draws, reading_error, thresholds, data, split) -> Job[list[dict]]:
+def _ceiling(sets, n, draws, reading_error, thresholds, data, split, models) -> Job[list[dict]]:
     scores = {(name, t): [] for name in sets for t in thresholds}
+    spreads = {(name, who): [] for name in sets for who in ["reader", *models]}
     total, done = n * len(sets), 0
     for i in range(n):
         seed = subject_seed(split, i)
         ph = P.make_phantom(subject_ga(seed, data), seed, data.grid, data.spacing_mm)
         truth = ph.skull
-        for k, (name, views) in enumerate(sets.items()):
-            axes, terms = visible(views)
+        images = make_subject(seed, data)["views"] if models else None  # the same head's simulated planes
+        for k, (name, planes) in enumerate(sets.items()):
+            axes, terms = visible(planes)
             exact = reading_error == 0.0 and len(axes) == 5 and all(terms)  # nothing to average over
             rng = np.random.default_rng([seed, k, int(round(reading_error * 1e6))])
-            guess = redraw(ph.shape_params, views, rng, reading_error) if reading_error else ph.shape_params
+            guess = redraw(ph.shape_params, planes, rng, reading_error) if reading_error else ph.shape_params
             prob = np.zeros(truth.shape, np.float32)
             for _ in range(1 if exact else draws):
-                head = redraw(guess, views, rng, reading_error)
-                prob += P.rasterise(head, data.grid, data.spacing_mm) == BONE
+                prob += P.rasterise(redraw(guess, planes, rng, reading_error), data.grid, data.spacing_mm) == BONE
             prob /= 1 if exact else draws
             for t in thresholds:
                 scores[(name, t)].append(overlap(prob > t, truth))
+            spreads[(name, "reader")].append(share_spread(prob))
+            for kind, model in models.items():
+                spreads[(name, kind)].append(spread(model_variants(model, images, VIEW_SETS[name], draws, seed)))
             done += 1
             yield Progress(done, total, f"head {i + 1} of {n}: {name}")
 
@@ -124,17 +168,19 @@ def _ceiling(sets, n, draws, reading_error, thresholds, data, split) -> Job[list
             arr = np.array([v[key] for v in values])
             row[key], row[key + "_std"] = float(arr.mean()), float(arr.std())
         row["reaches"] = [m for m, table in PAPER_TABLE1.items() if all(row[k] >= p for k, p in zip(("dice", "sen", "ppv"), table[name]))]
+        row["spread_voxels"] = {who: float(np.mean(v)) for (set_name, who), v in spreads.items() if set_name == name}
         rows.append(row)
     return rows
 
 
 def format_ceiling(rows: list[dict]) -> str:
     """Rows as a Markdown table: the ceiling per view set and threshold."""
-    lines = ["| views | reading error | threshold | DC | SEN | PPV | paper rows reached |", "|" + "---|" * 7]
+    lines = ["| views | reading error | threshold | DC | SEN | PPV | paper rows reached | spread (voxels) |", "|" + "---|" * 8]
     for r in rows:
         ms = lambda k: f"{r[k]:.3f} +- {r[k + '_std']:.3f}"  # noqa: E731
+        spread_text = ", ".join(f"{who} {v:.0f}" for who, v in r["spread_voxels"].items())
         lines.append(
             f"| {r['views']} | {r['reading_error']:g} | {r['threshold']:g} | {ms('dice')} | {ms('sen')} | {ms('ppv')} | "
-            f"{', '.join(r['reaches']) or 'none'} |"
+            f"{', '.join(r['reaches']) or 'none'} | {spread_text} |"
         )
     return "\n".join(lines)

@@ -7,9 +7,12 @@ import pytest
 
 from napari_genmed.cli import main
 from napari_genmed.core import phantom as P
-from napari_genmed.core.ceiling import ceiling_job, redraw, visible
+from napari_genmed.core.ceiling import ceiling_job, model_variants, redraw, spread, visible
 from napari_genmed.core.dataset import DatasetConfig
+from napari_genmed.core.models import build_model
 from napari_genmed.core.progress import run
+
+from .tiny import TINY_DATASET, TINY_MODEL
 
 SMALL = DatasetConfig(grid=(32, 32, 32), spacing_mm=4.0)
 
@@ -78,3 +81,33 @@ def test_ceiling_command_prints_json_rows(capsys):
     assert row["views"] == "axial only" and 0.5 < row["dice"] < 1.0 and row["draws"] == 2
     assert main(["ceiling", "--n", "1", "--reading-error", "-1"]) == 2
     assert "reading_error" in capsys.readouterr().err
+
+
+def test_spread_counts_how_far_apart_draws_lie():
+    same = np.zeros((4, 3, 3, 3), bool)
+    same[:, 1, 1, 1] = True
+    assert spread(same) == 0.0
+    split = same.copy()
+    split[:2, 0, 0, 0] = True  # one voxel bone in half the draws: std 0.5
+    assert spread(split) == pytest.approx(0.5)
+
+
+def test_model_variants_are_thresholded_samples_repeatable_by_seed():
+    model = build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]).eval()
+    views = np.random.default_rng(0).random((3, 32, 32), dtype=np.float32)
+    a = model_variants(model, views, (1, 0, 0), draws=3, seed=5)
+    assert a.shape == (3, 16, 16, 16) and a.dtype == bool
+    assert np.array_equal(a, model_variants(model, views, (1, 0, 0), draws=3, seed=5))
+
+
+def test_ceiling_puts_each_cvae_spread_beside_the_readers():
+    models = {"hirec-cvae": build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]).eval()}
+    rows = run(ceiling_job(["3 views", "axial only"], n=1, draws=3, thresholds=(0.5,), data=TINY_DATASET, models=models))
+    by_set = {r["views"]: r["spread_voxels"] for r in rows}
+    assert set(by_set["axial only"]) == {"reader", "hirec-cvae"}
+    assert by_set["3 views"]["reader"] == 0.0 and by_set["axial only"]["reader"] > 0.0
+    assert all(np.isfinite(v) and v >= 0 for s in by_set.values() for v in s.values())
+    with pytest.raises(ValueError, match="deterministic"):
+        ceiling_job(models={"tl-net": build_model("tl-net", TINY_MODEL["tl-net"])}, data=TINY_DATASET)
+    with pytest.raises(ValueError, match="grid"):
+        ceiling_job(models=models)  # a 16^3 model against the 64^3 data
