@@ -25,6 +25,12 @@ from .views_box import NONE, ViewsBox
 
 PROBABILITY, MASK, SURFACE, UNCERTAINTY = "skull probability", "reconstructed skull", "reconstructed surface", "skull uncertainty"
 RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)
+#: what the variants' spread means, measured with `genmed ceiling --models` (README)
+SAMPLES_TIP = (
+    "1: the point estimate. More: variants drawn from the model's latent prior; their mean is shown and their "
+    "voxel-wise std becomes the 'skull uncertainty' layer. That layer shows where the variants differ, not how "
+    "much the skull is undetermined: the bundled CVAEs' variants spread about a tenth as widely as their real errors."
+)
 
 
 def format_readout(measurements: dict) -> str:
@@ -53,7 +59,7 @@ class ReconstructWidget(JobPanel, Container):
         self.models = ModelBox()
         self.views = ViewsBox(napari_viewer)
         self.truth = ComboBox(choices=self._truth_choices, label="ground truth")
-        self.samples = SpinBox(value=1, min=1, max=64, label="samples")
+        self.samples = SpinBox(value=1, min=1, max=64, label="samples", tooltip=SAMPLES_TIP)
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.threshold = FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, label="threshold")
         self.run_button = PushButton(text="Reconstruct")

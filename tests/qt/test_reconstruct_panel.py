@@ -59,6 +59,7 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
     panel.run()
     _wait(qtbot, panel)
     assert "skull uncertainty" in viewer.layers and len(viewer.layers) == count + 1
+    assert "not how much the skull is undetermined" in panel.samples.tooltip  # the layer's measured meaning
     panel.samples.value = 1
     panel.run()
     _wait(qtbot, panel)
