@@ -31,7 +31,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import phantom as P
-from .dataset import DatasetConfig, make_subject, subject_ga, subject_seed
+from .dataset import DatasetConfig, make_subject, subject_phantom, subject_seed
 from .evaluation import PAPER_TABLE1, VIEW_SETS
 from .geometry import VIEW_NAMES
 from .labels import BONE
@@ -141,9 +141,9 @@ def _ceiling(sets, n, draws, reading_error, thresholds, data, split, models) -> 
     total, done = n * len(sets), 0
     for i in range(n):
         seed = subject_seed(split, i)
-        ph = P.make_phantom(subject_ga(seed, data), seed, data.grid, data.spacing_mm)
+        ph = subject_phantom(seed, data)
         truth = ph.skull
-        images = make_subject(seed, data)["views"] if models else None  # the same head's simulated planes
+        images = make_subject(seed, data, ph)["views"] if models else None  # the same head's simulated planes
         for k, (name, planes) in enumerate(sets.items()):
             axes, terms = visible(planes)
             exact = reading_error == 0.0 and len(axes) == 5 and all(terms)  # nothing to average over

@@ -19,7 +19,7 @@ import numpy as np
 
 from .geometry import VIEW_NAMES
 from .labels import BONE
-from .phantom import make_phantom
+from .phantom import Phantom, make_phantom
 from .ultrasound import Medium, simulate_views
 
 SPLIT_SEED_BASE = {"train": 0, "val": 10_000_000, "test": 20_000_000}  #: disjoint seed ranges
@@ -55,10 +55,16 @@ def subject_ga(seed: int, config: DatasetConfig = DatasetConfig()) -> float:
     return float(np.random.default_rng([int(seed), 99]).uniform(*config.ga_range))
 
 
-def make_subject(seed: int, config: DatasetConfig = DatasetConfig()) -> dict[str, np.ndarray]:
-    """One subject as numpy arrays (see :class:`PhantomDataset` for the keys)."""
-    ga = subject_ga(seed, config)
-    ph = make_phantom(ga, seed, config.grid, config.spacing_mm)
+def subject_phantom(seed: int, config: DatasetConfig = DatasetConfig()) -> Phantom:
+    """The phantom head of subject ``seed``."""
+    return make_phantom(subject_ga(seed, config), seed, config.grid, config.spacing_mm)
+
+
+def make_subject(seed: int, config: DatasetConfig = DatasetConfig(), phantom: Phantom | None = None) -> dict[str, np.ndarray]:
+    """One subject as numpy arrays (see :class:`PhantomDataset` for the keys);
+    ``phantom``: its head, when the caller has already made it."""
+    ph = phantom if phantom is not None else subject_phantom(seed, config)
+    ga = ph.shape_params.ga_weeks
     views = simulate_views(
         Medium(ph.labels, ph.spacing_mm),
         seed=seed,
