@@ -29,7 +29,7 @@ RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)
 SAMPLES_TIP = (
     "1: the point estimate. More: variants drawn from the model's latent prior; their mean is shown and their "
     "voxel-wise std becomes the 'skull uncertainty' layer. That layer shows where the variants differ, not how "
-    "much the skull is undetermined: the bundled CVAEs' variants spread about a tenth as widely as their real errors."
+    "much the skull is undetermined: the bundled CVAEs' variants spread a twelfth (REC-CVAE) to a quarter (HiREC-CVAE) as widely as their real errors."
 )
 
 
