@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .core.bundled import NAMES as MODEL_NAMES
 from .core.bundled import VIEW_GENERATORS
-from .core.evaluation import VIEW_SETS
+from .core.table1 import VIEW_SETS
 
 FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 

@@ -32,11 +32,11 @@ import numpy as np
 
 from . import phantom as P
 from .dataset import DatasetConfig, make_subject, subject_phantom, subject_seed
-from .evaluation import PAPER_TABLE1, VIEW_SETS
 from .geometry import VIEW_NAMES
 from .labels import BONE
 from .metrics import overlap
 from .progress import Job, Progress
+from .table1 import PAPER_TABLE1, VIEW_SETS
 
 #: the semi-axes of :class:`.phantom.HeadShape` lying in each standard plane
 _PLANE_AXES = {"axial": ("b", "a_front", "a_back"), "sagittal": ("a_front", "a_back", "c_up", "c_down"), "coronal": ("b", "c_up", "c_down")}
@@ -68,9 +68,9 @@ def redraw(shape: P.HeadShape, views, rng: np.random.Generator, reading_error: f
     seen = {a: getattr(shape, a) * (1.0 + reading_error * rng.normal()) if reading_error else getattr(shape, a) for a in sorted(axes)}
     out = replace(shape, **seen)
     if "c_up" not in axes:  # the prior's vertex height, from the BPD and OFD it follows
-        c_up = 0.90 * ((out.a_front + out.a_back) / 2 + out.b) / 2 * rng.uniform(0.94, 1.06)
-        out = replace(out, c_up=float(c_up), c_down=float(c_up * rng.uniform(0.72, 0.82)))
-    noise = tuple(c if seen_term else float(rng.normal(0.0, 0.012) * w) for seen_term, c, (*_, w) in zip(terms, shape.noise, P._NOISE_TERMS))
+        c_up = P.vertex_semi_axis((out.a_front + out.a_back) / 2, out.b, rng.uniform(*P.VERTEX_FACTOR))
+        out = replace(out, c_up=float(c_up), c_down=float(c_up * rng.uniform(*P.BASE_RATIO)))
+    noise = tuple(c if seen_term else float(rng.normal(0.0, P.NOISE_SD) * w) for seen_term, c, (*_, w) in zip(terms, shape.noise, P._NOISE_TERMS))
     return replace(out, noise=noise)
 
 

@@ -41,6 +41,19 @@ _NOISE_TERMS = (
 )
 
 
+#: the prior of what the head's outline in the axial plane does not fix: the vertex
+#: semi-axis is ``VERTEX_SHARE`` of the mean in-plane semi-axis times a factor uniform
+#: in ``VERTEX_FACTOR``; the skull base is ``BASE_RATIO`` (uniform) of the vertex; each
+#: shape-noise coefficient is normal with sd ``NOISE_SD`` times its term's weight
+VERTEX_SHARE, VERTEX_FACTOR, BASE_RATIO, NOISE_SD = 0.90, (0.94, 1.06), (0.72, 0.82), 0.012
+
+
+def vertex_semi_axis(a: float, b: float, factor: float) -> float:
+    """``c_up`` from the mean front/back semi-axis ``a``, the half BPD ``b`` and a
+    factor drawn in ``VERTEX_FACTOR``."""
+    return VERTEX_SHARE * (a + b) / 2 * factor
+
+
 @dataclass(frozen=True)
 class HeadShape:
     """Everything that defines one phantom head (mm unless stated)."""
@@ -77,15 +90,15 @@ def sample_shape(ga_weeks: float, rng: np.random.Generator) -> HeadShape:
     asym = rng.uniform(0.0, 0.06)  # occiput a little fuller than the forehead
     a = ofd / 2
     growth = (ga_weeks - bio.GA_MIN) / (bio.GA_MAX - bio.GA_MIN)
-    c_up = 0.90 * (a + bpd / 2) / 2 * rng.uniform(0.94, 1.06)
-    noise = tuple(float(rng.normal(0.0, 0.012) * w) for *_, w in _NOISE_TERMS)
+    c_up = vertex_semi_axis(a, bpd / 2, rng.uniform(*VERTEX_FACTOR))
+    noise = tuple(float(rng.normal(0.0, NOISE_SD) * w) for *_, w in _NOISE_TERMS)
     return HeadShape(
         ga_weeks=float(ga_weeks),
         b=bpd / 2,
         a_front=a * (1 - asym),
         a_back=a * (1 + asym),
         c_up=float(c_up),
-        c_down=float(c_up * rng.uniform(0.72, 0.82)),
+        c_down=float(c_up * rng.uniform(*BASE_RATIO)),
         thickness=3.0 + 2.0 * growth,
         scalp=1.5 + 2.0 * growth,
         suture=2.0 - 1.0 * growth,
