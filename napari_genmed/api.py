@@ -114,6 +114,8 @@ def load_model(name_or_path, device: str = "auto"):
     from .core.checkpoint import load_checkpoint
     from .core.devices import resolve_device
 
+    if not isinstance(name_or_path, (str, Path)):
+        raise ValueError(f"load_model takes a bundled model's name or a checkpoint path, not {type(name_or_path).__name__}")
     dev = resolve_device(device)
     bundled = BUNDLED_MODELS + BUNDLED_VIEW_GENERATORS + BUNDLED_FLOWS
     path = bundled_path(name_or_path) if name_or_path in bundled else Path(name_or_path)
@@ -128,8 +130,10 @@ def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
     """Reconstruct the 3D skull from a dict of any subset of views (``View``
     objects, 2D arrays at 1 mm, ``(array, pixel_spacing_mm)`` pairs or dicts with
     ``image`` and ``spacing_mm``). Returns ``.probability`` (on the model's grid),
-    ``.uncertainty`` (std over ``n_samples`` prior samples, else None),
-    ``.spacing_mm`` and ``.biometry()``. Same inputs and seed, same volume."""
+    ``.uncertainty`` (std over ``n_samples`` prior samples, else None; always None
+    for TL-net, which is deterministic and draws no samples), ``.spacing_mm`` and
+    ``.biometry()``. At least one view is needed (the prior alone: :func:`decode`).
+    Same inputs and seed, same volume."""
     from .core.reconstruct import reconstruct as _rec
 
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):

@@ -86,7 +86,14 @@ def _cmd_train(args) -> int:
     from .core.devices import resolve_device
     from .core.viewtraining import ViewTrainConfig, train_views_job
 
-    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    if args.config:
+        values = json.loads(Path(args.config).read_text())
+    elif args.resume and args.model in MODEL_NAMES:
+        from .core.training import resume_settings
+
+        values = resume_settings(args.out, args.model)  # the settings the run started with
+    else:
+        values = {}
     values["kind"] = args.model
     if args.cache:
         values["cache_dir"] = args.cache

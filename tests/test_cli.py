@@ -57,3 +57,14 @@ def test_data_command_fills_the_training_cache_once(tmp_path, capsys):
     assert len(list(tmp_path.rglob("*.npz"))) == 3
     assert main(args) == 0  # a second call finds everything made
     assert json.loads(capsys.readouterr().out)["made"] == {"train": 0, "val": 0}
+
+
+def test_evaluate_command_prints_table_one(capsys):
+    """`genmed evaluate` end to end with the bundled TL-net on one held-out head."""
+    assert main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["model"], r["views"]) for r in rows] == [("tl-net", v) for v in ("3 views", "axial+sagittal", "axial only")]
+    assert rows[0]["dice"] > 0.85 and rows[0]["biometry_failed"] == 0 and rows[0]["ga_err_wk"] < 1.5
+    assert main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("| scenario") and "GA err wk" in table and table.count("tl-net") == 3

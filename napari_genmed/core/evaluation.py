@@ -4,7 +4,9 @@ For every model and view set (3 views, axial + sagittal, axial only) the point
 estimate of each test phantom is thresholded at 0.5 and compared with the true
 skull: Dice (DC), sensitivity (SEN), precision (PPV), mean +- std, with the average
 symmetric surface distance and the 95% Hausdorff distance in mm beside them, and the
-biometry error (|BPD|, |OFD|, |HC| in mm). Robustness rows: heads at the edges of
+biometry error (|BPD|, |OFD|, |HC| in mm, and the error in the gestational age
+that HC implies by Hadlock's formula, in weeks; heads whose axial cross-section
+gives no ellipse are counted in ``biometry_failed``). Robustness rows: heads at the edges of
 the GA range (16-18 and 36-38 weeks) and views with stronger pose jitter (20
 degrees, 10 mm), from three views. ``split="val"`` runs the same table on
 validation heads (the split whose first heads pick each run's best epoch): the
@@ -18,13 +20,14 @@ from dataclasses import replace
 
 import numpy as np
 
+from .biometry import ga_from_hc_hadlock
 from .dataset import DatasetConfig, PhantomDataset
 from .measure import measure
 from .metrics import all_metrics
 from .progress import Job, Progress
 from .table1 import PAPER_TABLE1, VIEW_SETS
 
-METRICS = ("dice", "sen", "ppv", "assd_mm", "hd95_mm", "bpd_err_mm", "ofd_err_mm", "hc_err_mm")
+METRICS = ("dice", "sen", "ppv", "assd_mm", "hd95_mm", "bpd_err_mm", "ofd_err_mm", "hc_err_mm", "ga_err_wk")
 
 
 #: the first scenario's name per split
@@ -71,9 +74,10 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                         bpd, ofd, hc = it["biometry"][:3]
                         try:
                             b = measure(p, data.spacing_mm)
-                            res |= {"bpd_err_mm": abs(b["bpd_mm"] - bpd), "ofd_err_mm": abs(b["ofd_mm"] - ofd), "hc_err_mm": abs(b["hc_mm"] - hc)}
+                            res |= {"bpd_err_mm": abs(b["bpd_mm"] - bpd), "ofd_err_mm": abs(b["ofd_mm"] - ofd), "hc_err_mm": abs(b["hc_mm"] - hc),
+                                    "ga_err_wk": abs(float(ga_from_hc_hadlock(b["hc_mm"]) - ga_from_hc_hadlock(hc)))}
                         except ValueError:
-                            res |= {"bpd_err_mm": np.nan, "ofd_err_mm": np.nan, "hc_err_mm": np.nan}
+                            res |= {"bpd_err_mm": np.nan, "ofd_err_mm": np.nan, "hc_err_mm": np.nan, "ga_err_wk": np.nan}
                         for key in METRICS:
                             per[(kind, vs_name)][key].append(res[key])
                     done += len(items)
@@ -86,6 +90,7 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                 row[key] = float(ok.mean()) if ok.size else float("nan")
                 row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
             row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
+            row["biometry_failed"] = int(np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float))))
             paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
             if paper and scenario in MAIN_SCENARIO.values():
                 row["paper"] = paper
@@ -98,14 +103,15 @@ def format_table(rows: list[dict]) -> str:
     """Rows as a Markdown table in Table 1's layout (DC / SEN / PPV, mean +- std).
     The overlap means get three decimals: at two, 0.905 would print as the paper's
     0.91 beside "not met"."""
-    head = "| scenario | model | views | DC | SEN | PPV | ASSD mm | HD95 mm | BPD/OFD/HC err mm | paper DC/SEN/PPV |"
-    lines = [head, "|" + "---|" * 10]
+    head = "| scenario | model | views | DC | SEN | PPV | ASSD mm | HD95 mm | BPD/OFD/HC err mm | GA err wk | paper DC/SEN/PPV |"
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         def ms(k, d=2):
             return f"{r[k]:.{d}f} +- {r[k + '_std']:.2f}"
+        nofit = f" ({r['biometry_failed']} no fit)" if r.get("biometry_failed") else ""
         paper = "/".join(f"{v:.2f}" for v in r["paper"]) + (" met" if r["meets_paper"] else " not met") if "paper" in r else ""
         lines.append(
             f"| {r['scenario']} | {r['model']} | {r['views']} | {ms('dice', 3)} | {ms('sen', 3)} | {ms('ppv', 3)} | "
-            f"{ms('assd_mm')} | {ms('hd95_mm')} | {r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f} | {paper} |"
+            f"{ms('assd_mm')} | {ms('hd95_mm')} | {r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f}{nofit} | {r.get('ga_err_wk', float('nan')):.2f} | {paper} |"
         )
     return "\n".join(lines)

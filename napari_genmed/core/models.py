@@ -28,17 +28,19 @@ VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)
 
 
 def config_from_dict(kind: str, values: dict):
-    """Rebuild a model's config from its JSON form (lists back to tuples); unknown
-    or missing fields are a ``ValueError``."""
+    """Rebuild a model's config from its JSON form (lists back to tuples). Unknown
+    fields and badly typed values are a ``ValueError``; missing fields take their
+    defaults (checkpoints from before a field existed), and the weights' check on
+    loading catches any that would change the architecture."""
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; known kinds are {', '.join(MODELS)}")
+    if not isinstance(values, dict):
+        raise ValueError(f"{kind} config must be a JSON object, not {type(values).__name__}")
     cls = MODELS[kind][1]
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(values) - set(fields)
     if unknown:
         raise ValueError(f"{kind} config has unknown fields: {', '.join(sorted(unknown))}")
-    if not isinstance(values, dict):
-        raise ValueError(f"{kind} config must be a JSON object")
     clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     for name, value in clean.items():
         _check_field(kind, name, value, fields[name].default)

@@ -9,6 +9,7 @@ biometry and, when the true skull is given, Dice / SEN / PPV.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -65,14 +66,17 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
 
     from .geometry import VIEW_NAMES
 
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not 1 <= n_samples <= 256:
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral) or not 1 <= n_samples <= 256:
         raise ValueError(f"n_samples must be an integer in 1..256, got {n_samples!r}")
+    n_samples = int(n_samples)
     if not 0.0 < float(threshold) < 1.0:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
     if not getattr(model, "can_sample", True):
         n_samples = 1  # a deterministic model (TL-net) has no variants to draw
     total = 3 + n_samples
     images, mask = prepare_views(views, model.config.view_size, model.config.view_pixel_mm)  # bad views fail here
+    if not mask.any():
+        raise ValueError(f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, without views, is api.decode)")
     yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))

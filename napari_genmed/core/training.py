@@ -69,6 +69,25 @@ def settings_from_dict(cls, d: dict):
         raise ValueError(f"bad training settings: {exc}") from exc
 
 
+def resume_settings(out_dir, kind: str) -> dict:
+    """The training settings a run in ``out_dir`` was started with (from its
+    ``last.safetensors``), for ``--resume`` without ``--config``. ``max_steps`` is
+    dropped: the resumed run goes on to the end of its recipe."""
+    from .checkpoint import read_header
+
+    last = Path(out_dir) / "last.safetensors"
+    if not last.exists():
+        raise ValueError(f"nothing to resume in {out_dir}: no last.safetensors")
+    meta, _ = read_header(last)
+    try:
+        recipe = json.loads(meta["recipe"])
+    except (KeyError, ValueError):
+        raise ValueError(f"{last}: no training recipe recorded; resume with --config") from None
+    if not isinstance(recipe, dict) or recipe.get("kind") != kind:
+        raise ValueError(f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} run, not {kind}")
+    return {k: v for k, v in recipe.items() if k in TrainConfig.__dataclass_fields__ and k != "max_steps"}
+
+
 def view_masks(n: int, cfg: TrainConfig, generator) -> "torch.Tensor":
     """Random view subsets: all views with ``all_views_p``, else each kept with
     ``keep_view_p`` (the empty set included: the prior alone). With

@@ -2,8 +2,10 @@
 
 A view may be a :class:`~.ultrasound.View`, a 2D array (1 mm pixels assumed), an
 ``(array, pixel_spacing_mm)`` pair or a dict with ``image`` and ``spacing_mm``.
-RGB(A) screenshots become gray by luminance; 8/16-bit integers are scaled to
-[0, 1]. Each image is resampled to the model's pixel size using its spacing and
+RGB(A) screenshots become gray by luminance. Integer images holding 8-bit values
+(0..255, in any integer type) are divided by 255, as the training views were stored;
+other integer images, and float images outside [0, 1], are stretched to their own
+range (a 12-bit image in uint16, signed data). Each image is resampled to the model's pixel size using its spacing and
 centre-cropped or padded to the model's view size, so views of any size and
 resolution work. Bad input raises a ``ValueError`` that names the view and the
 problem.
@@ -19,6 +21,14 @@ from scipy import ndimage
 from .geometry import VIEW_NAMES
 
 MAX_SIDE = 8192  #: larger images are refused before any work
+SPACING_RANGE_MM = (0.01, 100.0)  #: pixel spacings outside it are refused as implausible
+
+
+def _as_array(name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"view {name!r} is not an image array ({exc})") from None
 
 
 def _unpack(name: str, value) -> tuple[np.ndarray, float]:
@@ -27,35 +37,56 @@ def _unpack(name: str, value) -> tuple[np.ndarray, float]:
     if isinstance(value, dict):
         if "image" not in value:
             raise ValueError(f"view {name!r}: a dict view needs an 'image' entry")
-        return np.asarray(value["image"]), value.get("spacing_mm", 1.0)
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], numbers.Real):
-        return np.asarray(value[0]), value[1]
-    return np.asarray(value), 1.0
+        return _as_array(name, value["image"]), value.get("spacing_mm", 1.0)
+    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[1], (list, tuple, np.ndarray)):
+        return _as_array(name, value[0]), value[1]  # (image, spacing): the spacing is checked by the caller
+    return _as_array(name, value), 1.0
+
+
+def _stretch(img: np.ndarray) -> np.ndarray:
+    lo, hi = float(img.min()), float(img.max())
+    return ((img - lo) / (hi - lo)).astype(np.float32) if hi > lo else np.zeros(img.shape, np.float32)
+
+
+def _scale_integers(img: np.ndarray) -> np.ndarray:
+    """8-bit values (in any integer type) / 255; any other integer data stretched to
+    its own range, so a 12-bit or signed image is neither dimmed nor clipped."""
+    lo, hi = int(img.min()), int(img.max())
+    if lo >= 0 and hi <= 255:
+        return img.astype(np.float32) / 255.0
+    return _stretch(img.astype(np.float64))
 
 
 def to_gray(name: str, img: np.ndarray) -> np.ndarray:
-    if img.ndim == 3 and img.shape[-1] in (3, 4):
-        img = img[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    if img.ndim != 2:
+    rgb = img.ndim == 3 and img.shape[-1] in (3, 4)
+    if img.ndim != 2 and not rgb:
         raise ValueError(f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}")
-    if img.dtype == bool or img.dtype.kind not in "biuf":
+    if img.dtype == bool or img.dtype.kind not in "iuf":
         raise ValueError(f"view {name!r} has unsupported dtype {img.dtype}")
+    if rgb:
+        img = img[..., :3]
     if img.dtype.kind in "iu":
-        info = np.iinfo(img.dtype)
-        return img.astype(np.float32) / (255.0 if info.max <= 255 else float(info.max))
-    img = img.astype(np.float32)
-    if not np.all(np.isfinite(img)):
-        raise ValueError(f"view {name!r} holds NaN or infinite values")
+        img = _scale_integers(img)  # before the luminance: gray and colour 8-bit images scale alike
+    else:
+        img = img.astype(np.float32)
+        if not np.all(np.isfinite(img)):
+            raise ValueError(f"view {name!r} holds NaN or infinite values")
+    if rgb:
+        img = (img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).astype(np.float32)
     if img.max() > 1.0 or img.min() < 0.0:
-        lo, hi = float(img.min()), float(img.max())
-        img = (img - lo) / (hi - lo) if hi > lo else img * 0
+        img = _stretch(img.astype(np.float64))
     return img
 
 
 def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.ndarray:
     img, spacing = _unpack(name, value)
-    if isinstance(spacing, bool) or not isinstance(spacing, numbers.Real) or not np.isfinite(spacing) or spacing <= 0:
+    if isinstance(spacing, (bool, np.bool_)) or not isinstance(spacing, numbers.Real) or not np.isfinite(spacing) or spacing <= 0:
         raise ValueError(f"view {name!r}: pixel spacing must be a number > 0 (mm), got {spacing!r}")
+    lo_mm, hi_mm = SPACING_RANGE_MM
+    if not lo_mm <= spacing <= hi_mm:
+        raise ValueError(f"view {name!r}: a pixel spacing of {spacing!r} mm is implausible (expected {lo_mm} to {hi_mm} mm)")
+    if img.ndim < 2:
+        raise ValueError(f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}")
     if img.size == 0:
         raise ValueError(f"view {name!r} is empty")
     if max(img.shape[:2]) > MAX_SIDE:
@@ -70,6 +101,12 @@ def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.
         need = int(np.ceil(view_size / factor)) + 4
         r0, c0 = max(0, (img.shape[0] - need) // 2), max(0, (img.shape[1] - need) // 2)
         img = img[r0 : r0 + need, c0 : c0 + need]
+        block = int(0.5 / factor)
+        if block >= 2:  # much finer than the model: average blocks first (fast, no aliasing)
+            h, w = (img.shape[0] // block) * block, (img.shape[1] // block) * block
+            if h and w:
+                img = img[:h, :w].reshape(h // block, block, w // block, block).mean((1, 3))
+                factor *= block
         if factor < 1.0:
             img = ndimage.gaussian_filter(img, 0.5 / factor)
         img = ndimage.zoom(img, factor, order=1, grid_mode=True, mode="grid-constant")

@@ -103,6 +103,14 @@ def test_checkpoint_whose_config_does_not_match_its_weights(tmp_path):
     save_file(weights, str(tmp_path / "missing.safetensors"), metadata=meta)
     with pytest.raises(ValueError, match="missing"):
         load_checkpoint(tmp_path / "missing.safetensors")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    save_file(half, str(tmp_path / "half.safetensors"), metadata=meta)  # right shapes, wrong dtype
+    with pytest.raises(ValueError, match=r"is F16 .* needs torch.float32"):
+        load_checkpoint(tmp_path / "half.safetensors")
+    for not_an_object in ("5", "null", "[1, 2]"):
+        save_file(load_file(str(path)), str(tmp_path / "odd.safetensors"), metadata=meta | {"config": not_an_object})
+        with pytest.raises(ValueError, match="config must be a JSON object"):
+            load_checkpoint(tmp_path / "odd.safetensors")
 
 
 @pytest.mark.parametrize("name", ["weights.pt", "weights.pth", "weights.ckpt"])

@@ -58,6 +58,24 @@ def test_views_of_any_size_and_form(views):
     assert prepare_view("axial", (np.random.rand(8000, 8000).astype(np.float32), 20.0), 128).shape == (128, 128)
 
 
+def test_integer_and_colour_views_scale_by_their_content(views):
+    """8-bit values scale by 255 in any integer type and in colour; wider or signed
+    data are stretched to their own range, never dimmed or clipped."""
+    from napari_genmed.core.viewprep import prepare_view
+
+    img = views["axial"].image
+    u8 = np.round(img * 255).astype(np.uint8)
+    ref = prepare_view("axial", u8, 128)
+    assert np.array_equal(prepare_view("axial", u8.astype(np.int64), 128), ref)  # np.array's default int
+    assert np.abs(prepare_view("axial", np.dstack([u8] * 3), 128) - ref).max() < 1e-5  # a screenshot of it
+    stretched = (img - img.min()) / (img.max() - img.min())
+    for wide in (np.round(img * 4095).astype(np.uint16), np.round(img * 2000 - 1000).astype(np.int16)):
+        assert np.abs(prepare_view("axial", wide, 128) - stretched).max() < 2e-3
+    # a very fine image is block-averaged before blurring: quick, and the same picture
+    fine = np.kron(img, np.ones((8, 8), np.float32))  # 1024 x 1024 at 0.125 mm
+    assert np.abs(prepare_view("axial", (fine, 0.125), 128) - img)[8:-8, 8:-8].mean() < 0.03
+
+
 def test_reconstruct_accepts_every_form(model, views):
     img = views["axial"].image
     r1 = api.reconstruct(model, {"axial": img})
@@ -74,6 +92,13 @@ def test_reconstruct_accepts_every_form(model, views):
         ({"axial": np.zeros((0, 64))}, "empty"),
         ({"transverse": np.random.rand(64, 64)}, "unknown view"),
         ({"axial": (np.random.rand(64, 64), -1.0)}, "spacing"),
+        ({"axial": (np.random.rand(64, 64), 1e7)}, "implausible"),  # would need petabytes
+        ({"axial": (np.random.rand(64, 64), 1e-9)}, "implausible"),
+        ({"axial": (np.random.rand(64, 64), "1.0")}, "spacing"),
+        ({"axial": np.float32(3.0)}, "2D"),
+        ({"axial": [[1.0, 2.0], [3.0]]}, "not an image"),
+        ({}, "no views"),
+        ({"axial": None, "coronal": None}, "no views"),
         ([np.random.rand(64, 64)], "dict"),
     ],
 )
@@ -90,3 +115,5 @@ def test_load_model_errors(tmp_path):
         api.load_model(str(tmp_path / "x.pt"), device="cpu")
     with pytest.raises(ValueError, match="not present"):
         api.load_model("rec-cvae", device="cuda:7")
+    with pytest.raises(ValueError, match="name or a checkpoint path"):
+        api.load_model(5)

@@ -86,6 +86,26 @@ def test_preloaded_split_trains_the_same_weights(cache, tmp_path):
     assert _digest(load_checkpoint(tmp_path / "mixed" / "last.safetensors")[0]) == _digest(read)
 
 
+def test_cli_resume_takes_the_settings_the_run_started_with(cache, tmp_path, capsys):
+    """`genmed train KIND --resume --out DIR` without --config continues the run to
+    the end of its recorded recipe: the same weights as the run straight through."""
+    from napari_genmed.cli import main
+
+    cfg = _cfg("tl-net", cache)
+    run(train_job(cfg, tmp_path / "straight", "cpu"))
+    run(train_job(TrainConfig(**{**cfg.__dict__, "max_steps": 2}), tmp_path / "cut", "cpu"))
+    assert main(["train", "tl-net", "--resume", "--out", str(tmp_path / "cut"), "--device", "cpu", "--quiet"]) == 0
+    straight = load_checkpoint(tmp_path / "straight" / "last.safetensors")
+    resumed = load_checkpoint(tmp_path / "cut" / "last.safetensors")
+    assert resumed[1]["metrics"]["step"] == straight[1]["metrics"]["step"] > 2
+    assert _digest(resumed[0]) == _digest(straight[0])
+    capsys.readouterr()
+    assert main(["train", "rec-cvae", "--resume", "--out", str(tmp_path / "cut"), "--device", "cpu"]) == 2
+    assert "tl-net run, not rec-cvae" in capsys.readouterr().err
+    assert main(["train", "tl-net", "--resume", "--out", str(tmp_path / "nothing"), "--device", "cpu"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
 def test_resume_refuses_changed_settings_and_missing_state(cache, tmp_path):
     cfg = _cfg("tl-net", cache, max_steps=1)
     run(train_job(cfg, tmp_path, "cpu"))
@@ -127,8 +147,10 @@ def test_evaluate_on_a_tiny_config():
     assert len(rows) == 3 * 3 + 3 * 3  # 3 view sets held-out + 3 robustness rows, per model
     for r in rows:
         assert 0.0 <= r["dice"] <= 1.0 and r["n"] == 2 and np.isfinite(r["sen"])
+    for r in rows:  # a head without an axial ellipse has no biometry: counted, not averaged
+        assert 0 <= r["biometry_failed"] <= 2 and np.isnan(r["ga_err_wk"]) == (r["biometry_failed"] == 2)
     table = format_table(rows)
-    assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0]
+    assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0] and "GA err wk" in table
     # the same table on validation heads: other phantoms, labelled as such, never the test heads
     val = run(evaluate_job({"tl-net": models["tl-net"]}, n=2, data=TINY_DATASET, robustness=False, split="val"))
     test = [r for r in rows if r["model"] == "tl-net" and r["scenario"] == "held-out"]
