@@ -160,6 +160,32 @@ def _load_state(path: Path, optimizer=None, rng=None) -> dict:
     return json.loads(meta["counters"])
 
 
+def _rank_rng_path(out: Path, rank: int) -> Path:
+    return out / f"rng.rank{rank}.safetensors"
+
+
+def _save_rank_rng(path: Path, rng) -> None:
+    """A process other than rank 0 keeps its own random streams (view masks, noise)
+    beside the training state, so a resumed data-parallel run draws what it would have."""
+    import torch
+    from safetensors.torch import save_file
+
+    tmp = path.with_suffix(".tmp.safetensors")
+    save_file({"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}, str(tmp))
+    tmp.replace(path)
+
+
+def _load_rank_rng(path: Path, rng) -> None:
+    import torch
+    from safetensors import safe_open
+
+    if not path.exists():
+        raise ValueError(f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)")
+    with safe_open(str(path), "pt") as f:
+        rng.set_state(f.get_tensor("rng"))
+        torch.set_rng_state(f.get_tensor("torch_rng"))
+
+
 def _init_weights(model, cfg: TrainConfig) -> None:
     """Copy the weights of ``cfg.init_from`` into ``model`` (same kind, same tensor
     shapes; loss weights such as ``kl_weight`` may differ), or, for a CVAE, TL-net's
@@ -315,6 +341,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
         if resuming:
             _load_state(resume_state, optimizer, rng)
+            if rank > 0:
+                _load_rank_rng(_rank_rng_path(out, rank), rng)
             schedule.load_state_dict(counters["schedule"])
         for epoch in range(first_epoch, n_epochs):
             order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch))
@@ -353,6 +381,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                     save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": counters["seconds"]}, metrics)
                 _save_state(resume_state, optimizer, counters, rng)
                 yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}", {"val_dice": dice})
+            else:
+                _save_rank_rng(_rank_rng_path(out, rank), rng)
             if world > 1:
                 dist.barrier()
             if stopped():

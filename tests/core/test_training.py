@@ -124,18 +124,33 @@ def test_cancel_stops_within_one_step(cache, tmp_path):
     assert job.gi_frame is None  # the job is over: no more steps run
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_ddp_two_cpu_processes_keep_identical_replicas(cache, tmp_path):
     script = Path(__file__).with_name("ddp_worker.py")
     env = dict(os.environ, GENMED_CACHE=str(cache), OMP_NUM_THREADS="1")
-    res = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", str(script), str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=600,
-    )
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
-    digests = [(tmp_path / f"rank{r}.txt").read_text().split() for r in range(2)]
-    assert digests[0][0] == digests[1][0]  # identical replicas
-    assert digests[0][1] == "2" and digests[1][1] == "2"  # two processes
-    assert digests[0][0] != digests[0][2]  # and they did train
+    digests = {}
+    for mode in ("straight", "cut", "resume"):
+        res = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}", str(script), str(tmp_path), mode],
+            capture_output=True, text=True, env=env, timeout=600,
+        )
+        assert res.returncode == 0, mode + res.stdout[-2000:] + res.stderr[-4000:]
+        digests[mode] = [(tmp_path / f"{mode}{r}.txt").read_text().split() for r in range(2)]
+    run0, run1 = digests["straight"]
+    assert run0[0] == run1[0]  # identical replicas
+    assert run0[1] == "2" and run1[1] == "2"  # two processes
+    assert run0[0] != run0[2]  # and they did train
+    assert run0[3] == "4"  # 16 heads, 2 per process and step
+    # cut after 2 steps and resumed: each rank continues its own random streams, the same weights
+    assert digests["cut"][0][3] == "2" and digests["resume"][0][3] == "4"
+    assert digests["resume"][0][0] == digests["resume"][1][0] == run0[0]
 
 
 def test_evaluate_on_a_tiny_config():
