@@ -76,6 +76,7 @@ class ReconstructWidget(JobPanel, Container):
         self.extend([Label(value="<b>Model</b>"), self.models, Label(value="<b>Views</b>"), self.views,
                      Label(value="<b>Reconstruction</b>"), settings, buttons, Label(value="<b>Export</b>"), export])
         self.run_button.changed.connect(self.run)
+        self.models.loaded.connect(self._on_model)
         self.cancel.changed.connect(self.stop)
         self.threshold.changed.connect(self._on_threshold)
         self.save_nifti.changed.connect(self.export_volume)
@@ -83,6 +84,17 @@ class ReconstructWidget(JobPanel, Container):
         watch(self, layer_list_events(napari_viewer), self._refresh_truth)
         self.stop_on_close()
         self._refresh_truth()
+
+    def _on_model(self, model):
+        """A deterministic model (TL-net) draws no variants: samples and seed are off,
+        and say why, rather than asking for variants that never come."""
+        can = bool(getattr(model, "can_sample", True))
+        self.samples.enabled = self.seed.enabled = can
+        if not can:
+            self.samples.value = 1
+        why = f"{getattr(model, 'kind', 'this model')} is deterministic: one reconstruction, no variants, no uncertainty layer"
+        self.samples.tooltip = SAMPLES_TIP if can else why
+        self.seed.tooltip = "" if can else why
 
     # -- ground truth ---------------------------------------------------------
     def _truth_choices(self, widget=None):

@@ -28,6 +28,24 @@ def test_model_panel(viewer, qtbot, tiny_weights, notes):
     panel.models.start_loading()
     _wait(qtbot, panel.models)
     assert panel.models.model is not None and any("Loading the model failed" in n for n in notes)
+    # a deterministic model draws no variants: samples and seed are off and say why
+    assert panel.samples.enabled and panel.seed.enabled
+    from napari_genmed.core.checkpoint import save_checkpoint
+    from napari_genmed.core.models import build_model
+
+    from ..core.tiny import TINY_MODEL
+
+    panel.samples.value = 8
+    panel.models.file.value = str(save_checkpoint(tiny_weights.with_name("tiny-tl.safetensors"), build_model("tl-net", TINY_MODEL["tl-net"])))
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.models.model.kind == "tl-net"
+    assert not panel.samples.enabled and not panel.seed.enabled and panel.samples.value == 1
+    assert "deterministic" in panel.samples.tooltip
+    panel.models.file.value = str(tiny_weights)
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.samples.enabled and panel.seed.enabled and "variants drawn" in panel.samples.tooltip
 
 
 def test_views_are_assigned_from_the_sample(viewer, qtbot, tiny_weights):
