@@ -75,7 +75,7 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                         try:
                             b = measure(p, data.spacing_mm)
                             res |= {"bpd_err_mm": abs(b["bpd_mm"] - bpd), "ofd_err_mm": abs(b["ofd_mm"] - ofd), "hc_err_mm": abs(b["hc_mm"] - hc),
-                                    "ga_err_wk": abs(float(ga_from_hc_hadlock(b["hc_mm"]) - ga_from_hc_hadlock(hc)))}
+                                    "ga_err_wk": abs(b["ga_hadlock_weeks"] - float(ga_from_hc_hadlock(hc)))}
                         except ValueError:
                             res |= {"bpd_err_mm": np.nan, "ofd_err_mm": np.nan, "hc_err_mm": np.nan, "ga_err_wk": np.nan}
                         for key in METRICS:

@@ -119,7 +119,6 @@ def _datasets(cfg: TrainConfig):
 
 def _save_state(path: Path, optimizer, counters: dict, rng) -> None:
     import torch
-    from safetensors.torch import save_file
 
     sd = optimizer.state_dict()
     tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
@@ -129,7 +128,13 @@ def _save_state(path: Path, optimizer, counters: dict, rng) -> None:
     for idx, state in sd["state"].items():
         for key, value in state.items():
             tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    meta = {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)}
+    _save_whole(path, tensors, {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)})
+
+
+def _save_whole(path: Path, tensors: dict, meta: dict | None = None) -> None:
+    """Write beside ``path``, then rename: a run stopped while saving leaves the old file."""
+    from safetensors.torch import save_file
+
     tmp = path.with_suffix(".tmp.safetensors")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -168,11 +173,11 @@ def _save_rank_rng(path: Path, rng) -> None:
     """A process other than rank 0 keeps its own random streams (view masks, noise)
     beside the training state, so a resumed data-parallel run draws what it would have."""
     import torch
-    from safetensors.torch import save_file
 
-    tmp = path.with_suffix(".tmp.safetensors")
-    save_file({"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}, str(tmp))
-    tmp.replace(path)
+    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        tensors["cuda_rng"] = torch.cuda.get_rng_state()  # this process's device
+    _save_whole(path, tensors)
 
 
 def _load_rank_rng(path: Path, rng) -> None:
@@ -184,6 +189,8 @@ def _load_rank_rng(path: Path, rng) -> None:
     with safe_open(str(path), "pt") as f:
         rng.set_state(f.get_tensor("rng"))
         torch.set_rng_state(f.get_tensor("torch_rng"))
+        if "cuda_rng" in f.keys() and torch.cuda.is_available():
+            torch.cuda.set_rng_state(f.get_tensor("cuda_rng"))
 
 
 def _init_weights(model, cfg: TrainConfig) -> None:

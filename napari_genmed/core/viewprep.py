@@ -4,9 +4,9 @@ A view may be a :class:`~.ultrasound.View`, a 2D array (1 mm pixels assumed), an
 ``(array, pixel_spacing_mm)`` pair or a dict with ``image`` and ``spacing_mm``.
 RGB(A) screenshots become gray by luminance. Integer images holding 8-bit values
 (0..255, in any integer type) are divided by 255, as the training views were stored;
-other integer images, and float images outside [0, 1], are stretched to their own
-range (a 12-bit image in uint16, signed data). Each image is resampled to the model's pixel size using its spacing and
-centre-cropped or padded to the model's view size, so views of any size and
+other integer images (12-bit data in uint16, signed data) and float images outside
+[0, 1] are stretched to their own range. Each image is resampled to the model's
+pixel size using its spacing (0.01-100 mm) and centre-cropped or padded to the model's view size, so views of any size and
 resolution work. Bad input raises a ``ValueError`` that names the view and the
 problem.
 """
@@ -44,6 +44,8 @@ def _unpack(name: str, value) -> tuple[np.ndarray, float]:
 
 
 def _stretch(img: np.ndarray) -> np.ndarray:
+    """``img`` mapped linearly onto [0, 1] (float32; zeros when constant)."""
+    img = img.astype(np.float64)
     lo, hi = float(img.min()), float(img.max())
     return ((img - lo) / (hi - lo)).astype(np.float32) if hi > lo else np.zeros(img.shape, np.float32)
 
@@ -54,7 +56,7 @@ def _scale_integers(img: np.ndarray) -> np.ndarray:
     lo, hi = int(img.min()), int(img.max())
     if lo >= 0 and hi <= 255:
         return img.astype(np.float32) / 255.0
-    return _stretch(img.astype(np.float64))
+    return _stretch(img)
 
 
 def to_gray(name: str, img: np.ndarray) -> np.ndarray:
@@ -74,7 +76,7 @@ def to_gray(name: str, img: np.ndarray) -> np.ndarray:
     if rgb:
         img = (img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).astype(np.float32)
     if img.max() > 1.0 or img.min() < 0.0:
-        img = _stretch(img.astype(np.float64))
+        img = _stretch(img)
     return img
 
 
