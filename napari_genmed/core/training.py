@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .progress import Job, Progress
+from .trainstate import load_rank_rng, load_state, rank_rng_path, save_rank_rng, save_state
 
 
 @dataclass(frozen=True)
@@ -115,82 +116,6 @@ def _datasets(cfg: TrainConfig):
         PhantomDataset("val", cfg.val_size, data, cache_dir=cfg.cache_dir),
         data,
     )
-
-
-def _save_state(path: Path, optimizer, counters: dict, rng) -> None:
-    import torch
-
-    sd = optimizer.state_dict()
-    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        for i, state in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"cuda_rng.{i}"] = state
-    for idx, state in sd["state"].items():
-        for key, value in state.items():
-            tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    _save_whole(path, tensors, {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)})
-
-
-def _save_whole(path: Path, tensors: dict, meta: dict | None = None) -> None:
-    """Write beside ``path``, then rename: a run stopped while saving leaves the old file."""
-    from safetensors.torch import save_file
-
-    tmp = path.with_suffix(".tmp.safetensors")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
-
-
-def _load_state(path: Path, optimizer=None, rng=None) -> dict:
-    """Counters of a saved training state; restores the optimizer and RNG if given."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    if optimizer is not None:
-        state: dict = {}
-        for name, value in tensors.items():
-            if name.startswith("state."):
-                _, idx, key = name.split(".", 2)
-                state.setdefault(int(idx), {})[key] = value
-        optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    if rng is not None:
-        import torch
-
-        rng.set_state(tensors["rng"])
-        torch.set_rng_state(tensors["torch_rng"])  # the reparameterisation noise
-        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("cuda_rng.")]
-        if cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
-    return json.loads(meta["counters"])
-
-
-def _rank_rng_path(out: Path, rank: int) -> Path:
-    return out / f"rng.rank{rank}.safetensors"
-
-
-def _save_rank_rng(path: Path, rng) -> None:
-    """A process other than rank 0 keeps its own random streams (view masks, noise)
-    beside the training state, so a resumed data-parallel run draws what it would have."""
-    import torch
-
-    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        tensors["cuda_rng"] = torch.cuda.get_rng_state()  # this process's device
-    _save_whole(path, tensors)
-
-
-def _load_rank_rng(path: Path, rng) -> None:
-    import torch
-    from safetensors import safe_open
-
-    if not path.exists():
-        raise ValueError(f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)")
-    with safe_open(str(path), "pt") as f:
-        rng.set_state(f.get_tensor("rng"))
-        torch.set_rng_state(f.get_tensor("torch_rng"))
-        if "cuda_rng" in f.keys() and torch.cuda.is_available():
-            torch.cuda.set_rng_state(f.get_tensor("cuda_rng"))
 
 
 def _init_weights(model, cfg: TrainConfig) -> None:
@@ -319,7 +244,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         if not resume_state.exists():
             raise ValueError(f"nothing to resume in {out}: no train_state.safetensors")
         loaded, card = load_checkpoint(out / "last.safetensors", device)
-        counters = _load_state(resume_state)
+        counters = load_state(resume_state)
         if card["metrics"].get("step") != counters["step"]:
             raise ValueError(f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly")
         ignore = {"max_steps", "cache_dir", "preload", "device", "torch", "seconds"}
@@ -347,9 +272,9 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         first_epoch, first_batch = (counters["epoch"], counters["batch"]) if resuming else (0, 0)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
         if resuming:
-            _load_state(resume_state, optimizer, rng)
+            load_state(resume_state, optimizer, rng)
             if rank > 0:
-                _load_rank_rng(_rank_rng_path(out, rank), rng)
+                load_rank_rng(rank_rng_path(out, rank), rng)
             schedule.load_state_dict(counters["schedule"])
         for epoch in range(first_epoch, n_epochs):
             order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch))
@@ -386,10 +311,10 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 if stage_idx == len(stages) - 1 and complete and dice > counters["best_dice"]:
                     counters["best_dice"] = dice
                     save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": counters["seconds"]}, metrics)
-                _save_state(resume_state, optimizer, counters, rng)
+                save_state(resume_state, optimizer, counters, rng)
                 yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}", {"val_dice": dice})
             else:
-                _save_rank_rng(_rank_rng_path(out, rank), rng)
+                save_rank_rng(rank_rng_path(out, rank), rng)
             if world > 1:
                 dist.barrier()
             if stopped():
