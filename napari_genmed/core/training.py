@@ -272,8 +272,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         first_epoch, first_batch = (counters["epoch"], counters["batch"]) if resuming else (0, 0)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
         if resuming:
-            load_state(resume_state, optimizer, rng)
-            if rank > 0:
+            load_state(resume_state, optimizer, rng if rank == 0 else None)
+            if rank > 0:  # each further process continues its own random streams
                 load_rank_rng(rank_rng_path(out, rank), rng)
             schedule.load_state_dict(counters["schedule"])
         for epoch in range(first_epoch, n_epochs):

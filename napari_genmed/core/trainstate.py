@@ -9,14 +9,39 @@ import json
 from pathlib import Path
 
 
+def _rng_tensors(rng, all_devices: bool) -> dict:
+    """The random streams of this process: the view-mask generator, torch's CPU
+    generator (the reparameterisation noise) and the CUDA one(s)."""
+    import torch
+
+    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        if all_devices:
+            for i, state in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"cuda_rng.{i}"] = state
+        else:
+            tensors["cuda_rng"] = torch.cuda.get_rng_state()  # this process's device
+    return tensors
+
+
+def _set_rng(tensors: dict, rng) -> None:
+    import torch
+
+    rng.set_state(tensors["rng"])
+    torch.set_rng_state(tensors["torch_rng"])
+    if torch.cuda.is_available():
+        if "cuda_rng" in tensors:
+            torch.cuda.set_rng_state(tensors["cuda_rng"])
+        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("cuda_rng.")]
+        if cuda:
+            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+
+
 def save_state(path: Path, optimizer, counters: dict, rng) -> None:
     import torch
 
     sd = optimizer.state_dict()
-    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        for i, state in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"cuda_rng.{i}"] = state
+    tensors = _rng_tensors(rng, all_devices=True)
     for idx, state in sd["state"].items():
         for key, value in state.items():
             tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
@@ -47,13 +72,7 @@ def load_state(path: Path, optimizer=None, rng=None) -> dict:
                 state.setdefault(int(idx), {})[key] = value
         optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     if rng is not None:
-        import torch
-
-        rng.set_state(tensors["rng"])
-        torch.set_rng_state(tensors["torch_rng"])  # the reparameterisation noise
-        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("cuda_rng.")]
-        if cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+        _set_rng(tensors, rng)
     return json.loads(meta["counters"])
 
 
@@ -64,22 +83,13 @@ def rank_rng_path(out: Path, rank: int) -> Path:
 def save_rank_rng(path: Path, rng) -> None:
     """A process other than rank 0 keeps its own random streams (view masks, noise)
     beside the training state, so a resumed data-parallel run draws what it would have."""
-    import torch
-
-    tensors = {"rng": rng.get_state(), "torch_rng": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        tensors["cuda_rng"] = torch.cuda.get_rng_state()  # this process's device
-    _save_whole(path, tensors)
+    _save_whole(path, _rng_tensors(rng, all_devices=False))
 
 
 def load_rank_rng(path: Path, rng) -> None:
-    import torch
     from safetensors import safe_open
 
     if not path.exists():
         raise ValueError(f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)")
     with safe_open(str(path), "pt") as f:
-        rng.set_state(f.get_tensor("rng"))
-        torch.set_rng_state(f.get_tensor("torch_rng"))
-        if "cuda_rng" in f.keys() and torch.cuda.is_available():
-            torch.cuda.set_rng_state(f.get_tensor("cuda_rng"))
+        _set_rng({k: f.get_tensor(k) for k in f.keys()}, rng)
