@@ -8,8 +8,8 @@ def test_bundled_card_names_its_stage_and_its_table():
     model = api.load_model("rec-cvae", device="cpu")
     text = model_card(model)
     recipe, table = model.card["recipe"], model.card["metrics"]["table"]
-    assert recipe["init_from"] == "runs/tl-net-gpu/model.safetensors"  # warm-started from TL-net's GPU stage
-    assert "last training stage" in text and "from the tl-net-gpu run's weights" in text
+    assert recipe["init_from"] == "runs/tl-net-long/model.safetensors"  # warm-started from TL-net stage 6
+    assert "last training stage" in text and "from the tl-net-long run's weights" in text
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
     assert f"{recipe['epochs']} epochs, batch {recipe['batch_size']}" in text
