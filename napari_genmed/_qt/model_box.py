@@ -35,6 +35,15 @@ def _duration(recipe: dict) -> str:
     )
 
 
+def _kept(recipe: dict, metrics: dict) -> str:
+    """Which epoch the weights are from when training kept an earlier one than the
+    last (``model.safetensors`` holds the best validation Dice)."""
+    epochs, epoch = recipe.get("epochs"), metrics.get("epoch")
+    if isinstance(epochs, int) and isinstance(epoch, int) and 0 < epoch < epochs:
+        return f" (kept: epoch {epoch}, the best validation Dice)"
+    return ""
+
+
 def model_card(model) -> str:
     """A short, readable model card (grid, spacing, training recipe, evaluation)."""
     card = getattr(model, "card", {}) or {}
@@ -49,7 +58,7 @@ def model_card(model) -> str:
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
         ("last training stage" if recipe.get("init_from") else "trained")
         + f": {recipe.get('train_size', '?')} phantoms, "
-        f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs, "
+        f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs{_kept(recipe, metrics)}, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
         + _duration(recipe),
     ]

@@ -12,7 +12,15 @@ def test_bundled_card_names_its_stage_and_its_table():
     assert "last training stage" in text and "from the tl-net-long run's weights" in text
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
-    assert f"{recipe['epochs']} epochs, batch {recipe['batch_size']}" in text
+    assert f"{recipe['epochs']} epochs (kept: epoch {model.card['metrics']['epoch']}, the best validation Dice), batch {recipe['batch_size']}" in text
+
+
+def test_card_says_which_epoch_was_kept():
+    from napari_genmed._qt.model_box import _kept
+
+    assert _kept({"epochs": 10}, {"epoch": 8}) == " (kept: epoch 8, the best validation Dice)"
+    assert _kept({"epochs": 10}, {"epoch": 10}) == ""  # the last epoch: nothing to say
+    assert _kept({"stage_epochs": [0, 0, 20]}, {"epoch": 20}) == ""  # TL-net's stages
 
 
 def test_card_names_where_a_stage_started():
