@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
@@ -42,6 +42,12 @@ def _kept(recipe: dict, metrics: dict) -> str:
     if isinstance(epochs, int) and isinstance(epoch, int) and 0 < epoch < epochs:
         return f" (kept: epoch {epoch}, the best validation Dice)"
     return ""
+
+
+def loaded_name(choice: str, file, kind: str) -> str:
+    """What the load message calls the model: the label the user picked, or the
+    file's name with the kind of model it held."""
+    return f"{Path(str(file)).name} ({kind})" if choice == FROM_FILE else choice
 
 
 def model_card(model) -> str:
@@ -155,7 +161,7 @@ class ModelBox(Container):
     def _on_loaded(self, model):
         self.model = model
         self.card.value = model_card(model)
-        show_info(f"{model.kind} loaded on {self.device.value}")
+        show_info(f"{loaded_name(self.choice.value, self.file.value, model.kind)} loaded on {self.device.value}")
         self.loaded.emit(model)
 
     def _on_finished(self):

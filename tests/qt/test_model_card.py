@@ -30,3 +30,13 @@ def test_card_names_where_a_stage_started():
     assert "from the hirec-cvae-warm run's weights" in _duration({"init_from": "runs/hirec-cvae-warm/model.safetensors"})
     assert "from the old run's weights" in _duration({"init_from": "C:\\runs\\old.safetensors"})
     assert _duration({"seconds": 60}) == " in 1 min"
+
+
+def test_load_message_uses_the_name_the_user_picked():
+    """The patch flow's kind is "patch-glow"; the message says what the menu said."""
+    from napari_genmed._qt.model_box import FROM_FILE, PATCH_FLOWS, loaded_name
+
+    label = next(iter(PATCH_FLOWS))
+    assert loaded_name(label, None, "patch-glow") == label
+    assert loaded_name("HiREC-CVAE", None, "hirec-cvae") == "HiREC-CVAE"
+    assert loaded_name(FROM_FILE, "/data/runs/hirec/model.safetensors", "hirec-cvae") == "model.safetensors (hirec-cvae)"
