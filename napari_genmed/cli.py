@@ -163,11 +163,12 @@ def _weights(name: str, folder: str | None) -> str:
 def _cmd_evaluate(args) -> int:
     from . import api
     from .core.evaluation import evaluate_job, format_table
+    from .core.targets import check_targets, format_targets
 
     models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
     rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device, split=args.split), "evaluate", quiet=args.json)
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows) + "\n\n" + format_targets(check_targets(rows)))
     return 0
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,5 +67,7 @@ def test_evaluate_command_prints_table_one(capsys):
     assert [(r["model"], r["views"]) for r in rows] == [("tl-net", v) for v in ("3 views", "axial+sagittal", "axial only")]
     assert rows[0]["dice"] > 0.85 and rows[0]["biometry_failed"] == 0 and rows[0]["ga_err_wk"] < 1.5
     assert main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"]) == 0
-    table = capsys.readouterr().out
+    table, targets = capsys.readouterr().out.split("\n\nTargets: ")
     assert table.startswith("| scenario") and "GA err wk" in table and table.count("tl-net") == 3
+    assert re.match(r"[0-3] of 3 met\n", targets)  # TL-net's three paper rows, nothing about the models not evaluated
+    assert targets.count("tl-net") == 3 and "hirec" not in targets

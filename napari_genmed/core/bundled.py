@@ -68,7 +68,7 @@ def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[
             meta = dict(f.metadata())
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         metrics = _json.loads(meta.get("metrics", "{}"))
-        rows = [r for r in (evaluation_rows or []) if r["model"] == name and r["scenario"] == "held-out"]
+        rows = [{k: v for k, v in r.items() if k != "dice_per_head"} for r in (evaluation_rows or []) if r["model"] == name and r["scenario"] == "held-out"]
         if rows:
             metrics["table"] = rows
         generated = [r for r in (view_rows or []) if r["method"] == name]

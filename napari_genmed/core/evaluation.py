@@ -11,7 +11,8 @@ the GA range (16-18 and 36-38 weeks) and views with stronger pose jitter (20
 degrees, 10 mm), from three views. ``split="val"`` runs the same table on
 validation heads (the split whose first heads pick each run's best epoch): the
 place to choose between candidate runs or loss settings without looking at the
-test heads.
+test heads. The main scenario's rows also keep each head's Dice (``dice_per_head``),
+so that :mod:`.targets` can compare two models head by head.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                 row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
             row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
             row["biometry_failed"] = int(np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float))))
+            if scenario in MAIN_SCENARIO.values():  # per head, in the split's order: paired comparisons (core.targets)
+                row["dice_per_head"] = [float(x) for x in values["dice"]]
             paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
             if paper and scenario in MAIN_SCENARIO.values():
                 row["paper"] = paper

@@ -13,6 +13,7 @@ import torch
 
 from napari_genmed.core.checkpoint import load_checkpoint
 from napari_genmed.core.evaluation import evaluate_job, format_table
+from napari_genmed.core.targets import check_targets
 from napari_genmed.core.progress import Progress, run
 from napari_genmed.core.training import TrainConfig, train_job
 
@@ -166,6 +167,11 @@ def test_evaluate_on_a_tiny_config():
         assert 0 <= r["biometry_failed"] <= 2 and np.isnan(r["ga_err_wk"]) == (r["biometry_failed"] == 2)
     table = format_table(rows)
     assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0] and "GA err wk" in table
+    # each held-out head's Dice, in order, for the paired comparisons of the targets; robustness rows have none
+    assert all(len(r["dice_per_head"]) == 2 and np.mean(r["dice_per_head"]) == pytest.approx(r["dice"]) for r in rows if r["scenario"] == "held-out")
+    assert not any("dice_per_head" in r for r in rows if r["scenario"] != "held-out")
+    checks = check_targets(rows)  # 9 paper rows, two CVAEs' three-view Dice, HiREC against REC with two view sets
+    assert len(checks) == 13 and sum("paired difference" in c["detail"] for c in checks) == 2
     # the same table on validation heads: other phantoms, labelled as such, never the test heads
     val = run(evaluate_job({"tl-net": models["tl-net"]}, n=2, data=TINY_DATASET, robustness=False, split="val"))
     test = [r for r in rows if r["model"] == "tl-net" and r["scenario"] == "held-out"]
