@@ -35,10 +35,29 @@ def _duration(recipe: dict) -> str:
     )
 
 
+_TL_STAGES = ("autoencoder", "image", "joint")  #: core.tlnet.STAGES, named here so the panel does not import torch
+
+
+def _stage_epochs(recipe: dict, metrics: dict):
+    """The epochs of the run the weights come from: a CVAE's, or the TL-net stage
+    they were kept in (its metrics count epochs within that stage)."""
+    stages = recipe.get("stage_epochs")
+    if isinstance(stages, list) and len(stages) == len(_TL_STAGES) and metrics.get("stage") in _TL_STAGES:
+        return stages[_TL_STAGES.index(metrics["stage"])]
+    return recipe.get("epochs")
+
+
+def _epochs_text(kind: str, recipe: dict) -> str:
+    stages = recipe.get("stage_epochs")  # every recipe has it; only TL-net runs it
+    if kind == "tl-net" and isinstance(stages, list) and len(stages) == len(_TL_STAGES):
+        return " + ".join(str(e) for e in stages) + " epochs (autoencoder + image net + joint)"
+    return f"{recipe.get('epochs', '?')} epochs"
+
+
 def _kept(recipe: dict, metrics: dict) -> str:
     """Which epoch the weights are from when training kept an earlier one than the
     last (``model.safetensors`` holds the best validation Dice)."""
-    epochs, epoch = recipe.get("epochs"), metrics.get("epoch")
+    epochs, epoch = _stage_epochs(recipe, metrics), metrics.get("epoch")
     if isinstance(epochs, int) and isinstance(epoch, int) and 0 < epoch < epochs:
         return f" (kept: epoch {epoch}, the best validation Dice)"
     return ""
@@ -64,7 +83,7 @@ def model_card(model) -> str:
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
         ("last training stage" if recipe.get("init_from") else "trained")
         + f": {recipe.get('train_size', '?')} phantoms, "
-        f"{recipe.get('stage_epochs') if model.kind == 'tl-net' else recipe.get('epochs', '?')} epochs{_kept(recipe, metrics)}, "
+        f"{_epochs_text(model.kind, recipe)}{_kept(recipe, metrics)}, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
         + _duration(recipe),
     ]

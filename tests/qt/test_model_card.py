@@ -21,6 +21,17 @@ def test_card_says_which_epoch_was_kept():
     assert _kept({"epochs": 10}, {"epoch": 8}) == " (kept: epoch 8, the best validation Dice)"
     assert _kept({"epochs": 10}, {"epoch": 10}) == ""  # the last epoch: nothing to say
     assert _kept({"stage_epochs": [0, 0, 20]}, {"epoch": 20}) == ""  # TL-net's stages
+    # TL-net counts epochs within the stage it kept: its recipe's plain "epochs" is a default it never ran
+    assert _kept({"epochs": 10, "stage_epochs": [0, 0, 1]}, {"epoch": 1, "stage": "joint"}) == ""
+    assert _kept({"epochs": 10, "stage_epochs": [0, 0, 20]}, {"epoch": 17, "stage": "joint"}) == " (kept: epoch 17, the best validation Dice)"
+
+
+def test_bundled_tl_net_card_names_its_stages():
+    model = api.load_model("tl-net", device="cpu")
+    text = model_card(model)
+    stages = model.card["recipe"]["stage_epochs"]
+    assert f"{' + '.join(map(str, stages))} epochs (autoencoder + image net + joint)" in text
+    assert "from the tl-net-long2 run's weights" in text and "kept" not in text  # stage 8: one joint epoch, the last
 
 
 def test_card_names_where_a_stage_started():
