@@ -94,4 +94,3 @@ def format_targets(checks: list[dict]) -> str:
     lines = [f"Targets: {met} of {len(checks)} met"]
     lines += [f"  {'met    ' if c['met'] else 'NOT met'}  {c['target']}: {c['detail']}" for c in checks]
     return "\n".join(lines)
-
