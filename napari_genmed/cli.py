@@ -167,7 +167,7 @@ def _cmd_evaluate(args) -> int:
 
     models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
-    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device, split=args.split), "evaluate", quiet=args.json)
+    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device, split=args.split, threshold=args.threshold), "evaluate", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows) + "\n\n" + format_targets(check_targets(rows)))
     return 0
 
@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
     s.add_argument("--split", choices=("test", "val"), default="test", help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads")
+    s.add_argument("--threshold", type=float, default=0.5, help="cut the skull probability here (0.5: the reported table; lower: more SEN, less PPV)")
     s.set_defaults(func=_cmd_evaluate)
     s = sub.add_parser("ceiling", help="what each view set determines: a perfect reader's DC/SEN/PPV on held-out heads")
     s.add_argument("--n", type=int, default=50, help="held-out heads")

@@ -179,6 +179,16 @@ def test_evaluate_on_a_tiny_config():
     assert [r["dice"] for r in val] != [r["dice"] for r in test]
     with pytest.raises(ValueError, match="split"):
         run(evaluate_job(models, n=2, data=TINY_DATASET, split="train"))
+    # another cut: a lower threshold keeps every voxel the higher one kept, so SEN never falls and PPV may
+    low = run(evaluate_job(models, n=2, data=TINY_DATASET, robustness=False, threshold=0.3))
+    held_out = [r for r in rows if r["scenario"] == "held-out"]
+    assert [(a["model"], a["views"]) for a in low] == [(b["model"], b["views"]) for b in held_out]
+    assert all(a["threshold"] == 0.3 and b["threshold"] == 0.5 and a["sen"] >= b["sen"] for a, b in zip(low, held_out))
+    assert any(a["sen"] > b["sen"] for a, b in zip(low, held_out))  # the cut did something
+    assert format_table(low).startswith("Skull probability cut at 0.3 (the reported table: 0.5)")
+    assert format_table(rows).startswith("| scenario")
+    with pytest.raises(ValueError, match="threshold"):
+        run(evaluate_job(models, n=2, data=TINY_DATASET, threshold=1.0))
 
 
 def test_nested_view_masks_follow_the_clinical_order_and_leave_old_recipes_alone():
