@@ -2,13 +2,14 @@
 
 For every model and view set (3 views, axial + sagittal, axial only) the point
 estimate of each test phantom is thresholded at 0.5 (``threshold``: another cut)
-and compared with the true skull: Dice (DC), sensitivity (SEN), precision (PPV), mean +- std, with the average
-symmetric surface distance and the 95% Hausdorff distance in mm beside them, and the
-biometry error (|BPD|, |OFD|, |HC| in mm, and the error in the gestational age
-that HC implies by Hadlock's formula, in weeks; heads whose axial cross-section
-gives no ellipse are counted in ``biometry_failed``). Robustness rows: heads at the edges of
-the GA range (16-18 and 36-38 weeks) and views with stronger pose jitter (20
-degrees, 10 mm), from three views. ``split="val"`` runs the same table on
+and compared with the true skull: Dice (DC), sensitivity (SEN), precision (PPV),
+mean +- std, with the average symmetric surface distance and the 95% Hausdorff
+distance in mm beside them, and the biometry error (|BPD|, |OFD|, |HC| in mm, and
+the error in the gestational age that HC implies by Hadlock's formula, in weeks;
+heads whose axial cross-section gives no ellipse are counted in
+``biometry_failed``). Robustness rows: heads at the edges of the GA range (16-18
+and 36-38 weeks) and views with stronger pose jitter (20 degrees, 10 mm), from
+three views. ``split="val"`` runs the same table on
 validation heads (the split whose first heads pick each run's best epoch): the
 place to choose between candidate runs or loss settings without looking at the
 test heads. The main scenario's rows also keep each head's Dice (``dice_per_head``),
