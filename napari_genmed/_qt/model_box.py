@@ -38,18 +38,24 @@ def _duration(recipe: dict) -> str:
 _TL_STAGES = ("autoencoder", "image", "joint")  #: core.tlnet.STAGES, named here so the panel does not import torch
 
 
+def _tl_stage_epochs(recipe: dict) -> list | None:
+    """The recipe's epochs per TL-net stage (every recipe has them; only TL-net runs them)."""
+    stages = recipe.get("stage_epochs")
+    return stages if isinstance(stages, list) and len(stages) == len(_TL_STAGES) else None
+
+
 def _stage_epochs(recipe: dict, metrics: dict):
     """The epochs of the run the weights come from: a CVAE's, or the TL-net stage
     they were kept in (its metrics count epochs within that stage)."""
-    stages = recipe.get("stage_epochs")
-    if isinstance(stages, list) and len(stages) == len(_TL_STAGES) and metrics.get("stage") in _TL_STAGES:
+    stages = _tl_stage_epochs(recipe)
+    if stages and metrics.get("stage") in _TL_STAGES:
         return stages[_TL_STAGES.index(metrics["stage"])]
     return recipe.get("epochs")
 
 
 def _epochs_text(kind: str, recipe: dict) -> str:
-    stages = recipe.get("stage_epochs")  # every recipe has it; only TL-net runs it
-    if kind == "tl-net" and isinstance(stages, list) and len(stages) == len(_TL_STAGES):
+    stages = _tl_stage_epochs(recipe)
+    if kind == "tl-net" and stages:
         return " + ".join(str(e) for e in stages) + " epochs (autoencoder + image net + joint)"
     return f"{recipe.get('epochs', '?')} epochs"
 

@@ -96,12 +96,12 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                 row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
             row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
             row["biometry_failed"] = int(np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float))))
-            if scenario in MAIN_SCENARIO.values():  # per head, in the split's order: paired comparisons (core.targets)
-                row["dice_per_head"] = [float(x) for x in values["dice"]]
-            paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
-            if paper and scenario in MAIN_SCENARIO.values():
-                row["paper"] = paper
-                row["meets_paper"] = bool(row["dice"] >= paper[0] and row["sen"] >= paper[1] and row["ppv"] >= paper[2])
+            if scenario in MAIN_SCENARIO.values():
+                row["dice_per_head"] = [float(x) for x in values["dice"]]  # in the split's order: paired comparisons (core.targets)
+                paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
+                if paper:
+                    row["paper"] = paper
+                    row["meets_paper"] = bool(row["dice"] >= paper[0] and row["sen"] >= paper[1] and row["ppv"] >= paper[2])
             rows.append(row)
     return rows
 
