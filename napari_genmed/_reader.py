@@ -69,7 +69,7 @@ def _warn(messages: list[str]) -> None:
 
 
 def _read_nifti(path: str) -> LayerData:
-    from napari_genmed.core.nifti import read_nifti
+    from napari_genmed.core.io.nifti import read_nifti
 
     volume = read_nifti(path)
     _warn(volume.warnings)
@@ -99,7 +99,7 @@ def _image_layer(path: str, data: Any, spacing: tuple[float, float], meta: dict)
 
 
 def _read_dicom(path: str) -> LayerData:
-    from napari_genmed.core.dicom import read_dicom
+    from napari_genmed.core.io.dicom import read_dicom
 
     image = read_dicom(path)
     _warn(image.warnings)
@@ -108,7 +108,7 @@ def _read_dicom(path: str) -> LayerData:
 
 
 def _read_frame(path: str) -> LayerData:
-    from napari_genmed.core.frames import read_frame
+    from napari_genmed.core.io.frames import read_frame
 
     frame = read_frame(path)
     _warn(frame.warnings)

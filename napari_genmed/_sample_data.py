@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def sample_head():
-    from ._qt.layer_data import phantom_layers
-    from .core.sample import sample_scan
+    from .layer_data import phantom_layers
+    from .core.data.sample import sample_scan
 
     scan = sample_scan()
     return phantom_layers(scan.phantom, scan.views)
@@ -16,7 +16,7 @@ def toy_flow():
     """The seed material's 2D flow x = (u1, u2 - u1^2 - 1): base, true and learnt
     densities (the bundled RealNVP) as three images side by side."""
     from . import api
-    from .core.toyflow import density_images
+    from .core.flows.toyflow import density_images
 
     images = density_images(api.load_model("toy-flow", "cpu"))
     return [(images[key], {"name": f"toy flow: {title}", "translate": (0.0, 140.0 * k), "colormap": "magma"}, "image")

@@ -24,7 +24,7 @@ def _last3(values: Any, ndim: int, default: float) -> tuple[float, float, float]
 
 def write_nifti(path: str, data: Any, attributes: dict) -> list[str]:
     """Write one layer's data as ``.nii``/``.nii.gz``; return the written path."""
-    from napari_genmed.core.nifti import write_nifti as write_volume
+    from napari_genmed.core.io.nifti import write_nifti as write_volume
 
     if attributes.get("multiscale") and isinstance(data, (list, tuple)):
         data = data[0]

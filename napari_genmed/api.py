@@ -11,19 +11,19 @@ import numbers
 
 import numpy as np
 
-from .core.biometry import Biometry
-from .core.geometry import VIEW_NAMES, Pose
-from .core.phantom import Phantom
-from .core.ultrasound import Probe, View
+from .core.sim.biometry import Biometry
+from .core.sim.geometry import VIEW_NAMES, Pose
+from .core.sim.phantom import Phantom
+from .core.sim.ultrasound import Probe, View
 
 __all__ = [
     "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct", "decode", "latent_directions", "generate_view", "density_map",
     "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS", "BUNDLED_VIEW_GENERATORS",
 ]
 
-from .core.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
-from .core.bundled import FLOWS as BUNDLED_FLOWS  # noqa: E402  (patch-flow, toy-flow)
-from .core.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS  # noqa: E402  (mental-map, mental-map-gan)
+from .core.io.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
+from .core.io.bundled import FLOWS as BUNDLED_FLOWS  # noqa: E402  (patch-flow, toy-flow)
+from .core.io.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS  # noqa: E402  (mental-map, mental-map-gan)
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
 
@@ -61,7 +61,7 @@ def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: flo
     """A procedural fetal head at ``ga_weeks`` (16-38), reproducible from ``(seed,
     ga_weeks)``: ``.labels`` (uint8), ``.skull`` (bool), ``.spacing_mm``, ``.biometry``
     (``bpd_mm``, ``ofd_mm``, ``hc_mm``, ``ga_weeks``)."""
-    from .core.phantom import make_phantom as _make
+    from .core.sim.phantom import make_phantom as _make
 
     if isinstance(ga_weeks, bool) or not isinstance(ga_weeks, numbers.Real) or not np.isfinite(ga_weeks):
         raise ValueError(f"ga_weeks must be a finite number, got {ga_weeks!r}")
@@ -84,14 +84,14 @@ def simulate_views(
     a dict name -> :class:`View` with ``.image`` (128 x 128 float32 in [0, 1], 1 mm
     pixels) and ``.pose``. With ``jitter`` the planes are perturbed (up to ~10
     degrees, ~5 mm); ``speckle=False`` renders the expected (speckle-free) image."""
-    from .core.ultrasound import simulate_views as _sim
+    from .core.sim.ultrasound import simulate_views as _sim
 
     return _sim(_check_volume(labels_or_mask), _check_spacing(spacing_mm), _check_seed(seed), views, bool(jitter), bool(speckle))
 
 
 def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int = 0, speckle: bool = True) -> View:
     """B-mode image of any plane ``pose`` (a :class:`Pose` or its dict form)."""
-    from .core.ultrasound import simulate_view as _sim
+    from .core.sim.ultrasound import simulate_view as _sim
 
     if isinstance(pose, dict):
         pose = Pose.from_dict(pose)
@@ -105,25 +105,13 @@ def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int
 def load_model(name_or_path, device: str = "auto"):
     """A model: a bundled name (reconstruction: ``rec-cvae``, ``hirec-cvae``,
     ``tl-net``; view generators: ``mental-map``, ``mental-map-gan``; flows:
-    ``patch-flow``, ``toy-flow``; SHA-256 verified) or a ``.safetensors`` checkpoint path. The model
-    is in eval mode on ``device`` (``auto``: CUDA, then MPS, then CPU); its model card
-    (config, recipe, metrics) is ``model.card``."""
-    from pathlib import Path
+    ``patch-flow``, ``toy-flow``, ``latent-flow``; SHA-256 verified) or a
+    ``.safetensors`` checkpoint path. The model is in eval mode on ``device``
+    (``auto``: CUDA, then MPS, then CPU); its model card (config, recipe, metrics)
+    is ``model.card``."""
+    from .core.io.checkpoint import load_model as _load
 
-    from .core.bundled import bundled_path
-    from .core.checkpoint import load_checkpoint
-    from .core.devices import resolve_device
-
-    if not isinstance(name_or_path, (str, Path)):
-        raise ValueError(f"load_model takes a bundled model's name or a checkpoint path, not {type(name_or_path).__name__}")
-    dev = resolve_device(device)
-    bundled = BUNDLED_MODELS + BUNDLED_VIEW_GENERATORS + BUNDLED_FLOWS
-    path = bundled_path(name_or_path) if name_or_path in bundled else Path(name_or_path)
-    if not path.exists():
-        raise ValueError(f"no model named {name_or_path!r}: not a bundled model ({', '.join(bundled)}) nor a file")
-    model, card = load_checkpoint(path, dev)
-    model.card = card
-    return model
+    return _load(name_or_path, device)
 
 
 def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
@@ -134,7 +122,7 @@ def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
     for TL-net, which is deterministic and draws no samples), ``.spacing_mm`` and
     ``.biometry()``. At least one view is needed (the prior alone: :func:`decode`).
     Same inputs and seed, same volume."""
-    from .core.reconstruct import reconstruct as _rec
+    from .core.tasks.reconstruct import reconstruct as _rec
 
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
@@ -152,7 +140,7 @@ def decode(model, z, views: dict | None = None) -> np.ndarray:
     as for :func:`reconstruct`) or, with ``views=None``, on no view: the model's
     unconditional prior. ``z = reference`` (the prior mean, see
     :func:`latent_directions`) gives the point estimate of :func:`reconstruct`."""
-    from .core import latent
+    from .core.tasks import latent
 
     _check_model(model)
     arr = np.asarray(z)
@@ -168,7 +156,7 @@ def latent_directions(model, n_reference: int = 4):
     skull (``.order``, ``.effect`` in voxels, ``.groups`` e.g. HiREC's levels,
     ``.code_sigma`` for TL-net). Computed once per set of weights (seconds at 64^3)
     and cached on disk."""
-    from .core import latent
+    from .core.tasks import latent
 
     _check_model(model)
     if isinstance(n_reference, bool) or not isinstance(n_reference, numbers.Integral) or not 1 <= n_reference <= 64:
@@ -184,8 +172,8 @@ def generate_view(model, observations, query_pose, n_samples: int = 1, seed: int
     dict). Returns ``.image`` on the query's grid, ``.std`` over ``n_samples`` (else
     None), ``.pose`` and ``.native`` (the generator's 64 x 64, 2 mm image). Same
     inputs and seed, same image."""
-    from .core.models import VIEW_GENERATOR_KINDS
-    from .core.viewgen import generate
+    from .core.nets.registry import VIEW_GENERATOR_KINDS
+    from .core.tasks.viewgen import generate
 
     if getattr(model, "kind", None) not in VIEW_GENERATOR_KINDS:
         raise ValueError(f"model must be a loaded view generator ({', '.join(VIEW_GENERATOR_KINDS)}); see load_model")
@@ -202,7 +190,7 @@ def density_map(image, model=None, spacing_mm: float = 1.0, stride: int = 4) -> 
     ``patch-flow``; None loads the bundled one): overlapping patches scored at their
     positions, each pixel the mean of the patches covering it. High values flag
     what looks unlike real (simulated) ultrasound. The map has the image's shape."""
-    from .core.density import density_map as _map
+    from .core.tasks.density import density_map as _map
 
     if model is None:
         model = load_model("patch-flow", "cpu")

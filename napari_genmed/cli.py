@@ -22,15 +22,15 @@ import os
 import sys
 from pathlib import Path
 
-from .core.bundled import NAMES as MODEL_NAMES
-from .core.bundled import VIEW_GENERATORS
-from .core.table1 import VIEW_SETS
+from .core.io.bundled import NAMES as MODEL_NAMES
+from .core.io.bundled import VIEW_GENERATORS
+from .core.eval.paper import VIEW_SETS
 
 FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 
 
 def _cmd_sample_data(args) -> int:
-    from .core.sample import write_sample
+    from .core.data.sample import write_sample
 
     for path in write_sample(args.out):
         print(path)
@@ -39,8 +39,8 @@ def _cmd_sample_data(args) -> int:
 
 def _cmd_phantom(args) -> int:
     from .core.progress import run
-    from .core.sample import write_scan
-    from .core.scan import scan_job
+    from .core.data.sample import write_scan
+    from .core.sim.scan import scan_job
 
     scan = run(scan_job(args.ga, args.seed, (args.grid,) * 3, args.spacing))
     write_scan(scan, args.out, labels_file="labels.nii.gz", description="napari-genmed phantom")
@@ -50,7 +50,7 @@ def _cmd_phantom(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import run_bench
+    from .dev.bench import run_bench
 
     from .core.devices import resolve_device
 
@@ -81,15 +81,15 @@ def _with_bar(job, desc: str, quiet: bool = False):
 def _cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from .core.training import TrainConfig, train_job
+    from .core.train.reconstruction import TrainConfig, train_job
 
     from .core.devices import resolve_device
-    from .core.viewtraining import ViewTrainConfig, train_views_job
+    from .core.train.views import ViewTrainConfig, train_views_job
 
     if args.config:
         values = json.loads(Path(args.config).read_text())
     elif args.resume and args.model in MODEL_NAMES:
-        from .core.training import resume_settings
+        from .core.train.reconstruction import resume_settings
 
         values = resume_settings(args.out, args.model)  # the settings the run started with
     else:
@@ -98,14 +98,14 @@ def _cmd_train(args) -> int:
     if args.cache:
         values["cache_dir"] = args.cache
     if args.model in FLOW_TRAINING:
-        from .core.flowtraining import FlowTrainConfig, train_patch_flow_job, train_toy_flow_job
+        from .core.train.flows import FlowTrainConfig, train_patch_flow_job, train_toy_flow_job
 
         values.pop("kind")
         if args.model == "toy-flow":
             values.pop("cache_dir", None)
             job = train_toy_flow_job(args.out, **values)
         elif args.model == "latent-flow":
-            from .core.latentflow import train_latent_flow_job
+            from .core.train.latent_flow import train_latent_flow_job
 
             job = train_latent_flow_job(args.out, **values)
         else:
@@ -144,7 +144,7 @@ def _cmd_train(args) -> int:
 def _cmd_data(args) -> int:
     import time
 
-    from .core.dataset import PhantomDataset
+    from .core.data.dataset import PhantomDataset
 
     t0 = time.perf_counter()
     made = {split: PhantomDataset(split, n, cache_dir=args.cache).fill_cache(workers=args.workers) for split, n in (("train", args.train), ("val", args.val))}
@@ -162,8 +162,8 @@ def _weights(name: str, folder: str | None) -> str:
 
 def _cmd_evaluate(args) -> int:
     from . import api
-    from .core.evaluation import evaluate_job, format_table
-    from .core.targets import check_targets, format_targets
+    from .core.eval.reconstruction import evaluate_job, format_table
+    from .core.eval.targets import check_targets, format_targets
 
     models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
     device = str(next(iter(models.values())).parameters().__next__().device)
@@ -173,7 +173,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_ceiling(args) -> int:
-    from .core.ceiling import ceiling_job, format_ceiling
+    from .core.eval.ceiling import ceiling_job, format_ceiling
 
     models = {}
     if args.models:
@@ -188,7 +188,7 @@ def _cmd_ceiling(args) -> int:
 
 def _cmd_evaluate_views(args) -> int:
     from . import api
-    from .core.viewevaluation import evaluate_views_job, format_view_table
+    from .core.eval.views import evaluate_views_job, format_view_table
 
     generators = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods}
     recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
@@ -199,7 +199,7 @@ def _cmd_evaluate_views(args) -> int:
 
 def _cmd_evaluate_density(args) -> int:
     from . import api
-    from .core.flowtraining import evaluate_density_job
+    from .core.train.flows import evaluate_density_job
 
     flow = api.load_model(args.weights or "patch-flow", "cpu")
     result = _with_bar(evaluate_density_job(flow, n=args.n, cache_dir=args.cache), "evaluate-density", quiet=args.json)
@@ -214,8 +214,8 @@ def _cmd_evaluate_density(args) -> int:
 def _cmd_convert(args) -> int:
     import torch
 
-    from .core.checkpoint import save_checkpoint
-    from .core.models import build_model
+    from .core.io.checkpoint import save_checkpoint
+    from .core.nets.registry import build_model
 
     config = json.loads(Path(args.config).read_text()) if args.config else None
     model = build_model(args.kind, config)
@@ -234,7 +234,7 @@ def _cmd_convert(args) -> int:
 
 
 def _cmd_bundle(args) -> int:
-    from .core.bundled import bundle
+    from .core.io.bundled import bundle
 
     rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
     view_rows = json.loads(Path(args.view_evaluation).read_text()) if args.view_evaluation else None

@@ -20,6 +20,6 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def phantom28():
-    from napari_genmed.core.phantom import make_phantom
+    from napari_genmed.core.sim.phantom import make_phantom
 
     return make_phantom(28.0, 5)

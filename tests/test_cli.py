@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_genmed.cli import main
-from napari_genmed.core.nifti import read_nifti
+from napari_genmed.core.io.nifti import read_nifti
 
 
 def test_phantom_command_writes_files(tmp_path, capsys):

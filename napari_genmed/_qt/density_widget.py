@@ -2,7 +2,7 @@
 
 Pick the patch flow (bundled or a file) and a 2D layer (a generated missing view, an
 opened frame, the sample's planes), Compute: a worker runs
-:func:`~napari_genmed.core.density.density_map` and the per-pixel negative
+:func:`~napari_genmed.core.tasks.density.density_map` and the per-pixel negative
 log-likelihood (bits per dimension) appears over the view, at the view's own place
 (in 3D at its pose), with a diverging colormap centred near the top of what clean
 simulated views score, and a legend. "Teaching example" shows the seed material's 2D flow
@@ -19,11 +19,11 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.geometry import Pose
+from ..core.sim.geometry import Pose
 from ..core.progress import Progress
-from ..core.ultrasound import View
+from ..core.sim.ultrasound import View
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
-from .layer_data import set_layer, view_layer
+from ..layer_data import set_layer, view_layer
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 
@@ -43,7 +43,7 @@ def legend_pixmap(width: int = 220, height: int = 14) -> QPixmap:
 
 
 def density_job(flow, image: np.ndarray, spacing_mm: float):
-    from ..core.density import density_map
+    from ..core.tasks.density import density_map
 
     yield Progress(0, 1, "scoring patches")
     out = density_map(image, flow, spacing_mm)
@@ -113,8 +113,8 @@ class DensityWidget(JobPanel, Container):
             return None
         layer = self.viewer.layers[name]
         try:
-            from ..core.density import check_image
-            from ..core.viewprep import to_gray
+            from ..core.tasks.density import check_image
+            from ..core.tasks.viewprep import to_gray
 
             image = to_gray(name, np.asarray(layer_image(layer)))
             check_image(image)
@@ -160,7 +160,7 @@ class DensityWidget(JobPanel, Container):
     def show_toy(self):
         """The teaching example as three image layers side by side (2D)."""
         from .. import api
-        from ..core.toyflow import density_images
+        from ..core.flows.toyflow import density_images
 
         try:
             flow = api.load_model("toy-flow", "cpu")

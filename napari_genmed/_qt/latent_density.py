@@ -20,7 +20,7 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
-from ..core.latent import SLIDER_RANGE
+from ..core.tasks.latent import SLIDER_RANGE
 from .jobs import abandon, start_job
 
 GRID = 64  #: map cells per side
@@ -88,7 +88,7 @@ def click_on_plane(position, view_direction, dims_displayed) -> tuple[float, flo
 
 
 def density_map_job(flow, z, dims, sigma, reference):
-    from ..core.latentflow import density_slice
+    from ..core.train.latent_flow import density_slice
 
     return density_slice(flow, z, dims, sigma, reference, GRID, SLIDER_RANGE)[0]
 
@@ -189,7 +189,7 @@ class LatentDensity(Container):
             self.compute()
 
     def _show_map(self, logp: np.ndarray):
-        from .layer_data import set_layer
+        from ..layer_data import set_layer
 
         if self.place is None or IMAGE not in self.viewer.layers:
             self.place = MapPlace.beside(self.viewer)

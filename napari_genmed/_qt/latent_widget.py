@@ -2,7 +2,7 @@
 
 Bound to the model and the views of the "Skull reconstruction" panel (docked too
 if it is not). When a model loads, its latent dimensions are ranked (a job with
-progress, cached on disk: :func:`~napari_genmed.core.latent.directions_job`) and
+progress, cached on disk: :func:`~napari_genmed.core.tasks.latent.directions_job`) and
 one slider per dimension appears, in units of the prior's sigma around the views'
 point estimate, the most effective first (the top K, all on request; HiREC-CVAE's
 grouped by level). Moving a slider decodes in a long-lived worker fed by a
@@ -23,9 +23,9 @@ from qtpy.QtCore import Qt
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
-from ..core.latent import SLIDER_RANGE, directions_job, latent_reconstruction
-from ..core.latentstate import LatentState
-from ..core.mailbox import LatestOnly
+from ..core.tasks.latent import SLIDER_RANGE, directions_job, latent_reconstruction
+from ..core.tasks.latentstate import LatentState
+from .mailbox import LatestOnly
 from .docks import docked
 from .jobs import abandon, progress_bar, start_job
 from .latent_density import LatentDensity

@@ -3,7 +3,7 @@
 Pick a view generator (the mental map, plain or GAN; or a file), the observed slices
 (Image layers that carry their pose: the sample's planes, extracted or generated
 planes) and the query plane (a standard plane through the head, or a plane of the
-Plane picker), then Generate: a worker runs :func:`~napari_genmed.core.viewgen.generate`
+Plane picker), then Generate: a worker runs :func:`~napari_genmed.core.tasks.viewgen.generate`
 and, when the true head is in the viewer, renders the true plane without speckle.
 The result: the generated slice in 3D at its pose (an Image layer, replaced on a
 re-run), with "samples > 1" its per-pixel standard deviation, and in the panel the
@@ -17,11 +17,11 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Spi
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.geometry import VIEW_NAMES, Pose, standard_pose
+from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
-from ..core.ultrasound import View
+from ..core.sim.ultrasound import View
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
-from .layer_data import layer_kind, set_layer, view_image, view_layer
+from ..layer_data import layer_kind, set_layer, view_image, view_layer
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
 
@@ -51,9 +51,9 @@ def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
 
 
 def generation_job(model, observations, query: Pose, view: str, n_samples: int, seed: int, truth_labels=None, truth_spacing: float = 2.0):
-    from ..core.imagemetrics import similarity
-    from ..core.ultrasound import simulate_view
-    from ..core.viewgen import generate
+    from ..core.metrics.similarity import similarity
+    from ..core.sim.ultrasound import simulate_view
+    from ..core.tasks.viewgen import generate
 
     total = 3 if truth_labels is not None else 2
     yield Progress(0, total, "generating")
@@ -150,8 +150,8 @@ class MissingViewsWidget(JobPanel, Container):
             return view, pose
         truth = self._truth_layer()
         if truth is not None:
-            from ..core.geometry import standard_centre
-            from ..core.labels import as_labels, head_mask
+            from ..core.sim.geometry import standard_centre
+            from ..core.sim.labels import as_labels, head_mask
 
             centre = standard_centre(head_mask(as_labels(np.asarray(truth.data))), float(truth.scale[0]))
         elif observations:
@@ -174,7 +174,7 @@ class MissingViewsWidget(JobPanel, Container):
             truth = self._truth_layer()
             labels = np.asarray(truth.data) if truth is not None else None
             job = generation_job(model, obs, query, view, int(self.samples.value), int(self.seed.value), labels, float(truth.scale[0]) if truth is not None else 2.0)
-            from ..core.viewgen import prepare_observations
+            from ..core.tasks.viewgen import prepare_observations
 
             prepare_observations(obs)  # bad slices fail here, before a worker starts
         except (ValueError, KeyError) as exc:

@@ -9,7 +9,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
-from ..core.bundled import ALL, FLOWS, NAMES, VIEW_GENERATORS
+from ..core.io.bundled import ALL, FLOWS, NAMES, VIEW_GENERATORS
 from ..core.devices import accelerators_possible, available_devices
 from .jobs import leave_a_core_for_the_gui, start_job
 

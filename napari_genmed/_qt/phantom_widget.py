@@ -1,7 +1,7 @@
 """Dock widget "Fetal head phantom": make a synthetic head at any GA and seed, with
 its simulated standard planes placed in 3D at their poses.
 
-Thin: the work is the core's :func:`~napari_genmed.core.scan.scan_job`, run in a
+Thin: the work is the core's :func:`~napari_genmed.core.sim.scan.scan_job`, run in a
 napari generator worker (progress bar, Cancel); results replace the earlier
 phantom layers.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
 
-from ..core.scan import scan_job
+from ..core.sim.scan import scan_job
 from .jobs import JobPanel, progress_bar, start_job
-from .layer_data import phantom_layers, set_layer
+from ..layer_data import phantom_layers, set_layer
 
 
 class PhantomWidget(JobPanel, Container):

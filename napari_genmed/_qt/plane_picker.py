@@ -15,9 +15,9 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
 
-from ..core.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
+from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
 from .jobs import layer_list_events, watch
-from .layer_data import layer_kind, set_layer, view_layer
+from ..layer_data import layer_kind, set_layer, view_layer
 
 NONE = "(none)"
 
@@ -92,8 +92,8 @@ class PlanePicker(Container):
         key = self._key(layer)
         if self._centre_cache[0] != key:
             if layer_kind(layer) == "labels":
-                from ..core.geometry import standard_centre
-                from ..core.labels import as_labels, head_mask
+                from ..core.sim.geometry import standard_centre
+                from ..core.sim.labels import as_labels, head_mask
 
                 centre = standard_centre(head_mask(as_labels(data)), self._spacing(layer))
             else:
@@ -186,11 +186,11 @@ class PlanePicker(Container):
         s = self._spacing(layer)
         try:
             if layer_kind(layer) == "labels":
-                from ..core.ultrasound import simulate_view
+                from ..core.sim.ultrasound import simulate_view
 
                 v = simulate_view(np.asarray(layer.data), pose, spacing_mm=s, seed=0, name=view)
             else:
-                from ..core.ultrasound import View
+                from ..core.sim.ultrasound import View
 
                 img = sample_plane(np.asarray(layer.data), s, pose)
                 lo, hi = np.percentile(np.asarray(layer.data), [1, 99.5])

@@ -2,7 +2,7 @@
 
 The clinician's workflow: load a model (bundled or a file), assign the planes
 (Image layers) to axial / sagittal / coronal, press Reconstruct. The job
-(:func:`~napari_genmed.core.reconstruct.reconstruction_job`) runs in a napari worker
+(:func:`~napari_genmed.core.tasks.reconstruct.reconstruction_job`) runs in a napari worker
 with a progress bar and Cancel; its result replaces the earlier result layers: the
 skull probability, the skull at an adjustable threshold (Labels), its surface, and
 with samples > 1 the uncertainty. They share the millimetre space of the input
@@ -17,9 +17,9 @@ from magicgui.widgets import ComboBox, Container, FileEdit, FloatSlider, Label, 
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
-from ..core.reconstruct import Reconstruction, reconstruction_job
+from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
-from .layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
+from ..layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
 
@@ -199,7 +199,7 @@ class ReconstructWidget(JobPanel, Container):
 
     # -- export ---------------------------------------------------------------
     def export_volume(self):
-        from ..core.nifti import write_nifti
+        from ..core.io.nifti import write_nifti
 
         if self.result is None:
             show_error("Nothing to export yet: reconstruct first.")
@@ -213,7 +213,7 @@ class ReconstructWidget(JobPanel, Container):
         return path
 
     def export_surface(self):
-        from ..core.surface import write_mesh
+        from ..core.io.meshes import write_mesh
 
         if self.result is None or self.result.surface is None:
             show_error("No surface to export yet: reconstruct first.")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox
 
-from ..core.geometry import VIEW_NAMES
+from ..core.sim.geometry import VIEW_NAMES
 from .jobs import layer_list_events, watch
-from .layer_data import layer_kind, view_image
+from ..layer_data import layer_kind, view_image
 
 NONE = "(none)"
 

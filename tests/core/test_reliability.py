@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from napari_genmed import api
-from napari_genmed.core.checkpoint import load_checkpoint, save_checkpoint
-from napari_genmed.core.models import build_model
+from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
+from napari_genmed.core.nets.registry import build_model
 
 from .tiny import TINY_MODEL
 
@@ -165,9 +165,9 @@ def _rss_bytes() -> int:
 def test_soak_reconstructions_and_latent_moves(artifacts):
     """200 reconstructions and 1,000 latent moves with the bundled HiREC-CVAE:
     resident memory grows by less than 10% after the warm-up."""
-    from napari_genmed.core.latent import latent_directions, latent_reconstruction
-    from napari_genmed.core.latentstate import LatentState
-    from napari_genmed.core.sample import sample_scan
+    from napari_genmed.core.tasks.latent import latent_directions, latent_reconstruction
+    from napari_genmed.core.tasks.latentstate import LatentState
+    from napari_genmed.core.data.sample import sample_scan
 
     model = api.load_model("hirec-cvae", "cpu")
     views = sample_scan().views

@@ -1,6 +1,6 @@
 """Tiny model and data settings that train in seconds (tests only)."""
 
-from napari_genmed.core.dataset import DatasetConfig
+from napari_genmed.core.data.dataset import DatasetConfig
 
 TINY_DATA = dict(grid=(16, 16, 16), spacing_mm=8.0, view_shape=(32, 32), pixel_mm=4.0)
 TINY_MODEL = {

@@ -3,8 +3,8 @@ tiny (untrained) weights that load in milliseconds."""
 
 import pytest
 
-from napari_genmed.core.checkpoint import save_checkpoint
-from napari_genmed.core.models import build_model
+from napari_genmed.core.io.checkpoint import save_checkpoint
+from napari_genmed.core.nets.registry import build_model
 
 from ..core.tiny import TINY_MODEL
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_genmed.core.bundled import NAMES
+from napari_genmed.core.io.bundled import NAMES
 
 from .helpers import click_world, raise_dock
 
@@ -28,7 +28,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     _wait(qtbot, panel.models)
     assert panel.models.model is not None and panel.models.model.kind == "hirec-cvae"
 
-    from napari_genmed._qt.stall import reconstruction_stall
+    from napari_genmed.dev.stall import reconstruction_stall
 
     stall = reconstruction_stall(panel, samples=64)  # long enough to watch the event loop (about a second)
     (artifacts / "gui_stall.json").write_text(json.dumps(stall))
@@ -52,8 +52,8 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
 @pytest.mark.parametrize("name", NAMES)
 def test_bundled_models_reconstruct_the_sample(name):
     from napari_genmed import api
-    from napari_genmed.core.metrics import overlap
-    from napari_genmed.core.sample import read_views, sample_scan
+    from napari_genmed.core.metrics.overlap import overlap
+    from napari_genmed.core.data.sample import read_views, sample_scan
     from pathlib import Path
 
     model = api.load_model(name, device="cpu")
@@ -179,7 +179,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     clean = density.result.copy()
     assert clean.shape == (128, 128) and np.isfinite(clean).all()
     image = np.array(viewer.layers["axial"].data)
-    from napari_genmed._qt.layer_data import view_image
+    from napari_genmed.layer_data import view_image
 
     noisy = view_image(viewer.layers["axial"]).copy()
     noisy[50:74, 50:74] = np.random.default_rng(0).random((24, 24))

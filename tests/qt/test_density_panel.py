@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_genmed.core.checkpoint import save_checkpoint
-from napari_genmed.core.glow import GlowConfig, PatchGlow
+from napari_genmed.core.io.checkpoint import save_checkpoint
+from napari_genmed.core.flows.glow import GlowConfig, PatchGlow
 
 from .helpers import panel_with_weights, wait_job
 

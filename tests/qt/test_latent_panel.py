@@ -148,7 +148,7 @@ def test_latent_density_refuses_a_flow_of_another_model(viewer, qtbot, tiny_weig
 def test_the_latent_map_place_and_clicks_on_it():
     """World <-> latent values on the map, and where a 3D view ray meets the map."""
     from napari_genmed._qt.latent_density import GRID, MapPlace, click_on_plane
-    from napari_genmed.core.latent import SLIDER_RANGE
+    from napari_genmed.core.tasks.latent import SLIDER_RANGE
 
     place = MapPlace((10.0, 150.0), 128.0)
     for u in [(0.0, 0.0), (1.5, -2.0), (SLIDER_RANGE, -SLIDER_RANGE), (-2.9, 2.9)]:

@@ -10,7 +10,7 @@ import pydicom
 import pytest
 
 from napari_genmed._reader import get_reader
-from napari_genmed.core.nifti import read_nifti, write_nifti
+from napari_genmed.core.io.nifti import read_nifti, write_nifti
 
 PLUGIN = "napari-genmed"
 US_DICOM = Path(pydicom.__file__).parent / "data" / "test_files" / "examples_palette.dcm"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_genmed._qt.layer_data import view_image, view_index
-from napari_genmed.core.geometry import Pose
+from napari_genmed.layer_data import view_image, view_index
+from napari_genmed.core.sim.geometry import Pose
 
 from .helpers import PLUGIN
 from .helpers import reconstruction_panel as _panel
@@ -30,8 +30,8 @@ def test_model_panel(viewer, qtbot, tiny_weights, notes):
     assert panel.models.model is not None and any("Loading the model failed" in n for n in notes)
     # a deterministic model draws no variants: samples and seed are off and say why
     assert panel.samples.enabled and panel.seed.enabled
-    from napari_genmed.core.checkpoint import save_checkpoint
-    from napari_genmed.core.models import build_model
+    from napari_genmed.core.io.checkpoint import save_checkpoint
+    from napari_genmed.core.nets.registry import build_model
 
     from ..core.tiny import TINY_MODEL
 
@@ -56,8 +56,8 @@ def test_views_are_assigned_from_the_sample(viewer, qtbot, tiny_weights):
 
 
 def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tmp_path):
-    from napari_genmed.core.nifti import read_nifti
-    from napari_genmed.core.surface import read_mesh
+    from napari_genmed.core.io.nifti import read_nifti
+    from napari_genmed.core.io.meshes import read_mesh
 
     panel = _panel(viewer, qtbot, tiny_weights)
     before = len(viewer.layers)
@@ -157,7 +157,7 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
 
 
 def test_plane_picker_on_an_image_volume(viewer):
-    from napari_genmed.core.phantom import make_phantom
+    from napari_genmed.core.sim.phantom import make_phantom
 
     vol = make_phantom(30.0, 2).skull.astype(np.float32) * 100.0
     viewer.add_image(vol, name="mri-like", scale=(2.0, 2.0, 2.0))

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from napari_genmed._qt.layer_data import view_image, view_index
-from napari_genmed.core.geometry import Pose
-from napari_genmed.core.sample import sample_scan
+from napari_genmed.layer_data import view_image, view_index
+from napari_genmed.core.sim.geometry import Pose
+from napari_genmed.core.data.sample import sample_scan
 
 
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
@@ -37,7 +37,7 @@ def test_sample_matches_the_files_in_sample_data():
 
     import imageio.v3 as iio
 
-    from napari_genmed.core.nifti import read_nifti
+    from napari_genmed.core.io.nifti import read_nifti
 
     root = Path(__file__).resolve().parents[2] / "sample_data"
     scan = sample_scan()

@@ -1,0 +1,178 @@
+"""A torch ``Dataset`` of phantom heads and their simulated standard planes.
+
+Item ``i`` of a split is reproducible from ``(split seed base + i)``: the seed fixes
+the gestational age (uniform in ``ga_range``), the head, the plane jitter and the
+speckle. Splits use disjoint seed ranges, so train, validation and test heads never
+coincide. Items are generated on the fly; with ``cache_dir`` each one is written
+once as ``.npz`` (keyed by the dataset's settings) and read back afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..sim.geometry import VIEW_NAMES
+from ..sim.labels import BONE
+from ..sim.phantom import Phantom, make_phantom
+from ..sim.ultrasound import Medium, simulate_views
+
+SPLIT_SEED_BASE = {"train": 0, "val": 10_000_000, "test": 20_000_000}  #: disjoint seed ranges
+MAX_SPLIT_SIZE = 10_000_000
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    grid: tuple[int, int, int] = (64, 64, 64)  #: DESIGN §3 default grid
+    spacing_mm: float = 2.0  #: 128 mm field of view
+    view_shape: tuple[int, int] = (128, 128)  #: default 2D view size
+    pixel_mm: float = 1.0
+    ga_range: tuple[float, float] = (16.0, 38.0)  #: INTERGROWTH range used by the product
+    jitter: bool = True  #: views are not registered
+    max_angle_deg: float = 10.0
+    max_shift_mm: float = 5.0
+    speckle: bool = True
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def subject_seed(split: str, index: int) -> int:
+    if split not in SPLIT_SEED_BASE:
+        raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLIT_SEED_BASE)}")
+    if not 0 <= index < MAX_SPLIT_SIZE:
+        raise IndexError(f"index {index} outside 0..{MAX_SPLIT_SIZE - 1}")
+    return SPLIT_SEED_BASE[split] + int(index)
+
+
+def subject_ga(seed: int, config: DatasetConfig = DatasetConfig()) -> float:
+    """The gestational age of subject ``seed`` (uniform in ``config.ga_range``)."""
+    return float(np.random.default_rng([int(seed), 99]).uniform(*config.ga_range))
+
+
+def subject_phantom(seed: int, config: DatasetConfig = DatasetConfig()) -> Phantom:
+    """The phantom head of subject ``seed``."""
+    return make_phantom(subject_ga(seed, config), seed, config.grid, config.spacing_mm)
+
+
+def make_subject(seed: int, config: DatasetConfig = DatasetConfig(), phantom: Phantom | None = None) -> dict[str, np.ndarray]:
+    """One subject as numpy arrays (see :class:`PhantomDataset` for the keys);
+    ``phantom``: its head, when the caller has already made it."""
+    ph = phantom if phantom is not None else subject_phantom(seed, config)
+    ga = ph.shape_params.ga_weeks
+    views = simulate_views(
+        Medium(ph.labels, ph.spacing_mm),
+        seed=seed,
+        jitter=config.jitter,
+        speckle=config.speckle,
+        shape=config.view_shape,
+        pixel_mm=config.pixel_mm,
+        max_angle_deg=config.max_angle_deg,
+        max_shift_mm=config.max_shift_mm,
+    )
+    b = ph.biometry
+    return {
+        "labels": ph.labels,
+        "skull": ph.skull[None].astype(np.float32),
+        "views": np.stack([views[n].image for n in VIEW_NAMES]),
+        "poses": np.stack([views[n].pose.as_vector() for n in VIEW_NAMES]),
+        "biometry": np.array([b.bpd_mm, b.ofd_mm, b.hc_mm, b.ga_weeks], np.float32),
+        "ga": np.float32(ga),
+        "seed": np.int64(seed),
+    }
+
+
+def read_npz(path: Path | None) -> dict[str, np.ndarray] | None:
+    """A cache entry, or None when absent or damaged (a damaged one is deleted and
+    simply made again)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def write_npz(path: Path | None, arrays: dict[str, np.ndarray]) -> None:
+    """Write a cache entry atomically (a crash never leaves half a file)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _make_cached(job) -> None:
+    dataset, index = job
+    dataset.arrays(index)
+
+
+class PhantomDataset:
+    """``dataset[i]`` -> dict of torch tensors:
+
+    ``skull`` (1, D, H, W) float32 0/1, ``labels`` (D, H, W) uint8, ``views``
+    (3, h, w) float32 in [0, 1] ordered axial, sagittal, coronal, ``poses`` (3, 10)
+    float32 (origin, row axis, column axis, spacing), ``biometry`` (4,) float32
+    (BPD, OFD, HC mm, GA weeks), ``ga`` and ``seed``.
+    """
+
+    def __init__(self, split: str = "train", size: int = 1000, config: DatasetConfig = DatasetConfig(), cache_dir=None):
+        subject_seed(split, 0)  # validates the split name
+        if not 0 < size <= MAX_SPLIT_SIZE:
+            raise ValueError(f"size must lie in 1..{MAX_SPLIT_SIZE}, got {size}")
+        self.split, self.size, self.config = split, int(size), config
+        self.cache_dir = Path(cache_dir) / config.key() / split if cache_dir else None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def arrays(self, index: int) -> dict[str, np.ndarray]:
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        seed = subject_seed(self.split, index)
+        path = self.cache_dir / f"{seed}.npz" if self.cache_dir else None
+        item = read_npz(path)
+        if item is not None and "labels" in item:
+            item["skull"] = (item["labels"] == BONE)[None].astype(np.float32)
+            return item
+        item = make_subject(seed, self.config)
+        write_npz(path, {k: v for k, v in item.items() if k != "skull"})  # skull = labels == 1
+        return item
+
+    def fill_cache(self, indices=None, workers: int = 1) -> int:
+        """Generate (and cache) the given items, on ``workers`` processes; returns
+        how many were made."""
+        if self.cache_dir is None:
+            raise ValueError("fill_cache needs a cache_dir")
+        todo = [i for i in (range(self.size) if indices is None else indices) if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists()]
+        if workers <= 1 or len(todo) < 2:
+            for i in todo:
+                self.arrays(i)
+            return len(todo)
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(_make_cached, [(self, i) for i in todo], chunksize=8))
+        return len(todo)
+
+    def stacked(self, keys=("labels", "views")) -> dict[str, np.ndarray]:
+        """The whole split as stacked arrays (read on a few threads: decompression
+        releases the GIL), e.g. to hold a training split in (GPU) memory."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+            items = list(pool.map(self.arrays, range(self.size)))
+        return {k: np.stack([it[k] for it in items]) for k in keys}
+
+    def __getitem__(self, index: int):
+        import torch
+
+        return {k: torch.as_tensor(np.asarray(v)) for k, v in self.arrays(index).items()}

@@ -1,0 +1,140 @@
+"""Generating a missing view: observed slices with their poses -> the slice at a
+query pose, by a mental-map generator (:mod:`.mentalmap`) or by the baseline route
+(reconstruct the skull, then simulate the ultrasound image at the query plane).
+
+Generators work on a 64 x 64 grid of 2 mm pixels (the 128 mm field of the views);
+observations of any size and pixel spacing are brought to it (2 x 2 averaging for the
+standard 128 x 128 views at 1 mm, else resampling with a centre crop or pad), and
+the generated image is brought back to the query pose's own grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..sim.geometry import Pose
+from ..data.scenes import PIXEL_MM, SIZE, coarse_pose, downsample, pose_features
+
+MAX_OBSERVATIONS = 8
+
+
+@dataclass
+class GeneratedView:
+    image: np.ndarray  #: the generated slice on the query pose's grid, in [0, 1]
+    std: np.ndarray | None  #: per-pixel standard deviation over samples (n_samples > 1)
+    pose: Pose  #: the query pose
+    native: np.ndarray  #: the generator's own 64 x 64 (2 mm) image
+    method: str = ""
+
+
+def to_grid(image: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """An observed image on the generator grid (see the module docstring)."""
+    from .viewprep import prepare_view, to_gray
+
+    img = to_gray("observation", np.asarray(image))
+    factor = PIXEL_MM / float(spacing_mm)
+    if abs(factor - round(factor)) < 1e-9 and round(factor) >= 1 and img.shape == (SIZE * round(factor),) * 2:
+        return downsample(img, SIZE)
+    return prepare_view("observation", (img, float(spacing_mm)), SIZE, PIXEL_MM)
+
+
+def from_grid(native: np.ndarray, pose: Pose) -> np.ndarray:
+    """The generator's image resampled to ``pose``'s grid (same plane and centre)."""
+    h, w = pose.shape
+    s = pose.spacing_mm
+    rows = (np.arange(h) - (h - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
+    cols = (np.arange(w) - (w - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    return ndimage.map_coordinates(native, [rr, cc], order=1, mode="constant", cval=0.0).astype(np.float32)
+
+
+def _unpack(obs) -> tuple[np.ndarray, Pose]:
+    if hasattr(obs, "image") and hasattr(obs, "pose"):
+        return np.asarray(obs.image), obs.pose
+    if isinstance(obs, (tuple, list)) and len(obs) == 2:
+        image, pose = obs
+        if isinstance(pose, dict):
+            pose = Pose.from_dict(pose)
+        if isinstance(pose, Pose):
+            return np.asarray(image), pose
+    raise ValueError("an observation must be a View (with .image and .pose) or an (image, Pose) pair")
+
+
+def prepare_observations(observations) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, 64, 64)`` images and ``(N, 12)`` pose features of the observations."""
+    if observations is None:
+        observations = []
+    if isinstance(observations, dict):
+        observations = list(observations.values())
+    observations = list(observations)
+    if len(observations) > MAX_OBSERVATIONS:
+        raise ValueError(f"at most {MAX_OBSERVATIONS} observed slices, got {len(observations)}")
+    images, feats = [], []
+    for obs in observations:
+        image, pose = _unpack(obs)
+        if image.ndim == 2 and image.shape != tuple(pose.shape):
+            raise ValueError(f"an observed image of shape {image.shape} does not match its pose's shape {tuple(pose.shape)}")
+        images.append(to_grid(image, pose.spacing_mm))
+        feats.append(pose_features(coarse_pose(pose)))
+    if not images:
+        return np.zeros((0, SIZE, SIZE), np.float32), np.zeros((0, 12), np.float32)
+    return np.stack(images), np.stack(feats)
+
+
+def generate(model, observations, query: Pose, n_samples: int = 1, seed: int = 0) -> GeneratedView:
+    import torch
+
+    from ..devices import out_of_memory_as_advice
+
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not 1 <= n_samples <= 64:
+        raise ValueError(f"n_samples must be an integer in 1..64, got {n_samples!r}")
+    images, feats = prepare_observations(observations)
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    n = max(len(images), 1)
+    imgs = np.zeros((1, n, SIZE, SIZE), np.float32)
+    poses = np.zeros((1, n, 12), np.float32)
+    mask = np.zeros((1, n), np.float32)
+    imgs[0, : len(images)], poses[0, : len(images)], mask[0, : len(images)] = images, feats, 1.0
+    q = pose_features(coarse_pose(query))[None]
+    t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    with out_of_memory_as_advice("generating a view"):
+        mean, std = model.generate(t(imgs), t(poses), t(mask), t(q), n_samples, generator)
+    native = mean[0].float().cpu().numpy()
+    native_std = None if std is None else std[0].float().cpu().numpy()
+    return GeneratedView(
+        image=from_grid(native, query),
+        std=None if native_std is None else from_grid(native_std, query),
+        pose=query,
+        native=native,
+        method=model.kind,
+    )
+
+
+def skull_labels(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """A label volume from a reconstructed skull: bone, brain inside, fluid outside
+    (what the simulator needs to render the baseline's image)."""
+    from ..sim.labels import BONE, BRAIN
+
+    bone = probability > threshold
+    inside = ndimage.binary_fill_holes(ndimage.binary_closing(bone, iterations=2)) & ~bone
+    labels = np.zeros(bone.shape, np.uint8)
+    labels[inside] = BRAIN
+    labels[bone] = BONE
+    return labels
+
+
+def baseline(recon_model, views: dict, query: Pose, seed: int = 0) -> GeneratedView:
+    """The baseline route: reconstruct the skull from the standard ``views``, then
+    render the speckle-free ultrasound image of the query plane through it."""
+    from .reconstruct import reconstruct
+    from ..sim.ultrasound import simulate_view
+
+    r = reconstruct(recon_model, views)
+    labels = skull_labels(r.probability)
+    grid = coarse_pose(query)
+    native = simulate_view(labels, grid, r.spacing_mm, seed=seed, speckle=False).image
+    return GeneratedView(image=from_grid(native, query), std=None, pose=query, native=native, method="baseline")

@@ -1,0 +1,159 @@
+"""Training of the view generators (mental maps, plain and GAN), as a job.
+
+Every step draws, for each scene of the batch, a query slice (any of its standard
+or oblique planes) and 0-3 observed slices among the others, in random order; the
+target is the query's speckle-free image. The GAN variant alternates a PatchGAN
+discriminator step (hinge loss) with the generator step (reconstruction + the
+adversarial term). Validation after every epoch: SSIM / NCC of the point estimate
+from the axial slice alone, over all the other slices of the validation scenes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..progress import Job, Progress
+
+
+@dataclass(frozen=True)
+class ViewTrainConfig:
+    kind: str = "mental-map"  #: mental-map or mental-map-gan
+    model: dict = field(default_factory=dict)  #: overrides of MentalMapConfig
+    train_size: int = 1500  #: scenes (heads) in the training split
+    val_size: int = 32
+    epochs: int = 12
+    batch_size: int = 16
+    lr: float = 1e-3
+    min_lr: float = 2e-5
+    d_lr: float = 2e-4  #: discriminator (GAN variant)
+    max_observations: int = 3
+    seed: int = 0
+    cache_dir: str | None = None
+    init_from: str | None = None  #: start from these generator weights (e.g. the GAN from the VAE)
+    max_steps: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ViewTrainConfig":
+        from .reconstruction import settings_from_dict
+
+        return settings_from_dict(cls, d)
+
+
+def make_batch(items: list[dict], rng: np.random.Generator, max_obs: int, query: list[int] | None = None, observed: list[list[int]] | None = None) -> dict:
+    """Tensors of one batch (random queries and observation sets unless given)."""
+    import torch
+
+    b = len(items)
+    n_slices = items[0]["clean"].shape[0]
+    size = items[0]["clean"].shape[-1]
+    images = np.zeros((b, max_obs, size, size), np.float32)
+    poses = np.zeros((b, max_obs, items[0]["features"].shape[-1]), np.float32)
+    mask = np.zeros((b, max_obs), np.float32)
+    qf, target = [], []
+    for i, it in enumerate(items):
+        q = int(rng.integers(n_slices)) if query is None else query[i]
+        if observed is None:
+            others = [k for k in range(n_slices) if k != q]
+            obs = list(rng.permutation(others)[: int(rng.integers(0, min(max_obs, len(others)) + 1))])
+        else:
+            obs = observed[i]
+        for j, k in enumerate(obs):
+            images[i, j], poses[i, j], mask[i, j] = it["speckled"][k], it["features"][k], 1.0
+        qf.append(it["features"][q])
+        target.append(it["clean"][q])
+    return {
+        "images": torch.as_tensor(images), "poses": torch.as_tensor(poses), "mask": torch.as_tensor(mask),
+        "query": torch.as_tensor(np.stack(qf)), "target": torch.as_tensor(np.stack(target)),
+    }
+
+
+def validate(model, scenes, max_obs: int) -> dict[str, float]:
+    """Point estimate from the axial slice alone, for every other slice."""
+    import torch
+
+    from ..metrics.similarity import similarity
+
+    model.eval()
+    rows = []
+    with torch.no_grad():
+        for i in range(len(scenes)):
+            it = scenes[i]
+            n = it["clean"].shape[0]
+            queries = list(range(1, n))
+            batch = make_batch([it] * len(queries), np.random.default_rng(0), max_obs, queries, [[0]] * len(queries))
+            gen, _ = model.generate(batch["images"], batch["poses"], batch["mask"], batch["query"])
+            rows += [similarity(g, t) for g, t in zip(gen.numpy(), batch["target"].numpy())]
+    model.train()
+    return {k: float(np.mean([r[k] for r in rows])) for k in ("ssim", "ncc", "psnr")}
+
+
+def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[dict]:
+    import torch
+
+    from ..io.checkpoint import load_checkpoint, save_checkpoint
+    from ..nets.mentalmap import PatchDiscriminator
+    from ..nets.registry import VIEW_GENERATOR_KINDS, build_model
+    from ..data.scenes import SceneDataset
+
+    if cfg.kind not in VIEW_GENERATOR_KINDS:
+        raise ValueError(f"{cfg.kind!r} is not a view generator; use one of {', '.join(VIEW_GENERATOR_KINDS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = build_model(cfg.kind, cfg.model).to(device)
+    if cfg.init_from:
+        loaded, _ = load_checkpoint(cfg.init_from)
+        model.load_state_dict(loaded.state_dict())
+    gan = model.config.adv_weight > 0
+    disc = PatchDiscriminator().to(device) if gan else None
+    train, val = SceneDataset("train", cfg.train_size, cfg.cache_dir), SceneDataset("val", cfg.val_size, cfg.cache_dir)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.999) if gan else (0.9, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999)) if gan else None
+    steps_per_epoch = max(1, len(train) // cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(total, 1), eta_min=cfg.min_lr)
+    recipe = asdict(cfg) | {"device": device, "torch": torch.__version__}
+    history, step, best, t0 = [], 0, -1.0, time.perf_counter()
+    for epoch in range(cfg.epochs):
+        order = rng.permutation(len(train))
+        losses = []
+        for b in range(steps_per_epoch):
+            if cfg.max_steps and step >= cfg.max_steps:
+                break
+            batch = {k: v.to(device) for k, v in make_batch([train[int(i)] for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]], rng, cfg.max_observations).items()}
+            result = model.training_loss(batch)
+            loss = result["loss"]
+            if gan:
+                fake = torch.sigmoid(result["logits"])
+                d_loss = torch.relu(1.0 - disc(batch["target"][:, None], batch["query"])).mean() + torch.relu(1.0 + disc(fake.detach(), batch["query"])).mean()
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                adv = -disc(fake, batch["query"]).mean()
+                loss = loss + model.config.adv_weight * adv
+                result = result | {"d_loss": d_loss.detach(), "adv": adv.detach()}
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            step += 1
+            scalars = {k: float(v.detach()) for k, v in result.items() if k != "logits"}
+            losses.append(scalars["loss"])
+            yield Progress(step, total, f"{cfg.kind} epoch {epoch + 1}/{cfg.epochs}", scalars)
+        metrics = validate(model, val, cfg.max_observations) | {"epoch": epoch + 1, "step": step}
+        history.append(metrics | {"loss": float(np.mean(losses)) if losses else None})
+        save_checkpoint(out / "last.safetensors", model, recipe, metrics)
+        if metrics["ssim"] > best or gan:  # the GAN keeps its last epoch: SSIM favours blur, the point of the GAN is texture
+            best = max(best, metrics["ssim"])
+            save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": time.perf_counter() - t0}, metrics)
+        (out / "history.json").write_text(json.dumps(history, indent=2))
+        yield Progress(step, total, f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}", metrics)
+        if cfg.max_steps and step >= cfg.max_steps:
+            break
+    return {"best_val_ssim": best, "steps": step, "seconds": time.perf_counter() - t0, "model": model}
