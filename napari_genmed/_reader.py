@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 LayerData = tuple[Any, dict[str, Any], str]
-ReaderFunction = Callable[[Union[PathLike, Sequence[PathLike]]], list[LayerData]]
+ReaderFunction = Callable[[PathLike | Sequence[PathLike]], list[LayerData]]
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 DICOM_SUFFIXES = (".dcm", ".dicom")

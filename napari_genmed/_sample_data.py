@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def sample_head():
-    from .layer_data import phantom_layers
     from .core.data.sample import sample_scan
+    from .layer_data import phantom_layers
 
     scan = sample_scan()
     return phantom_layers(scan.phantom, scan.views)
@@ -19,5 +19,13 @@ def toy_flow():
     from .core.flows.toyflow import density_images
 
     images = density_images(api.load_model("toy-flow", "cpu"))
-    return [(images[key], {"name": f"toy flow: {title}", "translate": (0.0, 140.0 * k), "colormap": "magma"}, "image")
-            for k, (key, title) in enumerate((("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP")))]
+    return [
+        (
+            images[key],
+            {"name": f"toy flow: {title}", "translate": (0.0, 140.0 * k), "colormap": "magma"},
+            "image",
+        )
+        for k, (key, title) in enumerate(
+            (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
+        )
+    ]

@@ -17,19 +17,38 @@ from .core.sim.phantom import Phantom
 from .core.sim.ultrasound import Probe, View
 
 __all__ = [
-    "make_phantom", "simulate_views", "simulate_view", "load_model", "reconstruct", "decode", "latent_directions", "generate_view", "density_map",
-    "Pose", "View", "Phantom", "Biometry", "Probe", "VIEW_NAMES", "BUNDLED_MODELS", "BUNDLED_VIEW_GENERATORS",
+    "make_phantom",
+    "simulate_views",
+    "simulate_view",
+    "load_model",
+    "reconstruct",
+    "decode",
+    "latent_directions",
+    "generate_view",
+    "density_map",
+    "Pose",
+    "View",
+    "Phantom",
+    "Biometry",
+    "Probe",
+    "VIEW_NAMES",
+    "BUNDLED_MODELS",
+    "BUNDLED_VIEW_GENERATORS",
 ]
 
 from .core.io.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
-from .core.io.bundled import FLOWS as BUNDLED_FLOWS  # noqa: E402  (patch-flow, toy-flow)
 from .core.io.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS  # noqa: E402  (mental-map, mental-map-gan)
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
 
 
 def _check_spacing(spacing_mm) -> float:
-    if isinstance(spacing_mm, bool) or not isinstance(spacing_mm, numbers.Real) or not np.isfinite(spacing_mm) or spacing_mm <= 0:
+    if (
+        isinstance(spacing_mm, bool)
+        or not isinstance(spacing_mm, numbers.Real)
+        or not np.isfinite(spacing_mm)
+        or spacing_mm <= 0
+    ):
         raise ValueError(f"spacing_mm must be a finite number > 0, got {spacing_mm!r}")
     return float(spacing_mm)
 
@@ -43,27 +62,39 @@ def _check_seed(seed) -> int:
 def _check_volume(labels_or_mask) -> np.ndarray:
     arr = np.asarray(labels_or_mask)
     if arr.ndim != 3:
-        raise ValueError(f"expected a 3D label volume or skull mask (z, y, x), got an array of shape {arr.shape}")
+        raise ValueError(
+            f"expected a 3D label volume or skull mask (z, y, x), got an array of shape {arr.shape}"
+        )
     if arr.size == 0 or arr.size > MAX_VOXELS:
         raise ValueError(f"volume of {arr.size} voxels is outside 1..{MAX_VOXELS}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
-            raise ValueError("the volume holds NaN or infinite values; labels must be integers (or a boolean mask)")
+            raise ValueError(
+                "the volume holds NaN or infinite values; labels must be integers (or a boolean mask)"
+            )
         if not np.all(arr == np.round(arr)):
-            raise ValueError("the volume holds fractional values; pass integer labels or a boolean skull mask")
+            raise ValueError(
+                "the volume holds fractional values; pass integer labels or a boolean skull mask"
+            )
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "biu":
         raise ValueError(f"labels must be integers or booleans, got dtype {arr.dtype}")
     return arr
 
 
-def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0) -> Phantom:
+def make_phantom(
+    ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0
+) -> Phantom:
     """A procedural fetal head at ``ga_weeks`` (16-38), reproducible from ``(seed,
     ga_weeks)``: ``.labels`` (uint8), ``.skull`` (bool), ``.spacing_mm``, ``.biometry``
     (``bpd_mm``, ``ofd_mm``, ``hc_mm``, ``ga_weeks``)."""
     from .core.sim.phantom import make_phantom as _make
 
-    if isinstance(ga_weeks, bool) or not isinstance(ga_weeks, numbers.Real) or not np.isfinite(ga_weeks):
+    if (
+        isinstance(ga_weeks, bool)
+        or not isinstance(ga_weeks, numbers.Real)
+        or not np.isfinite(ga_weeks)
+    ):
         raise ValueError(f"ga_weeks must be a finite number, got {ga_weeks!r}")
     try:
         shape = tuple(int(s) for s in shape)
@@ -86,10 +117,19 @@ def simulate_views(
     degrees, ~5 mm); ``speckle=False`` renders the expected (speckle-free) image."""
     from .core.sim.ultrasound import simulate_views as _sim
 
-    return _sim(_check_volume(labels_or_mask), _check_spacing(spacing_mm), _check_seed(seed), views, bool(jitter), bool(speckle))
+    return _sim(
+        _check_volume(labels_or_mask),
+        _check_spacing(spacing_mm),
+        _check_seed(seed),
+        views,
+        bool(jitter),
+        bool(speckle),
+    )
 
 
-def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int = 0, speckle: bool = True) -> View:
+def simulate_view(
+    labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int = 0, speckle: bool = True
+) -> View:
     """B-mode image of any plane ``pose`` (a :class:`Pose` or its dict form)."""
     from .core.sim.ultrasound import simulate_view as _sim
 
@@ -99,7 +139,13 @@ def simulate_view(labels_or_mask, pose: Pose, spacing_mm: float = 2.0, seed: int
         raise ValueError(f"pose must be a Pose (or its dict form), got {type(pose).__name__}")
     if pose.shape[0] * pose.shape[1] > 2048**2:
         raise ValueError(f"view of {pose.shape} pixels is too large")
-    return _sim(_check_volume(labels_or_mask), pose, _check_spacing(spacing_mm), _check_seed(seed), bool(speckle))
+    return _sim(
+        _check_volume(labels_or_mask),
+        pose,
+        _check_spacing(spacing_mm),
+        _check_seed(seed),
+        bool(speckle),
+    )
 
 
 def load_model(name_or_path, device: str = "auto"):
@@ -130,7 +176,11 @@ def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0):
 
 
 def _check_model(model) -> None:
-    if not hasattr(model, "decode") or not hasattr(model, "config") or not hasattr(model, "latent_dim"):
+    if (
+        not hasattr(model, "decode")
+        or not hasattr(model, "config")
+        or not hasattr(model, "latent_dim")
+    ):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
 
 
@@ -145,7 +195,9 @@ def decode(model, z, views: dict | None = None) -> np.ndarray:
     _check_model(model)
     arr = np.asarray(z)
     if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2) or arr.shape[-1] != model.latent_dim:
-        raise ValueError(f"z must hold {model.latent_dim} numbers (or a (B, {model.latent_dim}) batch), got shape {arr.shape} of {arr.dtype}")
+        raise ValueError(
+            f"z must hold {model.latent_dim} numbers (or a (B, {model.latent_dim}) batch), got shape {arr.shape} of {arr.dtype}"
+        )
     if arr.ndim == 2 and not 1 <= arr.shape[0] <= 256:
         raise ValueError(f"a batch of z must hold 1..256 latents, got {arr.shape[0]}")
     return latent.decode(model, arr, latent.condition_of(model, views))
@@ -159,7 +211,11 @@ def latent_directions(model, n_reference: int = 4):
     from .core.tasks import latent
 
     _check_model(model)
-    if isinstance(n_reference, bool) or not isinstance(n_reference, numbers.Integral) or not 1 <= n_reference <= 64:
+    if (
+        isinstance(n_reference, bool)
+        or not isinstance(n_reference, numbers.Integral)
+        or not 1 <= n_reference <= 64
+    ):
         raise ValueError(f"n_reference must be an integer in 1..64, got {n_reference!r}")
     return latent.latent_directions(model, int(n_reference))
 
@@ -176,11 +232,15 @@ def generate_view(model, observations, query_pose, n_samples: int = 1, seed: int
     from .core.tasks.viewgen import generate
 
     if getattr(model, "kind", None) not in VIEW_GENERATOR_KINDS:
-        raise ValueError(f"model must be a loaded view generator ({', '.join(VIEW_GENERATOR_KINDS)}); see load_model")
+        raise ValueError(
+            f"model must be a loaded view generator ({', '.join(VIEW_GENERATOR_KINDS)}); see load_model"
+        )
     if isinstance(query_pose, dict):
         query_pose = Pose.from_dict(query_pose)
     if not isinstance(query_pose, Pose):
-        raise ValueError(f"query_pose must be a Pose (or its dict form), got {type(query_pose).__name__}")
+        raise ValueError(
+            f"query_pose must be a Pose (or its dict form), got {type(query_pose).__name__}"
+        )
     return generate(model, observations, query_pose, n_samples, _check_seed(seed))
 
 
@@ -196,6 +256,10 @@ def density_map(image, model=None, spacing_mm: float = 1.0, stride: int = 4) -> 
         model = load_model("patch-flow", "cpu")
     if getattr(model, "kind", None) != "patch-glow":
         raise ValueError("model must be a loaded patch flow (load_model('patch-flow'))")
-    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or not 1 <= stride <= model.config.size:
+    if (
+        isinstance(stride, bool)
+        or not isinstance(stride, numbers.Integral)
+        or not 1 <= stride <= model.config.size
+    ):
         raise ValueError(f"stride must be an integer in 1..{model.config.size}, got {stride!r}")
     return _map(image, model, _check_spacing(spacing_mm), int(stride))

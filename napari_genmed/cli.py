@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
+from .core.eval.paper import VIEW_SETS
 from .core.io.bundled import NAMES as MODEL_NAMES
 from .core.io.bundled import VIEW_GENERATORS
-from .core.eval.paper import VIEW_SETS
 
 FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 
@@ -38,28 +38,31 @@ def _cmd_sample_data(args) -> int:
 
 
 def _cmd_phantom(args) -> int:
-    from .core.progress import run
     from .core.data.sample import write_scan
+    from .core.progress import run
     from .core.sim.scan import scan_job
 
     scan = run(scan_job(args.ga, args.seed, (args.grid,) * 3, args.spacing))
     write_scan(scan, args.out, labels_file="labels.nii.gz", description="napari-genmed phantom")
     b = scan.phantom.biometry
-    print(f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} mm -> {args.out}")
+    print(
+        f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} mm -> {args.out}"
+    )
     return 0
 
 
 def _cmd_bench(args) -> int:
-    from .dev.bench import run_bench
-
     from .core.devices import resolve_device
+    from .dev.bench import run_bench
 
     results = run_bench(repeats=args.repeats, device=resolve_device(args.device))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for row in results["rows"]:
-            print(f"{row['name']:<44} p50 {row['p50_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  {row.get('note', '')}")
+            print(
+                f"{row['name']:<44} p50 {row['p50_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  {row.get('note', '')}"
+            )
         print(f"machine: {results['machine']}, device {results['device']}")
     return 0
 
@@ -71,6 +74,7 @@ def _with_bar(job, desc: str, quiet: bool = False):
     from .core.progress import run
 
     with tqdm(total=None, desc=desc, disable=quiet) as bar:
+
         def show(p):
             bar.total = p.total
             bar.update(p.step - bar.n)
@@ -81,9 +85,8 @@ def _with_bar(job, desc: str, quiet: bool = False):
 def _cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from .core.train.reconstruction import TrainConfig, train_job
-
     from .core.devices import resolve_device
+    from .core.train.reconstruction import TrainConfig, train_job
     from .core.train.views import ViewTrainConfig, train_views_job
 
     if args.config:
@@ -113,7 +116,9 @@ def _cmd_train(args) -> int:
         cfg = type("Cfg", (), {"kind": args.model})
     elif args.model in VIEW_GENERATORS:
         if args.resume:
-            raise ValueError("--resume is for the reconstruction models; start a view generator again with init_from")
+            raise ValueError(
+                "--resume is for the reconstruction models; start a view generator again with init_from"
+            )
         cfg = ViewTrainConfig.from_dict(values)
         job = train_views_job(cfg, args.out, resolve_device(args.device))
     else:
@@ -147,7 +152,10 @@ def _cmd_data(args) -> int:
     from .core.data.dataset import PhantomDataset
 
     t0 = time.perf_counter()
-    made = {split: PhantomDataset(split, n, cache_dir=args.cache).fill_cache(workers=args.workers) for split, n in (("train", args.train), ("val", args.val))}
+    made = {
+        split: PhantomDataset(split, n, cache_dir=args.cache).fill_cache(workers=args.workers)
+        for split, n in (("train", args.train), ("val", args.val))
+    }
     print(json.dumps({"made": made, "seconds": round(time.perf_counter() - t0, 1)}))
     return 0
 
@@ -165,10 +173,27 @@ def _cmd_evaluate(args) -> int:
     from .core.eval.reconstruction import evaluate_job, format_table
     from .core.eval.targets import check_targets, format_targets
 
-    models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
+    models = {
+        name: api.load_model(_weights(name, args.weights), args.device) for name in args.models
+    }
     device = str(next(iter(models.values())).parameters().__next__().device)
-    rows = _with_bar(evaluate_job(models, n=args.n, robustness=not args.no_robustness, device=device, split=args.split, threshold=args.threshold), "evaluate", quiet=args.json)
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows) + "\n\n" + format_targets(check_targets(rows)))
+    rows = _with_bar(
+        evaluate_job(
+            models,
+            n=args.n,
+            robustness=not args.no_robustness,
+            device=device,
+            split=args.split,
+            threshold=args.threshold,
+        ),
+        "evaluate",
+        quiet=args.json,
+    )
+    print(
+        json.dumps(rows, indent=2)
+        if args.json
+        else format_table(rows) + "\n\n" + format_targets(check_targets(rows))
+    )
     return 0
 
 
@@ -179,8 +204,18 @@ def _cmd_ceiling(args) -> int:
     if args.models:
         from . import api
 
-        models = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.models}
-    job = ceiling_job(args.view_sets, n=args.n, draws=args.draws, reading_error=args.reading_error, thresholds=args.thresholds, split=args.split, models=models)
+        models = {
+            name: api.load_model(_weights(name, args.weights), args.device) for name in args.models
+        }
+    job = ceiling_job(
+        args.view_sets,
+        n=args.n,
+        draws=args.draws,
+        reading_error=args.reading_error,
+        thresholds=args.thresholds,
+        split=args.split,
+        models=models,
+    )
     rows = _with_bar(job, "ceiling", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_ceiling(rows))
     return 0
@@ -190,24 +225,39 @@ def _cmd_evaluate_views(args) -> int:
     from . import api
     from .core.eval.views import evaluate_views_job, format_view_table
 
-    generators = {name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods}
+    generators = {
+        name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods
+    }
     recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
-    rows = _with_bar(evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache), "evaluate-views", quiet=args.json)
+    rows = _with_bar(
+        evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache),
+        "evaluate-views",
+        quiet=args.json,
+    )
     print(json.dumps(rows, indent=2) if args.json else format_view_table(rows))
     return 0
 
 
 def _cmd_evaluate_density(args) -> int:
     from . import api
-    from .core.train.flows import evaluate_density_job
+    from .core.eval.density import evaluate_density_job
 
     flow = api.load_model(args.weights or "patch-flow", "cpu")
-    result = _with_bar(evaluate_density_job(flow, n=args.n, cache_dir=args.cache), "evaluate-density", quiet=args.json)
+    result = _with_bar(
+        evaluate_density_job(flow, n=args.n, cache_dir=args.cache),
+        "evaluate-density",
+        quiet=args.json,
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline {result['test_bpd_gaussian']:.3f}")
-        print("corruption detection, ROC AUC (corrupted vs clean fan pixels): " + "  ".join(f"{k} {v:.3f}" for k, v in result["auc"].items()))
+        print(
+            f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline {result['test_bpd_gaussian']:.3f}"
+        )
+        print(
+            "corruption detection, ROC AUC (corrupted vs clean fan pixels): "
+            + "  ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
+        )
     return 0
 
 
@@ -220,7 +270,9 @@ def _cmd_convert(args) -> int:
     config = json.loads(Path(args.config).read_text()) if args.config else None
     model = build_model(args.kind, config)
     try:
-        state = torch.load(args.source, map_location="cpu", weights_only=True)  # never unpickles code
+        state = torch.load(
+            args.source, map_location="cpu", weights_only=True
+        )  # never unpickles code
     except Exception as exc:
         raise ValueError(f"{args.source}: not a weights-only torch file ({exc})") from exc
     if isinstance(state, dict) and "state_dict" in state:
@@ -234,18 +286,22 @@ def _cmd_convert(args) -> int:
 
 
 def _cmd_bundle(args) -> int:
-    from .core.io.bundled import bundle
+    from .dev.bundle import bundle
 
     rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
     view_rows = json.loads(Path(args.view_evaluation).read_text()) if args.view_evaluation else None
-    density = json.loads(Path(args.density_evaluation).read_text()) if args.density_evaluation else None
+    density = (
+        json.loads(Path(args.density_evaluation).read_text()) if args.density_evaluation else None
+    )
     for name, path in bundle(args.runs, rows, view_rows, density).items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="genmed", description="napari-genmed: generative models for fetal ultrasound")
+    p = argparse.ArgumentParser(
+        prog="genmed", description="napari-genmed: generative models for fetal ultrasound"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sample-data", help="regenerate the sample head files")
     s.add_argument("--out", default="sample_data")
@@ -260,18 +316,28 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="measure the speed of the core")
     s.add_argument("--json", action="store_true")
     s.add_argument("--repeats", type=int, default=10)
-    s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (models, training, density maps)")
+    s.add_argument(
+        "--device",
+        default="auto",
+        help="auto, cpu, cuda, cuda:N or mps (models, training, density maps)",
+    )
     s.set_defaults(func=_cmd_bench)
     s = sub.add_parser("train", help="train a reconstruction model or a view generator")
     s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING)
-    s.add_argument("--config", help="JSON file of training settings (TrainConfig or ViewTrainConfig fields)")
+    s.add_argument(
+        "--config", help="JSON file of training settings (TrainConfig or ViewTrainConfig fields)"
+    )
     s.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     s.add_argument("--out", default="runs/model")
     s.add_argument("--cache", help="dataset cache folder")
-    s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    s.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in --out"
+    )
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_cmd_train)
-    s = sub.add_parser("data", help="generate the phantom training data into a cache folder, on several processes")
+    s = sub.add_parser(
+        "data", help="generate the phantom training data into a cache folder, on several processes"
+    )
     s.add_argument("--cache", required=True, help="dataset cache folder (as for train --cache)")
     s.add_argument("--train", type=int, default=4000, help="training phantoms")
     s.add_argument("--val", type=int, default=64, help="validation phantoms")
@@ -281,34 +347,87 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=50, help="test phantoms per scenario")
     s.add_argument("--json", action="store_true")
     s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
-    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
-    s.add_argument("--split", choices=("test", "val"), default="test", help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads")
-    s.add_argument("--threshold", type=float, default=0.5, help="cut the skull probability here (0.5: the reported table; lower: more SEN, less PPV)")
+    s.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads",
+    )
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="cut the skull probability here (0.5: the reported table; lower: more SEN, less PPV)",
+    )
     s.set_defaults(func=_cmd_evaluate)
-    s = sub.add_parser("ceiling", help="what each view set determines: a perfect reader's DC/SEN/PPV on held-out heads")
+    s = sub.add_parser(
+        "ceiling",
+        help="what each view set determines: a perfect reader's DC/SEN/PPV on held-out heads",
+    )
     s.add_argument("--n", type=int, default=50, help="held-out heads")
-    s.add_argument("--draws", type=int, default=16, help="heads drawn over what the planes leave open, per head")
-    s.add_argument("--view-sets", nargs="+", default=list(VIEW_SETS), choices=list(VIEW_SETS), metavar="SET", help=f"view sets ({', '.join(VIEW_SETS)}; quote them)")
-    s.add_argument("--reading-error", type=float, default=0.0, help="relative error of every seen semi-axis (0: a perfect reader)")
+    s.add_argument(
+        "--draws",
+        type=int,
+        default=16,
+        help="heads drawn over what the planes leave open, per head",
+    )
+    s.add_argument(
+        "--view-sets",
+        nargs="+",
+        default=list(VIEW_SETS),
+        choices=list(VIEW_SETS),
+        metavar="SET",
+        help=f"view sets ({', '.join(VIEW_SETS)}; quote them)",
+    )
+    s.add_argument(
+        "--reading-error",
+        type=float,
+        default=0.0,
+        help="relative error of every seen semi-axis (0: a perfect reader)",
+    )
     s.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6])
     s.add_argument("--split", choices=("test", "val"), default="test")
-    s.add_argument("--models", nargs="*", default=[], choices=[m for m in MODEL_NAMES if m != "tl-net"], help="CVAEs whose sampled variants' spread to show beside the reader's")
-    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
+    s.add_argument(
+        "--models",
+        nargs="*",
+        default=[],
+        choices=[m for m in MODEL_NAMES if m != "tl-net"],
+        help="CVAEs whose sampled variants' spread to show beside the reader's",
+    )
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
     s.add_argument("--device", default="auto")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_ceiling)
-    s = sub.add_parser("evaluate-views", help="generated missing views vs the truth, on held-out scenes")
+    s = sub.add_parser(
+        "evaluate-views", help="generated missing views vs the truth, on held-out scenes"
+    )
     s.add_argument("--n", type=int, default=20, help="held-out scenes")
     s.add_argument("--json", action="store_true")
     s.add_argument("--methods", nargs="+", default=list(VIEW_GENERATORS), choices=VIEW_GENERATORS)
-    s.add_argument("--baseline", default="hirec-cvae", help="reconstruction model of the baseline route, or none")
-    s.add_argument("--weights", help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights")
+    s.add_argument(
+        "--baseline",
+        default="hirec-cvae",
+        help="reconstruction model of the baseline route, or none",
+    )
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
     s.add_argument("--cache", help="dataset cache folder")
     s.add_argument("--device", default="auto")
     s.set_defaults(func=_cmd_evaluate_views)
-    s = sub.add_parser("evaluate-density", help="the patch flow: test NLL vs a Gaussian, corruption detection AUC")
+    s = sub.add_parser(
+        "evaluate-density", help="the patch flow: test NLL vs a Gaussian, corruption detection AUC"
+    )
     s.add_argument("--n", type=int, default=20, help="held-out views to corrupt")
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help="a patch-flow .safetensors instead of the bundled one")
@@ -323,8 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bundle", help="(developers) copy trained models into the package's weights")
     s.add_argument("runs", help="folder with <model>/model.safetensors")
     s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
-    s.add_argument("--view-evaluation", help="JSON rows from `genmed evaluate-views --json --weights ...`")
-    s.add_argument("--density-evaluation", help="JSON from `genmed evaluate-density --json --weights ...`")
+    s.add_argument(
+        "--view-evaluation", help="JSON rows from `genmed evaluate-views --json --weights ...`"
+    )
+    s.add_argument(
+        "--density-evaluation", help="JSON from `genmed evaluate-density --json --weights ...`"
+    )
     s.set_defaults(func=_cmd_bundle)
     return p
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import argparse
 
-PANELS = ("Skull reconstruction", "Latent explorer", "Missing views", "Flow density", "Plane picker", "Fetal head phantom")  #: dock widgets opened by the demo
+PANELS = (
+    "Skull reconstruction",
+    "Latent explorer",
+    "Missing views",
+    "Flow density",
+    "Plane picker",
+    "Fetal head phantom",
+)  #: dock widgets opened by the demo
 
 
 def open_demo(viewer, load_model: bool = True):
@@ -19,8 +26,12 @@ def open_demo(viewer, load_model: bool = True):
     Reconstruct remains."""
     viewer.open_sample("napari-genmed", "fetal_head")
     widgets, docks = {}, {}
-    for k, panel in enumerate(PANELS):  # the reconstruction panel first: the latent explorer binds to it
-        docks[panel], widgets[panel] = viewer.window.add_plugin_dock_widget("napari-genmed", panel, tabify=k > 0)
+    for k, panel in enumerate(
+        PANELS
+    ):  # the reconstruction panel first: the latent explorer binds to it
+        docks[panel], widgets[panel] = viewer.window.add_plugin_dock_widget(
+            "napari-genmed", panel, tabify=k > 0
+        )
     from qtpy.QtCore import QTimer
 
     front = docks[PANELS[0]]
@@ -43,7 +54,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="napari_genmed.demo")
     p.add_argument("--screenshot", default=None)
     p.add_argument("--quit", action="store_true")
-    p.add_argument("--reconstruct", action="store_true", help="press Reconstruct once the model is loaded")
+    p.add_argument(
+        "--reconstruct", action="store_true", help="press Reconstruct once the model is loaded"
+    )
     args = p.parse_args(argv)
     viewer = napari.Viewer(title="napari-genmed demo")
     viewer.window._qt_window.resize(1500, 950)

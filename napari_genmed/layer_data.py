@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 LayerData = tuple  # (data, kwargs, layer_type)
 
 #: gray, with black (the background outside the fan) transparent so that in 3D the
@@ -20,9 +19,19 @@ VIEW_COLORMAP = {
     "colors": [[0.0, 0.0, 0.0, 0.0], [0.03, 0.03, 0.03, 1.0], [1.0, 1.0, 1.0, 1.0]],
     "controls": [0.0, 0.02, 1.0],
 }
-SKULL_SURFACE_COLORMAP = {"name": "bone surface", "colors": [[0.93, 0.87, 0.75, 1.0], [0.93, 0.87, 0.75, 1.0]]}
-RECONSTRUCTION_COLORMAP = {"name": "reconstruction surface", "colors": [[1.0, 0.62, 0.25, 1.0], [1.0, 0.62, 0.25, 1.0]]}
-SKULL_COLORS = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0), 1: (0.93, 0.87, 0.75, 1.0)}  #: bone
+SKULL_SURFACE_COLORMAP = {
+    "name": "bone surface",
+    "colors": [[0.93, 0.87, 0.75, 1.0], [0.93, 0.87, 0.75, 1.0]],
+}
+RECONSTRUCTION_COLORMAP = {
+    "name": "reconstruction surface",
+    "colors": [[1.0, 0.62, 0.25, 1.0], [1.0, 0.62, 0.25, 1.0]],
+}
+SKULL_COLORS = {
+    None: (0.0, 0.0, 0.0, 0.0),
+    0: (0.0, 0.0, 0.0, 0.0),
+    1: (0.93, 0.87, 0.75, 1.0),
+}  #: bone
 
 
 def view_arrangement(pose) -> tuple[int, int, int]:
@@ -57,7 +66,13 @@ def view_layer(view, name: str | None = None) -> LayerData:
         "contrast_limits": (0.0, 1.0),
         "rendering": "translucent",
         "blending": "translucent",
-        "metadata": {"genmed_view": view.name, "pose": pose.to_dict(), "seed": view.seed, "pixel_spacing_mm": s, "view_axes": [k, r, c]},
+        "metadata": {
+            "genmed_view": view.name,
+            "pose": pose.to_dict(),
+            "seed": view.seed,
+            "pixel_spacing_mm": s,
+            "view_axes": [k, r, c],
+        },
     }
     return (data, kwargs, "image")
 
@@ -86,8 +101,28 @@ def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list
     scale = (phantom.spacing_mm,) * 3
     meta = {"genmed_phantom": phantom.metadata()}
     layers = [
-        (phantom.labels, {"name": f"{prefix}head labels", "scale": scale, "metadata": meta, "opacity": 0.5, "visible": False}, "labels"),
-        (phantom.skull.astype(np.uint8), {"name": f"{prefix}skull", "scale": scale, "metadata": meta, "colormap": SKULL_COLORS, "visible": False}, "labels"),
+        (
+            phantom.labels,
+            {
+                "name": f"{prefix}head labels",
+                "scale": scale,
+                "metadata": meta,
+                "opacity": 0.5,
+                "visible": False,
+            },
+            "labels",
+        ),
+        (
+            phantom.skull.astype(np.uint8),
+            {
+                "name": f"{prefix}skull",
+                "scale": scale,
+                "metadata": meta,
+                "colormap": SKULL_COLORS,
+                "visible": False,
+            },
+            "labels",
+        ),
         surface_layer(phantom.skull, phantom.spacing_mm, f"{prefix}skull surface"),
     ]
     for view in (views or {}).values():
@@ -95,7 +130,9 @@ def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list
     return layers
 
 
-def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float = 0.6, level: float = 0.5) -> LayerData:
+def surface_layer(
+    mask: np.ndarray, spacing_mm: float, name: str, opacity: float = 0.6, level: float = 0.5
+) -> LayerData:
     """A smooth surface of a volume in the volume's millimetre space."""
     from .core.io.meshes import surface
 
@@ -104,14 +141,22 @@ def surface_layer(mask: np.ndarray, spacing_mm: float, name: str, opacity: float
         raise ValueError("the volume is empty: no surface")
     verts, faces = mesh
     values = np.ones(len(verts), np.float32)
-    kwargs = {"name": name, "colormap": SKULL_SURFACE_COLORMAP, "opacity": opacity, "shading": "smooth", "blending": "translucent"}
+    kwargs = {
+        "name": name,
+        "colormap": SKULL_SURFACE_COLORMAP,
+        "opacity": opacity,
+        "shading": "smooth",
+        "blending": "translucent",
+    }
     return ((verts, faces, values), kwargs, "surface")
 
 
 def layer_kind(layer) -> str:
     """``"image"``, ``"labels"``, ``"surface"``, ... of a napari layer, from its public
     class (napari hands plugins proxies, on which private attributes are deprecated)."""
-    return layer.__class__.__name__.lower()  # __class__, not type(): a proxy reports the wrapped class
+    return (
+        layer.__class__.__name__.lower()
+    )  # __class__, not type(): a proxy reports the wrapped class
 
 
 def set_layer(viewer, data, kwargs: dict, layer_type: str):
@@ -120,7 +165,9 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str):
     name = kwargs.get("name")
     if name in viewer.layers:
         layer = viewer.layers[name]
-        same_kind = layer_kind(layer) == layer_type and (layer_type == "surface" or layer.data.ndim == np.ndim(data))
+        same_kind = layer_kind(layer) == layer_type and (
+            layer_type == "surface" or layer.data.ndim == np.ndim(data)
+        )
         if same_kind:
             for key in ("affine", "scale", "translate", "metadata", "contrast_limits"):
                 if key in kwargs:

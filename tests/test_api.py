@@ -18,7 +18,9 @@ def test_readme_snippet_runs_as_written():
     assert scope["axial"].image.shape == (128, 128)
     assert scope["clean"].pose == scope["axial"].pose
     assert set(scope["mask_views"]) == {"axial"}
-    assert scope["rec"].probability.shape == (64, 64, 64) and scope["variants"].uncertainty is not None
+    assert (
+        scope["rec"].probability.shape == (64, 64, 64) and scope["variants"].uncertainty is not None
+    )
     assert scope["moved"].shape == scope["prior_skull"].shape == (64, 64, 64)
     assert not np.array_equal(scope["moved"], scope["rec"].probability)
 

@@ -11,7 +11,24 @@ from napari_genmed.core.io.nifti import read_nifti
 
 
 def test_phantom_command_writes_files(tmp_path, capsys):
-    assert main(["phantom", "--ga", "24", "--seed", "3", "--grid", "32", "--spacing", "4", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "phantom",
+                "--ga",
+                "24",
+                "--seed",
+                "3",
+                "--grid",
+                "32",
+                "--spacing",
+                "4",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "BPD" in capsys.readouterr().out
     vol = read_nifti(tmp_path / "labels.nii.gz")
     assert vol.data.shape == (32, 32, 32) and vol.spacing_mm == (4.0, 4.0, 4.0) and vol.is_labels
@@ -28,8 +45,13 @@ def test_bad_arguments_give_a_clear_error(tmp_path, capsys):
 def test_sample_data_command_reproduces_the_committed_files(tmp_path):
     root = Path(__file__).resolve().parents[1] / "sample_data"
     assert main(["sample-data", "--out", str(tmp_path)]) == 0
-    assert np.array_equal(read_nifti(tmp_path / "fetal_head_labels.nii.gz").data, read_nifti(root / "fetal_head_labels.nii.gz").data)
-    assert json.loads((tmp_path / "planes.json").read_text()) == json.loads((root / "planes.json").read_text())
+    assert np.array_equal(
+        read_nifti(tmp_path / "fetal_head_labels.nii.gz").data,
+        read_nifti(root / "fetal_head_labels.nii.gz").data,
+    )
+    assert json.loads((tmp_path / "planes.json").read_text()) == json.loads(
+        (root / "planes.json").read_text()
+    )
 
 
 def test_console_script_is_installed():
@@ -43,9 +65,16 @@ def test_bench_reports_subjects_per_second(capsys):
     out = json.loads(capsys.readouterr().out)
     names = [r["name"] for r in out["rows"]]
     assert "subject: skull + 3 views" in names
-    assert all(r["p50_ms"] > 0 or r["note"].startswith("skipped") for r in out["rows"]), [r for r in out["rows"] if not r["p50_ms"] > 0]
-    for expected in ("hirec-cvae: latent slider move, 64^3", "mental-map: generate a missing view from 2 slices",
-                     "density map, 128 x 128 view (patch flow)", "rec-cvae: training step, batch 8", "decoder forward at 128^3 (one volume)"):
+    assert all(r["p50_ms"] > 0 or r["note"].startswith("skipped") for r in out["rows"]), [
+        r for r in out["rows"] if not r["p50_ms"] > 0
+    ]
+    for expected in (
+        "hirec-cvae: latent slider move, 64^3",
+        "mental-map: generate a missing view from 2 slices",
+        "density map, 128 x 128 view (patch flow)",
+        "rec-cvae: training step, batch 8",
+        "decoder forward at 128^3 (one volume)",
+    ):
         assert expected in names
 
 
@@ -62,12 +91,34 @@ def test_data_command_fills_the_training_cache_once(tmp_path, capsys):
 
 def test_evaluate_command_prints_table_one(capsys):
     """`genmed evaluate` end to end with the bundled TL-net on one held-out head."""
-    assert main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu", "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--n",
+                "1",
+                "--no-robustness",
+                "--models",
+                "tl-net",
+                "--device",
+                "cpu",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["model"], r["views"]) for r in rows] == [("tl-net", v) for v in ("3 views", "axial+sagittal", "axial only")]
+    assert [(r["model"], r["views"]) for r in rows] == [
+        ("tl-net", v) for v in ("3 views", "axial+sagittal", "axial only")
+    ]
     assert rows[0]["dice"] > 0.85 and rows[0]["biometry_failed"] == 0 and rows[0]["ga_err_wk"] < 1.5
-    assert main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"]) == 0
+    assert (
+        main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"])
+        == 0
+    )
     table, targets = capsys.readouterr().out.split("\n\nTargets: ")
     assert table.startswith("| scenario") and "GA err wk" in table and table.count("tl-net") == 3
-    assert re.match(r"[0-3] of 3 met\n", targets)  # TL-net's three paper rows, nothing about the models not evaluated
+    assert re.match(
+        r"[0-3] of 3 met\n", targets
+    )  # TL-net's three paper rows, nothing about the models not evaluated
     assert targets.count("tl-net") == 3 and "hirec" not in targets

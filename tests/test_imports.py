@@ -30,11 +30,24 @@ ALLOWED = {
     "train": {"sim", "flows", "nets", "metrics", "io", "data", "tasks"},
     "eval": {"sim", "flows", "nets", "metrics", "io", "data", "tasks"},
 }
-GUI = {"napari", "qtpy", "magicgui", "vispy", "PyQt5", "PyQt6", "PySide2", "PySide6", "psygnal", "superqt"}
+GUI = {
+    "napari",
+    "qtpy",
+    "magicgui",
+    "vispy",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "PySide6",
+    "psygnal",
+    "superqt",
+}
 
 
 def core_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.walk_packages(napari_genmed.core.__path__, "napari_genmed.core."))
+    return sorted(
+        m.name for m in pkgutil.walk_packages(napari_genmed.core.__path__, "napari_genmed.core.")
+    )
 
 
 def role(module: str) -> str:
@@ -78,7 +91,9 @@ def _is_module(name: str) -> bool:
 def test_every_core_module_is_found():
     mods = core_modules()
     assert len(mods) > 40 and "napari_genmed.core.sim.phantom" in mods
-    assert {role(m) for m in mods} == set(ALLOWED) | {"base"}, "a role folder not in the table (add it to ALLOWED and design.md)"
+    assert {role(m) for m in mods} == set(ALLOWED) | {"base"}, (
+        "a role folder not in the table (add it to ALLOWED and design.md)"
+    )
 
 
 @pytest.mark.parametrize("module", core_modules())
@@ -87,16 +102,25 @@ def test_imports_follow_the_layers(module):
     for target in imported(module):
         if target == "napari_genmed":  # the package root, for its __version__ (imports nothing)
             continue
-        assert target.startswith("napari_genmed.core."), f"{module} imports {target}: core imports nothing outside core"
+        assert target.startswith("napari_genmed.core."), (
+            f"{module} imports {target}: core imports nothing outside core"
+        )
         theirs = role(target)
         if mine == "base":
             assert theirs == "base", f"{module} (a base module) imports {target}"
             continue
-        assert theirs in ALLOWED[mine] | {mine, "base"}, f"{module} ({mine}) imports {target} ({theirs}): {mine} may import {sorted(ALLOWED[mine])}"
+        assert theirs in ALLOWED[mine] | {mine, "base"}, (
+            f"{module} ({mine}) imports {target} ({theirs}): {mine} may import {sorted(ALLOWED[mine])}"
+        )
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sys.modules))"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(out.stdout.split())
 
 
@@ -109,7 +133,9 @@ def test_the_whole_core_leaves_the_gui_out():
     assert not {m for m in mods if m.split(".")[0] in GUI}
 
 
-@pytest.mark.parametrize("target", ["napari_genmed.api", "napari_genmed.cli", "napari_genmed.dev.bench"])
+@pytest.mark.parametrize(
+    "target", ["napari_genmed.api", "napari_genmed.cli", "napari_genmed.dev.bench"]
+)
 def test_api_cli_and_bench_leave_the_gui_out(target):
     mods = _modules_after(f"import {target}")
     assert not {m for m in mods if m.split(".")[0] in GUI}
@@ -125,6 +151,7 @@ def test_core_does_not_import_qt_even_when_used():
 
 
 def test_package_import_is_cheap():
-    mods = _modules_after("import napari_genmed, napari_genmed._reader, napari_genmed._writer, napari_genmed._sample_data")
+    mods = _modules_after(
+        "import napari_genmed, napari_genmed._reader, napari_genmed._writer, napari_genmed._sample_data"
+    )
     assert "torch" not in mods and "napari" not in mods
-

@@ -11,7 +11,9 @@ BIN = Path(sys.executable).parent
 
 
 def test_npe2_validate():
-    res = subprocess.run([str(BIN / "npe2"), "validate", "napari-genmed"], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(BIN / "npe2"), "validate", "napari-genmed"], capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "valid" in (res.stdout + res.stderr).lower()
 
@@ -28,7 +30,12 @@ def test_manifest_commands_resolve():
     pm.discover(include_npe1=False)
     manifest = pm.get_manifest("napari-genmed")
     names = {c.id for c in manifest.contributions.commands}
-    assert {"napari-genmed.get_reader", "napari-genmed.write_nifti", "napari-genmed.sample_head", "napari-genmed.phantom_widget"} <= names
+    assert {
+        "napari-genmed.get_reader",
+        "napari-genmed.write_nifti",
+        "napari-genmed.sample_head",
+        "napari-genmed.phantom_widget",
+    } <= names
     for command in manifest.contributions.commands:
         module, _, attr = command.python_name.partition(":")
         mod = __import__(module, fromlist=[attr])
@@ -37,12 +44,27 @@ def test_manifest_commands_resolve():
 
 def test_wheel_holds_the_manifest(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
     )
     wheel = next(tmp_path.glob("napari_genmed-*.whl"))
     with zipfile.ZipFile(wheel) as z:
         assert z.read("napari_genmed/napari.yaml").decode() == (ROOT / "napari.yaml").read_text()
         entry_points = next(n for n in z.namelist() if n.endswith("entry_points.txt"))
         text = z.read(entry_points).decode()
-        assert "napari-genmed = napari_genmed:napari.yaml" in text and "genmed = napari_genmed.cli:main" in text
+        assert (
+            "napari-genmed = napari_genmed:napari.yaml" in text
+            and "genmed = napari_genmed.cli:main" in text
+        )

@@ -19,11 +19,11 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.sim.geometry import Pose
 from ..core.progress import Progress
+from ..core.sim.geometry import Pose
 from ..core.sim.ultrasound import View
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from ..layer_data import set_layer, view_layer
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .model_box import PATCH_FLOWS, ModelBox
 from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 
@@ -63,12 +63,27 @@ class DensityWidget(JobPanel, Container):
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.legend = Label(value="")
-        self.legend_text = Label(value=f"blue: likely ({TYPICAL_BPD - HALF_RANGE:g} bits/dim)   red: unlikely ({TYPICAL_BPD + HALF_RANGE:g} bits/dim)")
+        self.legend_text = Label(
+            value=f"blue: likely ({TYPICAL_BPD - HALF_RANGE:g} bits/dim)   red: unlikely ({TYPICAL_BPD + HALF_RANGE:g} bits/dim)"
+        )
         self.readout = Label(value="")
         self.toy_button = PushButton(text="Teaching example: the 2D banana flow")
         settings = Container(widgets=[self.target, self.progress], labels=True)
-        buttons = Container(widgets=[self.run_button, self.cancel], layout="horizontal", labels=False)
-        self.extend([Label(value="<b>Patch flow</b>"), self.models, settings, buttons, self.legend, self.legend_text, self.readout, self.toy_button])
+        buttons = Container(
+            widgets=[self.run_button, self.cancel], layout="horizontal", labels=False
+        )
+        self.extend(
+            [
+                Label(value="<b>Patch flow</b>"),
+                self.models,
+                settings,
+                buttons,
+                self.legend,
+                self.legend_text,
+                self.readout,
+                self.toy_button,
+            ]
+        )
         self.legend.native.setPixmap(legend_pixmap())
         self.run_button.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
@@ -78,7 +93,11 @@ class DensityWidget(JobPanel, Container):
         self.stop_on_close()
 
     def _targets(self, widget=None):
-        views = [layer.name for layer in self.viewer.layers if is_view_layer(layer) and not layer.name.endswith(" density")]
+        views = [
+            layer.name
+            for layer in self.viewer.layers
+            if is_view_layer(layer) and not layer.name.endswith(" density")
+        ]
         return [NONE] + views + [LATENT_PLANE]
 
     def _refresh(self, event=None):
@@ -126,21 +145,44 @@ class DensityWidget(JobPanel, Container):
         return self.launch(job, "Density map", self._on_result)
 
     def _on_result(self, score: np.ndarray):
-        if self.worker is not None and self.worker.abort_requested or self._source not in self.viewer.layers:
+        if (
+            self.worker is not None
+            and self.worker.abort_requested
+            or self._source not in self.viewer.layers
+        ):
             return
         source = self.viewer.layers[self._source]
         name = f"{self._source} density"
         limits = (TYPICAL_BPD - HALF_RANGE, TYPICAL_BPD + HALF_RANGE)
         meta = source.metadata or {}
         if "pose" in meta and "view_axes" in meta:
-            data, kwargs, kind = view_layer(View(name, score, Pose.from_dict(meta["pose"]), 0, False), name)
+            data, kwargs, kind = view_layer(
+                View(name, score, Pose.from_dict(meta["pose"]), 0, False), name
+            )
         else:
-            data, kwargs, kind = score, {"name": name, "scale": tuple(source.scale)[-2:], "translate": tuple(source.translate)[-2:]}, "image"
-        kwargs.update(colormap=DENSITY_COLORMAP, contrast_limits=limits, opacity=0.6, blending="translucent",
-                      metadata=dict(kwargs.get("metadata", {}), genmed_density=self._source))
+            data, kwargs, kind = (
+                score,
+                {
+                    "name": name,
+                    "scale": tuple(source.scale)[-2:],
+                    "translate": tuple(source.translate)[-2:],
+                },
+                "image",
+            )
+        kwargs.update(
+            colormap=DENSITY_COLORMAP,
+            contrast_limits=limits,
+            opacity=0.6,
+            blending="translucent",
+            metadata=dict(kwargs.get("metadata", {}), genmed_density=self._source),
+        )
         set_layer(self.viewer, data, kwargs, kind)
         self.result = score
-        inside = score[np.asarray(layer_image(source)) > 0.05] if score.shape == np.shape(layer_image(source)) else score
+        inside = (
+            score[np.asarray(layer_image(source)) > 0.05]
+            if score.shape == np.shape(layer_image(source))
+            else score
+        )
         self.readout.value = f"{self._source}: median {np.median(inside):.2f}, 99th percentile {np.percentile(inside, 99):.2f} bits/dim"
 
     def show_latent_plane(self):
@@ -150,7 +192,9 @@ class DensityWidget(JobPanel, Container):
 
         explorer = docked(self.viewer, LatentWidget, "Latent explorer")
         if explorer.state is None:
-            show_error("Latent plane: load a reconstruction model (Skull reconstruction panel) and wait for the Latent explorer's sliders.")
+            show_error(
+                "Latent plane: load a reconstruction model (Skull reconstruction panel) and wait for the Latent explorer's sliders."
+            )
             return None
         logp = explorer.density.compute()
         if logp is not None:
@@ -168,9 +212,20 @@ class DensityWidget(JobPanel, Container):
             show_error(f"Cannot load the toy flow: {exc}")
             return None
         images = density_images(flow)
-        for k, (key, title) in enumerate((("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))):
-            set_layer(self.viewer, images[key], {"name": f"toy flow: {title}", "translate": (0.0, 140.0 * k), "colormap": "magma",
-                                                 "metadata": {"genmed_toy": key}}, "image")
+        for k, (key, title) in enumerate(
+            (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
+        ):
+            set_layer(
+                self.viewer,
+                images[key],
+                {
+                    "name": f"toy flow: {title}",
+                    "translate": (0.0, 140.0 * k),
+                    "colormap": "magma",
+                    "metadata": {"genmed_toy": key},
+                },
+                "image",
+            )
         self.viewer.dims.ndisplay = 2
         self.viewer.reset_view()
         return images

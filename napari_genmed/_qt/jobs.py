@@ -8,17 +8,29 @@ at the next yield, and a cancelled job delivers no result.
 
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+from collections.abc import Callable
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error
 
 
-def start_job(func, *args, what: str, on_result: Callable, on_finished: Callable, on_progress: Callable | None = None, progress: bool = True):
+def start_job(
+    func,
+    *args,
+    what: str,
+    on_result: Callable,
+    on_finished: Callable,
+    on_progress: Callable | None = None,
+    progress: bool = True,
+):
     def failed(exc):
         show_error(f"{what} failed: {exc}")
 
-    kwargs = {"_connect": {"errored": failed, "returned": on_result, "finished": on_finished}, "_start_thread": False}
+    kwargs = {
+        "_connect": {"errored": failed, "returned": on_result, "finished": on_finished},
+        "_start_thread": False,
+    }
     if on_progress is not None:
         kwargs["_connect"]["yielded"] = on_progress
     if progress:
@@ -50,10 +62,8 @@ def abandon(worker) -> None:
         signal = getattr(worker, name, None)
         if signal is None:
             continue
-        try:
+        with contextlib.suppress(RuntimeError, TypeError):
             signal.disconnect()
-        except (RuntimeError, TypeError):
-            pass
 
 
 def leave_a_core_for_the_gui() -> None:
@@ -77,10 +87,8 @@ def watch(widget, emitters, callback) -> None:
 
     def disconnect(*_):
         for emitter in emitters:
-            try:
+            with contextlib.suppress(RuntimeError, ValueError, TypeError):
                 emitter.disconnect(callback)
-            except (RuntimeError, ValueError, TypeError):
-                pass
 
     widget.native.destroyed.connect(disconnect)
 
@@ -122,8 +130,14 @@ class JobPanel:
         """Run a core job (a generator) in a worker: buttons disabled, progress
         shown, Cancel enabled until it ends."""
         self._busy(True)
-        self.worker = start_job(lambda: (yield from job), what=what, on_result=on_result, progress=False,
-                                on_finished=self._on_finished, on_progress=self._on_progress)
+        self.worker = start_job(
+            lambda: (yield from job),
+            what=what,
+            on_result=on_result,
+            progress=False,
+            on_finished=self._on_finished,
+            on_progress=self._on_progress,
+        )
         return self.worker
 
     def _busy(self, busy: bool):

@@ -39,7 +39,7 @@ class MapPlace:
         self.top_left, self.side = (float(top_left[0]), float(top_left[1])), float(side)
 
     @classmethod
-    def beside(cls, viewer, skip=(IMAGE, POINTS)) -> "MapPlace":
+    def beside(cls, viewer, skip=(IMAGE, POINTS)) -> MapPlace:
         """Right of every other layer, as tall as they are (a 128-unit square in an
         empty viewer)."""
         layers = [layer for layer in viewer.layers if layer.name not in skip]
@@ -55,7 +55,9 @@ class MapPlace:
         return self.side / GRID
 
     @property
-    def translate(self) -> tuple[float, float]:  # napari places pixel centres at translate + index * scale
+    def translate(
+        self,
+    ) -> tuple[float, float]:  # napari places pixel centres at translate + index * scale
         return (self.top_left[0] + self.scale / 2, self.top_left[1] + self.scale / 2)
 
     def to_world(self, u_row: float, u_col: float) -> tuple[float, float]:
@@ -88,7 +90,7 @@ def click_on_plane(position, view_direction, dims_displayed) -> tuple[float, flo
 
 
 def density_map_job(flow, z, dims, sigma, reference):
-    from ..core.train.latent_flow import density_slice
+    from ..core.tasks.latent_density import density_slice
 
     return density_slice(flow, z, dims, sigma, reference, GRID, SLIDER_RANGE)[0]
 
@@ -162,7 +164,9 @@ class LatentDensity(Container):
         flow = api.load_model("latent-flow", "cpu")
         cvae = (getattr(flow, "card", {}) or {}).get("metrics", {}).get("cvae")
         if cvae != state.model.kind or flow.config.features != state.dims:
-            raise ValueError(f"the bundled latent flow describes {cvae}'s {flow.config.features}-D latent, not this {state.dims}-D {state.model.kind}")
+            raise ValueError(
+                f"the bundled latent flow describes {cvae}'s {flow.config.features}-D latent, not this {state.dims}-D {state.model.kind}"
+            )
         self.flow = flow
         return flow
 
@@ -198,8 +202,19 @@ class LatentDensity(Container):
         place = self.place
         top = float(logp.max())
         meta = {"genmed_latent_map": {"rows": i, "cols": j, "span_sigma": SLIDER_RANGE}}
-        set_layer(self.viewer, logp, {"name": IMAGE, "scale": (place.scale,) * 2, "translate": place.translate, "colormap": "magma",
-                                      "contrast_limits": (top - 12.0, top), "metadata": meta}, "image")
+        set_layer(
+            self.viewer,
+            logp,
+            {
+                "name": IMAGE,
+                "scale": (place.scale,) * 2,
+                "translate": place.translate,
+                "colormap": "magma",
+                "contrast_limits": (top - 12.0, top),
+                "metadata": meta,
+            },
+            "image",
+        )
         self.mark()
 
     def redraw(self):
@@ -222,14 +237,23 @@ class LatentDensity(Container):
                 if not np.allclose(np.asarray(layer.data)[-1:], point) or len(layer.data) != 1:
                     layer.data = point
             else:
-                layer = self.viewer.add_points(point, name=POINTS, size=self.place.side / 18, symbol="cross", face_color="white",
-                                               border_color="black", metadata={"genmed_latent_point": True})
+                layer = self.viewer.add_points(
+                    point,
+                    name=POINTS,
+                    size=self.place.side / 18,
+                    symbol="cross",
+                    face_color="white",
+                    border_color="black",
+                    metadata={"genmed_latent_point": True},
+                )
                 layer.events.data.connect(self._on_point_moved)
         finally:
             self._syncing = False
-        self.caption.value = (f"here z{i} = {u[i]:+.2f}, z{j} = {u[j]:+.2f} sigma: log q(z) {self._log_q(state.z):.1f} nats "
-                              f"(map: z{i} up, z{j} right, +-{SLIDER_RANGE:g} sigma; "
-                              "click the map or drag the point to move)")
+        self.caption.value = (
+            f"here z{i} = {u[i]:+.2f}, z{j} = {u[j]:+.2f} sigma: log q(z) {self._log_q(state.z):.1f} nats "
+            f"(map: z{i} up, z{j} right, +-{SLIDER_RANGE:g} sigma; "
+            "click the map or drag the point to move)"
+        )
         return True
 
     def _log_q(self, z: np.ndarray) -> float:
@@ -248,8 +272,18 @@ class LatentDensity(Container):
             return
         self.dirty = False
         dims = self.dims
-        self.worker = start_job(density_map_job, self.flow, state.z.copy(), dims, state.sigma, state.reference, what="Latent density",
-                                on_result=lambda logp: self._followed(logp, dims), on_finished=self._follow_finished, progress=False)
+        self.worker = start_job(
+            density_map_job,
+            self.flow,
+            state.z.copy(),
+            dims,
+            state.sigma,
+            state.reference,
+            what="Latent density",
+            on_result=lambda logp: self._followed(logp, dims),
+            on_finished=self._follow_finished,
+            progress=False,
+        )
 
     def _followed(self, logp, dims):
         if self.shown and dims == self.dims:
@@ -279,9 +313,8 @@ class LatentDensity(Container):
         if getattr(event, "action", "changed") not in ("changed", None):
             return  # napari also reports while dragging ("changing"): move once, when it lands
         data = np.asarray(self.viewer.layers[POINTS].data)
-        if len(data):
-            if not self.move_to(*data[-1][-2:]):
-                self.mark()  # dropped off the map: back to where the latent is
+        if len(data) and not self.move_to(*data[-1][-2:]):
+            self.mark()  # dropped off the map: back to where the latent is
 
     def _on_mouse(self, viewer, event):
         """A click (press and release without dragging) on the map moves the latent."""
@@ -294,6 +327,10 @@ class LatentDensity(Container):
             yield
         if dragged:
             return
-        where = click_on_plane(event.position, getattr(event, "view_direction", None), getattr(event, "dims_displayed", None))
+        where = click_on_plane(
+            event.position,
+            getattr(event, "view_direction", None),
+            getattr(event, "dims_displayed", None),
+        )
         if where is not None:
             self.move_to(*where)

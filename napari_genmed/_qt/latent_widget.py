@@ -19,16 +19,16 @@ point) moves the latent (:mod:`.latent_density`).
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import Qt
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt
 
 from ..core.tasks.latent import SLIDER_RANGE, directions_job, latent_reconstruction
 from ..core.tasks.latentstate import LatentState
-from .mailbox import LatestOnly
 from .docks import docked
 from .jobs import abandon, progress_bar, start_job
 from .latent_density import LatentDensity
+from .mailbox import LatestOnly
 from .reconstruct_widget import ReconstructWidget, format_readout
 
 POLL_S = 0.05  #: the decoding worker checks for cancellation this often when idle
@@ -53,7 +53,16 @@ def decode_loop(mailbox: LatestOnly):
         # skip the surface and the biometry (marching cubes costs a decode); the last
         # request of a drag always finds none waiting and gets them
         complete = not mailbox.pending
-        result = latent_reconstruction(model, z, condition, views_used, threshold, truth, with_surface=complete, with_measurements=complete)
+        result = latent_reconstruction(
+            model,
+            z,
+            condition,
+            views_used,
+            threshold,
+            truth,
+            with_surface=complete,
+            with_measurements=complete,
+        )
         yield serial, result, complete
 
 
@@ -74,7 +83,9 @@ class LatentWidget(Container):
         self.info = Label(value="Load a model in the Skull reconstruction panel.")
         self.info.native.setWordWrap(True)
         self.info.native.setMinimumWidth(380)
-        self.progress = progress_bar(visible=False)  # shown while ranking (at model load), not during slider work
+        self.progress = progress_bar(
+            visible=False
+        )  # shown while ranking (at model load), not during slider work
         self.cancel = PushButton(text="Cancel", visible=False)
         self.on_views = CheckBox(value=True, text="condition on views", enabled=False)
         self.top_k = SpinBox(value=8, min=1, max=512, label="top K")
@@ -86,21 +97,41 @@ class LatentWidget(Container):
         self.set_a, self.set_b = PushButton(text="Set A"), PushButton(text="Set B")
         self.t = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, label="A -> B", enabled=False)
         self.path = FileEdit(mode="w", filter="*.json", value="latent.json", label="latent file")
-        self.save_button, self.load_button = PushButton(text="Save latent"), PushButton(text="Load latent")
+        self.save_button, self.load_button = (
+            PushButton(text="Save latent"),
+            PushButton(text="Load latent"),
+        )
         self.readout = Label(value="")
         self.status = Label(value="")
         self.density = LatentDensity(self)
         row = lambda *w: Container(widgets=list(w), layout="horizontal", labels=False)  # noqa: E731
-        self.extend([
-            self.info, row(self.progress, self.cancel), row(self.on_views, self.show_all, Label(value="top K"), self.top_k),
-            row(self.reset, self.random, Label(value="seed"), self.seed), row(self.set_a, self.set_b), Container(widgets=[self.t, self.path]),
-            row(self.save_button, self.load_button), self.readout, self.status,
-            Label(value="<b>Latent density</b> (a flow fitted to the aggregate posterior)"), self.density,
-        ])
+        self.extend(
+            [
+                self.info,
+                row(self.progress, self.cancel),
+                row(self.on_views, self.show_all, Label(value="top K"), self.top_k),
+                row(self.reset, self.random, Label(value="seed"), self.seed),
+                row(self.set_a, self.set_b),
+                Container(widgets=[self.t, self.path]),
+                row(self.save_button, self.load_button),
+                self.readout,
+                self.status,
+                Label(value="<b>Latent density</b> (a flow fitted to the aggregate posterior)"),
+                self.density,
+            ]
+        )
         self._scroll_sliders(position=3)
         self.readout.native.setWordWrap(True)
         self.readout.native.setMinimumWidth(380)
-        self.controls = [self.on_views, self.reset, self.random, self.set_a, self.set_b, self.save_button, self.load_button]
+        self.controls = [
+            self.on_views,
+            self.reset,
+            self.random,
+            self.set_a,
+            self.set_b,
+            self.save_button,
+            self.load_button,
+        ]
         self._enable(False)
         self.cancel.changed.connect(self._cancel_ranking)
         self.on_views.changed.connect(self._on_condition)
@@ -141,9 +172,14 @@ class LatentWidget(Container):
         self._enable(False)
         self.info.value = f"{model.kind}: ranking the latent dimensions..."
         self.progress.visible = self.cancel.visible = True
-        self.worker = start_job(lambda: (yield from directions_job(model)), what="Ranking latent dimensions",
-                                on_result=lambda d: self._on_directions(model, d), on_finished=self._ranking_done,
-                                on_progress=self._on_progress, progress=False)
+        self.worker = start_job(
+            lambda: (yield from directions_job(model)),
+            what="Ranking latent dimensions",
+            on_result=lambda d: self._on_directions(model, d),
+            on_finished=self._ranking_done,
+            on_progress=self._on_progress,
+            progress=False,
+        )
         return self.worker
 
     def _on_progress(self, p):
@@ -158,7 +194,11 @@ class LatentWidget(Container):
         self.progress.visible = self.cancel.visible = False
 
     def _on_directions(self, model, directions):
-        if self.worker is not None and self.worker.abort_requested or model is not self.recon.models.model:
+        if (
+            self.worker is not None
+            and self.worker.abort_requested
+            or model is not self.recon.models.model
+        ):
             return  # cancelled, or another model was loaded meanwhile
         try:
             self.state = LatentState(model, directions, self.recon.last_views)
@@ -174,8 +214,13 @@ class LatentWidget(Container):
 
     def _describe(self):
         s = self.state
-        views = ", ".join(n for n in ("axial", "sagittal", "coronal") if s.views and n in s.views) or "no views"
-        what = f"conditioned on {views}" if s.condition_on_views else "unconditional prior (no views)"
+        views = (
+            ", ".join(n for n in ("axial", "sagittal", "coronal") if s.views and n in s.views)
+            or "no views"
+        )
+        what = (
+            f"conditioned on {views}" if s.condition_on_views else "unconditional prior (no views)"
+        )
         self.info.value = f"<b>{s.model.kind}</b>: {s.dims}-D latent, {what}. Sliders in prior sigma around the point estimate."
 
     def _build_sliders(self):
@@ -186,10 +231,19 @@ class LatentWidget(Container):
         for name, dims in d.groups:
             if len(d.groups) > 1:
                 self.headers[name] = Label(value=f"<b>{name}</b>", label="")
-                self.headers[name].native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                self.headers[name].native.setAlignment(
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                )
                 self.slider_box.append(self.headers[name])
             for dim in sorted(dims, key=rank.get):
-                slider = FloatSlider(value=0.0, min=-SLIDER_RANGE, max=SLIDER_RANGE, step=0.05, label=f"z{dim}", tooltip=f"rank {rank[dim] + 1}: moves {d.effect[dim]:.0f} voxels of skull for -2 to +2 sigma")
+                slider = FloatSlider(
+                    value=0.0,
+                    min=-SLIDER_RANGE,
+                    max=SLIDER_RANGE,
+                    step=0.05,
+                    label=f"z{dim}",
+                    tooltip=f"rank {rank[dim] + 1}: moves {d.effect[dim]:.0f} voxels of skull for -2 to +2 sigma",
+                )
                 slider.changed.connect(lambda v, dim=dim: self._on_slider(dim, v))
                 self.sliders[dim] = slider
                 self.slider_box.append(slider)
@@ -200,7 +254,11 @@ class LatentWidget(Container):
     def _filter_sliders(self):
         if self.state is None:
             return
-        shown = set(self.state.directions.order if self.show_all.value else self.state.directions.order[: int(self.top_k.value)])
+        shown = set(
+            self.state.directions.order
+            if self.show_all.value
+            else self.state.directions.order[: int(self.top_k.value)]
+        )
         for dim, slider in self.sliders.items():
             slider.visible = dim in shown
         for name, dims in self.state.directions.groups:
@@ -218,7 +276,9 @@ class LatentWidget(Container):
         for w in self.controls:
             w.enabled = on
         self.on_views.enabled = on and self.state is not None and self.state.views is not None
-        self.t.enabled = on and self.state is not None and self.state.a is not None and self.state.b is not None
+        self.t.enabled = (
+            on and self.state is not None and self.state.a is not None and self.state.b is not None
+        )
 
     # -- moving -----------------------------------------------------------------
     def _on_slider(self, dim: int, value: float):
@@ -277,18 +337,39 @@ class LatentWidget(Container):
             return
         grid = (s.model.config.grid,) * 3
         truth = self.recon.truth_mask(grid)
-        views_used = tuple(n for n in ("axial", "sagittal", "coronal") if s.condition_on_views and s.views and n in s.views)
+        views_used = tuple(
+            n
+            for n in ("axial", "sagittal", "coronal")
+            if s.condition_on_views and s.views and n in s.views
+        )
         self.serial += 1
         self.density.redraw()
-        self.mailbox.put((self.serial, s.model, s.z.copy(), s.condition, views_used, float(self.recon.threshold.value), truth))
+        self.mailbox.put(
+            (
+                self.serial,
+                s.model,
+                s.z.copy(),
+                s.condition,
+                views_used,
+                float(self.recon.threshold.value),
+                truth,
+            )
+        )
         if self.loop is None:
             self._start_loop()
 
     def _start_loop(self):
         if self.loop is not None:
             return
-        self.loop = start_job(decode_loop, self.mailbox, what="Latent decoding", on_result=lambda _: None,
-                              on_finished=self._loop_finished, on_progress=self._on_decoded, progress=False)
+        self.loop = start_job(
+            decode_loop,
+            self.mailbox,
+            what="Latent decoding",
+            on_result=lambda _: None,
+            on_finished=self._loop_finished,
+            on_progress=self._on_decoded,
+            progress=False,
+        )
 
     def _loop_finished(self):
         self.loop = None

@@ -17,11 +17,11 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Spi
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.progress import Progress
+from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.sim.ultrasound import View
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from ..layer_data import layer_kind, set_layer, view_image, view_layer
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .model_box import GENERATORS, ModelBox
 from .views_box import NONE
 
@@ -32,8 +32,13 @@ PREVIEW_PX = 150  #: side of each preview tile
 
 def posed_layers(viewer) -> list[str]:
     """Image layers that are slices with a known pose (not generated ones)."""
-    return [layer.name for layer in viewer.layers
-            if layer_kind(layer) == "image" and "pose" in (layer.metadata or {}) and not (layer.metadata or {}).get("genmed_generated")]
+    return [
+        layer.name
+        for layer in viewer.layers
+        if layer_kind(layer) == "image"
+        and "pose" in (layer.metadata or {})
+        and not (layer.metadata or {}).get("genmed_generated")
+    ]
 
 
 def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
@@ -50,7 +55,16 @@ def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
     return QPixmap.fromImage(q.copy())
 
 
-def generation_job(model, observations, query: Pose, view: str, n_samples: int, seed: int, truth_labels=None, truth_spacing: float = 2.0):
+def generation_job(
+    model,
+    observations,
+    query: Pose,
+    view: str,
+    n_samples: int,
+    seed: int,
+    truth_labels=None,
+    truth_spacing: float = 2.0,
+):
     from ..core.metrics.similarity import similarity
     from ..core.sim.ultrasound import simulate_view
     from ..core.tasks.viewgen import generate
@@ -74,7 +88,9 @@ class MissingViewsWidget(JobPanel, Container):
         self.worker = None
         self.result: dict | None = None
         self.models = ModelBox(GENERATORS, "Mental map (VAE)")
-        self.observed = Select(choices=lambda w=None: posed_layers(self.viewer), label="observed slices")
+        self.observed = Select(
+            choices=lambda w=None: posed_layers(self.viewer), label="observed slices"
+        )
         self.query = ComboBox(choices=self._query_choices, label="query plane")
         self.truth = ComboBox(choices=self._truth_choices, label="true head")
         self.samples = SpinBox(value=1, min=1, max=32, label="samples")
@@ -85,10 +101,25 @@ class MissingViewsWidget(JobPanel, Container):
         self.titles = Label(value="")
         self.preview = Label(value="")
         self.readout = Label(value="")
-        settings = Container(widgets=[self.observed, self.query, self.truth, self.samples, self.seed, self.progress], labels=True)
-        buttons = Container(widgets=[self.run_button, self.cancel], layout="horizontal", labels=False)
-        self.extend([Label(value="<b>View generator</b>"), self.models, Label(value="<b>Views</b>"), settings, buttons,
-                     self.titles, self.preview, self.readout])
+        settings = Container(
+            widgets=[self.observed, self.query, self.truth, self.samples, self.seed, self.progress],
+            labels=True,
+        )
+        buttons = Container(
+            widgets=[self.run_button, self.cancel], layout="horizontal", labels=False
+        )
+        self.extend(
+            [
+                Label(value="<b>View generator</b>"),
+                self.models,
+                Label(value="<b>Views</b>"),
+                settings,
+                buttons,
+                self.titles,
+                self.preview,
+                self.readout,
+            ]
+        )
         self.observed.native.setMaximumHeight(90)
         self.run_button.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
@@ -104,7 +135,11 @@ class MissingViewsWidget(JobPanel, Container):
         return out
 
     def _truth_choices(self, widget=None):
-        return [NONE] + [layer.name for layer in self.viewer.layers if layer_kind(layer) == "labels" and "genmed_phantom" in (layer.metadata or {})]
+        return [NONE] + [
+            layer.name
+            for layer in self.viewer.layers
+            if layer_kind(layer) == "labels" and "genmed_phantom" in (layer.metadata or {})
+        ]
 
     def _picker(self):
         from .plane_picker import PlanePicker
@@ -127,7 +162,9 @@ class MissingViewsWidget(JobPanel, Container):
         selected = [n for n in (self.observed.value or []) if n in posed_layers(self.viewer)]
         self.observed.reset_choices()
         view = str(self.query.value).split(" ")[0]
-        self.observed.value = selected or [n for n in self.observed.choices if n in VIEW_NAMES and n != view]
+        self.observed.value = selected or [
+            n for n in self.observed.choices if n in VIEW_NAMES and n != view
+        ]
 
     # -- inputs -----------------------------------------------------------------
     def observations(self) -> list[tuple[np.ndarray, Pose]]:
@@ -139,7 +176,11 @@ class MissingViewsWidget(JobPanel, Container):
 
     def _truth_layer(self):
         name = self.truth.value
-        return self.viewer.layers[name] if name not in (None, NONE) and name in self.viewer.layers else None
+        return (
+            self.viewer.layers[name]
+            if name not in (None, NONE) and name in self.viewer.layers
+            else None
+        )
 
     def query_pose(self, observations) -> tuple[str, Pose]:
         view, _, source = str(self.query.value).partition(" ")
@@ -153,11 +194,15 @@ class MissingViewsWidget(JobPanel, Container):
             from ..core.sim.geometry import standard_centre
             from ..core.sim.labels import as_labels, head_mask
 
-            centre = standard_centre(head_mask(as_labels(np.asarray(truth.data))), float(truth.scale[0]))
+            centre = standard_centre(
+                head_mask(as_labels(np.asarray(truth.data))), float(truth.scale[0])
+            )
         elif observations:
             centre = np.mean([p.origin for _, p in observations], axis=0)
         else:
-            raise ValueError("pick observed slices or a true head: the query plane needs the head's centre")
+            raise ValueError(
+                "pick observed slices or a true head: the query plane needs the head's centre"
+            )
         return view, standard_pose(view, centre)
 
     # -- the job ----------------------------------------------------------------
@@ -173,7 +218,16 @@ class MissingViewsWidget(JobPanel, Container):
             view, query = self.query_pose(obs)
             truth = self._truth_layer()
             labels = np.asarray(truth.data) if truth is not None else None
-            job = generation_job(model, obs, query, view, int(self.samples.value), int(self.seed.value), labels, float(truth.scale[0]) if truth is not None else 2.0)
+            job = generation_job(
+                model,
+                obs,
+                query,
+                view,
+                int(self.samples.value),
+                int(self.seed.value),
+                labels,
+                float(truth.scale[0]) if truth is not None else 2.0,
+            )
             from ..core.tasks.viewgen import prepare_observations
 
             prepare_observations(obs)  # bad slices fail here, before a worker starts
@@ -190,13 +244,21 @@ class MissingViewsWidget(JobPanel, Container):
             return
         g = result["generated"]
         name = f"generated {result['view']}"
-        data, kwargs, kind = view_layer(View(name, g.image, g.pose, int(self.seed.value), speckle=False), name)
+        data, kwargs, kind = view_layer(
+            View(name, g.image, g.pose, int(self.seed.value), speckle=False), name
+        )
         kwargs["metadata"] = dict(kwargs["metadata"], genmed_generated=g.method)
         set_layer(self.viewer, data, kwargs, kind)
         std_name = f"{name} std"
         if g.std is not None:
-            data, kwargs, kind = view_layer(View(std_name, g.std / max(float(g.std.max()), 1e-6), g.pose, 0, False), std_name)
-            kwargs.update(colormap="viridis", visible=False, metadata=dict(kwargs["metadata"], genmed_generated=g.method))  # shown in the panel; in 3D on request
+            data, kwargs, kind = view_layer(
+                View(std_name, g.std / max(float(g.std.max()), 1e-6), g.pose, 0, False), std_name
+            )
+            kwargs.update(
+                colormap="viridis",
+                visible=False,
+                metadata=dict(kwargs["metadata"], genmed_generated=g.method),
+            )  # shown in the panel; in 3D on request
             set_layer(self.viewer, data, kwargs, kind)
         elif std_name in self.viewer.layers:
             self.viewer.layers.remove(std_name)
@@ -210,5 +272,9 @@ class MissingViewsWidget(JobPanel, Container):
         self.preview.native.setPixmap(to_pixmap(tiles))
         self.titles.value = "  |  ".join(titles)
         s = result["scores"]
-        self.readout.value = "no true head: no scores" if s is None else f"vs truth: SSIM {s['ssim']:.3f}  NCC {s['ncc']:.3f}  PSNR {s['psnr']:.1f} dB"
+        self.readout.value = (
+            "no true head: no scores"
+            if s is None
+            else f"vs truth: SSIM {s['ssim']:.3f}  NCC {s['ncc']:.3f}  PSNR {s['psnr']:.1f} dB"
+        )
         self.result = result

@@ -9,12 +9,14 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_info
 from psygnal import Signal
 
-from ..core.io.bundled import ALL, FLOWS, NAMES, VIEW_GENERATORS
 from ..core.devices import accelerators_possible, available_devices
+from ..core.io.bundled import ALL, FLOWS, NAMES, VIEW_GENERATORS
 from .jobs import leave_a_core_for_the_gui, start_job
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
-GENERATORS = dict(zip(("Mental map (VAE)", "Mental map (GAN)"), VIEW_GENERATORS))  #: display name -> bundled view generator
+GENERATORS = dict(
+    zip(("Mental map (VAE)", "Mental map (GAN)"), VIEW_GENERATORS)
+)  #: display name -> bundled view generator
 PATCH_FLOWS = {"Patch flow (views)": FLOWS[0]}  #: display name -> bundled patch flow
 FROM_FILE = "From file..."
 
@@ -35,7 +37,11 @@ def _duration(recipe: dict) -> str:
     )
 
 
-_TL_STAGES = ("autoencoder", "image", "joint")  #: core.tlnet.STAGES, named here so the panel does not import torch
+_TL_STAGES = (
+    "autoencoder",
+    "image",
+    "joint",
+)  #: core.tlnet.STAGES, named here so the panel does not import torch
 
 
 def _tl_stage_epochs(recipe: dict) -> list | None:
@@ -96,7 +102,9 @@ def model_card(model) -> str:
     table = metrics.get("table")
     if table:
         for row in table:
-            lines.append(f"{row['views']}: DC {row['dice']:.3f}  SEN {row['sen']:.3f}  PPV {row['ppv']:.3f}")
+            lines.append(
+                f"{row['views']}: DC {row['dice']:.3f}  SEN {row['sen']:.3f}  PPV {row['ppv']:.3f}"
+            )
     elif "val_dice" in metrics:
         lines.append(f"validation Dice (3 views): {metrics['val_dice']:.3f}")
     return "<br>".join(lines)
@@ -113,9 +121,13 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for row in metrics.get("view_table", []):
         if row["target"] == "clean" and row.get("queries", "unobserved") == "unobserved":
-            lines.append(f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB")
+            lines.append(
+                f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB"
+            )
     if not metrics.get("view_table") and "ssim" in metrics:
-        lines.append(f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}")
+        lines.append(
+            f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}"
+        )
     return "<br>".join(lines)
 
 
@@ -128,7 +140,9 @@ def _flow_card(model, recipe: dict, metrics: dict) -> str:
     ]
     ev = metrics.get("evaluation")
     if ev:
-        lines.append(f"test NLL {ev['test_bpd_flow']:.2f} bits/dim (Gaussian {ev['test_bpd_gaussian']:.2f}); corruption AUC {ev['auc']['all']:.2f}")
+        lines.append(
+            f"test NLL {ev['test_bpd_flow']:.2f} bits/dim (Gaussian {ev['test_bpd_gaussian']:.2f}); corruption AUC {ev['auc']['all']:.2f}"
+        )
     return "<br>".join(lines)
 
 
@@ -149,11 +163,18 @@ class ModelBox(Container):
         # torch takes a second or more to import: a CPU-only build lists cpu at once,
         # otherwise the devices are listed from a worker
         self.devices = ["cpu"]
-        self.device = ComboBox(choices=lambda widget=None: self.devices, label="device")  # callable: napari re-reads choices
+        self.device = ComboBox(
+            choices=lambda widget=None: self.devices, label="device"
+        )  # callable: napari re-reads choices
         self.device_worker = None
         if accelerators_possible():
-            self.device_worker = start_job(available_devices, what="Listing devices", on_result=self._on_devices,
-                                           on_finished=lambda: setattr(self, "device_worker", None), progress=False)
+            self.device_worker = start_job(
+                available_devices,
+                what="Listing devices",
+                on_result=self._on_devices,
+                on_finished=lambda: setattr(self, "device_worker", None),
+                progress=False,
+            )
         self.load = PushButton(text="Load model")
         self.card = Label(value="no model loaded", label="model card")
         self.card.native.setWordWrap(True)
@@ -165,7 +186,9 @@ class ModelBox(Container):
         current = self.device.value
         self.devices = list(devices)
         self.device.reset_choices()
-        self.device.value = current if current in devices else devices[-1] if len(devices) > 1 else "cpu"
+        self.device.value = (
+            current if current in devices else devices[-1] if len(devices) > 1 else "cpu"
+        )
 
     def source(self) -> str:
         if self.choice.value == FROM_FILE:
@@ -179,17 +202,25 @@ class ModelBox(Container):
             return
         self.load.enabled = False
         leave_a_core_for_the_gui()
-        self.worker = start_job(api.load_model, self.source(), self.device.value, what="Loading the model",
-                                on_result=self._on_loaded, on_finished=self._on_finished, progress=False)
+        self.worker = start_job(
+            api.load_model,
+            self.source(),
+            self.device.value,
+            what="Loading the model",
+            on_result=self._on_loaded,
+            on_finished=self._on_finished,
+            progress=False,
+        )
         return self.worker
 
     def _on_loaded(self, model):
         self.model = model
         self.card.value = model_card(model)
-        show_info(f"{loaded_name(self.choice.value, self.file.value, model.kind)} loaded on {self.device.value}")
+        show_info(
+            f"{loaded_name(self.choice.value, self.file.value, model.kind)} loaded on {self.device.value}"
+        )
         self.loaded.emit(model)
 
     def _on_finished(self):
         self.worker = None
         self.load.enabled = not self.locked
-

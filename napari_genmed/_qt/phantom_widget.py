@@ -11,8 +11,8 @@ from __future__ import annotations
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
 
 from ..core.sim.scan import scan_job
-from .jobs import JobPanel, progress_bar, start_job
 from ..layer_data import phantom_layers, set_layer
+from .jobs import JobPanel, progress_bar, start_job
 
 
 class PhantomWidget(JobPanel, Container):
@@ -27,7 +27,9 @@ class PhantomWidget(JobPanel, Container):
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="biometry")
-        self.extend([self.ga, self.seed, self.grid, self.generate, self.cancel, self.progress, self.readout])
+        self.extend(
+            [self.ga, self.seed, self.grid, self.generate, self.cancel, self.progress, self.readout]
+        )
         self.generate.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
         self.stop_on_close()
@@ -41,8 +43,15 @@ class PhantomWidget(JobPanel, Container):
             return
         self._busy(True)
         self.worker = start_job(
-            scan_job, float(self.ga.value), int(self.seed.value), (self.grid.value,) * 3, self.spacing_mm,
-            what="Phantom", on_result=self._on_done, on_finished=self._on_finished, on_progress=self._on_progress,
+            scan_job,
+            float(self.ga.value),
+            int(self.seed.value),
+            (self.grid.value,) * 3,
+            self.spacing_mm,
+            what="Phantom",
+            on_result=self._on_done,
+            on_finished=self._on_finished,
+            on_progress=self._on_progress,
         )
 
     def start_buttons(self):
@@ -52,4 +61,6 @@ class PhantomWidget(JobPanel, Container):
         for data, kwargs, kind in phantom_layers(scan.phantom, scan.views):
             set_layer(self.viewer, data, kwargs, kind)
         b = scan.phantom.biometry
-        self.readout.value = f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA {b.ga_weeks:.1f} w)"
+        self.readout.value = (
+            f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA {b.ga_weeks:.1f} w)"
+        )

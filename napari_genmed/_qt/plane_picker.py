@@ -16,8 +16,8 @@ from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
-from .jobs import layer_list_events, watch
 from ..layer_data import layer_kind, set_layer, view_layer
+from .jobs import layer_list_events, watch
 
 NONE = "(none)"
 
@@ -26,7 +26,9 @@ class PlanePicker(Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=True)
         self.viewer = napari_viewer
-        self.state = {v: [0.0, 0.0, 0.0] for v in VIEW_NAMES}  # offset, tilt about rows, tilt about columns
+        self.state = {
+            v: [0.0, 0.0, 0.0] for v in VIEW_NAMES
+        }  # offset, tilt about rows, tilt about columns
         self._syncing = False
         self._centre_cache = (None, None)
         self._planes_of = None  # the volume layer the plane layers show
@@ -38,7 +40,18 @@ class PlanePicker(Container):
         self.snap = PushButton(text="Snap to standard plane")
         self.extract = PushButton(text="Extract view")
         self.info = Label(value="")
-        self.extend([self.volume, self.view, self.offset, self.tilt_a, self.tilt_b, self.snap, self.extract, self.info])
+        self.extend(
+            [
+                self.volume,
+                self.view,
+                self.offset,
+                self.tilt_a,
+                self.tilt_b,
+                self.snap,
+                self.extract,
+                self.info,
+            ]
+        )
         for w in (self.offset, self.tilt_a, self.tilt_b):
             w.changed.connect(self._on_slider)
         self.view.changed.connect(self._on_view)
@@ -53,7 +66,12 @@ class PlanePicker(Container):
     def _volumes(self, widget=None):
         out = [NONE]
         for layer in self.viewer.layers:
-            if layer_kind(layer) in ("image", "labels") and np.ndim(layer.data) == 3 and min(np.shape(layer.data)) > 1 and not layer.name.endswith(" plane"):
+            if (
+                layer_kind(layer) in ("image", "labels")
+                and np.ndim(layer.data) == 3
+                and min(np.shape(layer.data)) > 1
+                and not layer.name.endswith(" plane")
+            ):
                 out.append(layer.name)
         return out
 
@@ -70,12 +88,22 @@ class PlanePicker(Container):
         if current in self.volume.choices and current != NONE:
             self.volume.value = current
         elif len(self.volume.choices) > 1:
-            labels = [n for n in self.volume.choices if n in self.viewer.layers and layer_kind(self.viewer.layers[n]) == "labels"]
-            self.volume.value = ("head labels" if "head labels" in labels else (labels or self.volume.choices[1:])[0])
+            labels = [
+                n
+                for n in self.volume.choices
+                if n in self.viewer.layers and layer_kind(self.viewer.layers[n]) == "labels"
+            ]
+            self.volume.value = (
+                "head labels" if "head labels" in labels else (labels or self.volume.choices[1:])[0]
+            )
 
     def _layer(self):
         name = self.volume.value
-        return self.viewer.layers[name] if name not in (None, NONE) and name in self.viewer.layers else None
+        return (
+            self.viewer.layers[name]
+            if name not in (None, NONE) and name in self.viewer.layers
+            else None
+        )
 
     def _spacing(self, layer) -> float:
         return float(np.mean(layer.scale))
@@ -122,7 +150,11 @@ class PlanePicker(Container):
         for view in VIEW_NAMES:
             pose = self.pose(view)
             name = f"{view} plane"
-            plane = {"position": tuple(np.asarray(pose.origin) / s), "normal": tuple(pose.normal), "thickness": 1.0}
+            plane = {
+                "position": tuple(np.asarray(pose.origin) / s),
+                "normal": tuple(pose.normal),
+                "thickness": 1.0,
+            }
             if name in self.viewer.layers:
                 target = self.viewer.layers[name]
                 self._syncing = True
@@ -132,9 +164,21 @@ class PlanePicker(Container):
                 finally:
                     self._syncing = False
             else:
-                data = (np.asarray(layer.data) == 1).astype(np.float32) if layer_kind(layer) == "labels" else np.asarray(layer.data, np.float32)
-                target = self.viewer.add_image(data, name=name, scale=(s, s, s), depiction="plane", plane=plane, blending="additive",
-                                               colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view], opacity=0.7)
+                data = (
+                    (np.asarray(layer.data) == 1).astype(np.float32)
+                    if layer_kind(layer) == "labels"
+                    else np.asarray(layer.data, np.float32)
+                )
+                target = self.viewer.add_image(
+                    data,
+                    name=name,
+                    scale=(s, s, s),
+                    depiction="plane",
+                    plane=plane,
+                    blending="additive",
+                    colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view],
+                    opacity=0.7,
+                )
                 target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
 
     def _on_drag(self, view: str):
@@ -142,7 +186,10 @@ class PlanePicker(Container):
         if self._syncing:
             return
         name = f"{view} plane"
-        layer, target = self._layer(), (self.viewer.layers[name] if name in self.viewer.layers else None)
+        layer, target = (
+            self._layer(),
+            (self.viewer.layers[name] if name in self.viewer.layers else None),  # noqa: SIM401 (a LayerList)
+        )
         if layer is None or target is None:
             return
         s = self._spacing(layer)
@@ -152,14 +199,20 @@ class PlanePicker(Container):
         if view == self.view.value:
             self._syncing = True
             try:
-                self.offset.value = float(np.clip(self.state[view][0], self.offset.min, self.offset.max))
+                self.offset.value = float(
+                    np.clip(self.state[view][0], self.offset.min, self.offset.max)
+                )
             finally:
                 self._syncing = False
 
     def _on_slider(self, _=None):
         if self._syncing:
             return
-        self.state[self.view.value] = [float(self.offset.value), float(self.tilt_a.value), float(self.tilt_b.value)]
+        self.state[self.view.value] = [
+            float(self.offset.value),
+            float(self.tilt_a.value),
+            float(self.tilt_b.value),
+        ]
         self.show_planes()
 
     def _on_view(self, view):
@@ -194,12 +247,18 @@ class PlanePicker(Container):
 
                 img = sample_plane(np.asarray(layer.data), s, pose)
                 lo, hi = np.percentile(np.asarray(layer.data), [1, 99.5])
-                v = View(name=view, image=np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32), pose=pose)
+                v = View(
+                    name=view,
+                    image=np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32),
+                    pose=pose,
+                )
         except ValueError as exc:
             show_error(f"Cannot extract the {view} plane: {exc}")
             return None
         data, kwargs, kind = view_layer(v, view)
-        kwargs["affine"][:3, 3] += np.asarray(layer.translate)  # the volume layer's offset in the world
+        kwargs["affine"][:3, 3] += np.asarray(
+            layer.translate
+        )  # the volume layer's offset in the world
         out = set_layer(self.viewer, data, kwargs, kind)
         self.info.value = f"{view}: extracted at {np.round(pose.origin, 1)} mm"
         return out

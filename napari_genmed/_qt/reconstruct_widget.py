@@ -18,12 +18,17 @@ from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
 from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from ..layer_data import RECONSTRUCTION_COLORMAP, layer_kind, set_layer
+from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .model_box import ModelBox
 from .views_box import NONE, ViewsBox
 
-PROBABILITY, MASK, SURFACE, UNCERTAINTY = "skull probability", "reconstructed skull", "reconstructed surface", "skull uncertainty"
+PROBABILITY, MASK, SURFACE, UNCERTAINTY = (
+    "skull probability",
+    "reconstructed skull",
+    "reconstructed surface",
+    "skull uncertainty",
+)
 RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)
 #: what the variants' spread means, measured with `genmed ceiling --models` (README)
 SAMPLES_TIP = (
@@ -38,7 +43,9 @@ def format_readout(measurements: dict) -> str:
     parts = []
     if "bpd_mm" in m:
         parts.append(f"BPD {m['bpd_mm']:.1f}  OFD {m['ofd_mm']:.1f}  HC {m['hc_mm']:.1f} mm")
-        parts.append(f"GA {m['ga_hadlock_weeks']:.1f} w (Hadlock), {m['ga_intergrowth_weeks']:.1f} w (INTERGROWTH)")
+        parts.append(
+            f"GA {m['ga_hadlock_weeks']:.1f} w (Hadlock), {m['ga_intergrowth_weeks']:.1f} w (INTERGROWTH)"
+        )
     else:
         parts.append("no closed skull in the axial plane: no biometry")
     if "dice" in m:
@@ -66,15 +73,44 @@ class ReconstructWidget(JobPanel, Container):
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="readouts")
-        self.nifti_path = FileEdit(mode="w", filter="*.nii.gz", value="skull_reconstruction.nii.gz", label="NIfTI")
+        self.nifti_path = FileEdit(
+            mode="w", filter="*.nii.gz", value="skull_reconstruction.nii.gz", label="NIfTI"
+        )
         self.save_nifti = PushButton(text="Export volume")
-        self.mesh_path = FileEdit(mode="w", filter="*.stl *.obj *.ply", value="skull_surface.stl", label="surface")
+        self.mesh_path = FileEdit(
+            mode="w", filter="*.stl *.obj *.ply", value="skull_surface.stl", label="surface"
+        )
         self.save_mesh = PushButton(text="Export surface")
-        settings = Container(widgets=[self.truth, self.samples, self.seed, self.threshold, self.progress, self.readout], labels=True)
-        export = Container(widgets=[self.nifti_path, self.save_nifti, self.mesh_path, self.save_mesh], labels=True)
-        buttons = Container(widgets=[self.run_button, self.cancel], layout="horizontal", labels=False)
-        self.extend([Label(value="<b>Model</b>"), self.models, Label(value="<b>Views</b>"), self.views,
-                     Label(value="<b>Reconstruction</b>"), settings, buttons, Label(value="<b>Export</b>"), export])
+        settings = Container(
+            widgets=[
+                self.truth,
+                self.samples,
+                self.seed,
+                self.threshold,
+                self.progress,
+                self.readout,
+            ],
+            labels=True,
+        )
+        export = Container(
+            widgets=[self.nifti_path, self.save_nifti, self.mesh_path, self.save_mesh], labels=True
+        )
+        buttons = Container(
+            widgets=[self.run_button, self.cancel], layout="horizontal", labels=False
+        )
+        self.extend(
+            [
+                Label(value="<b>Model</b>"),
+                self.models,
+                Label(value="<b>Views</b>"),
+                self.views,
+                Label(value="<b>Reconstruction</b>"),
+                settings,
+                buttons,
+                Label(value="<b>Export</b>"),
+                export,
+            ]
+        )
         self.run_button.changed.connect(self.run)
         self.models.loaded.connect(self._on_model)
         self.cancel.changed.connect(self.stop)
@@ -98,7 +134,11 @@ class ReconstructWidget(JobPanel, Container):
 
     # -- ground truth ---------------------------------------------------------
     def _truth_choices(self, widget=None):
-        return [NONE] + [layer.name for layer in self.viewer.layers if layer_kind(layer) == "labels" and layer.name not in RESULT_LAYERS]
+        return [NONE] + [
+            layer.name
+            for layer in self.viewer.layers
+            if layer_kind(layer) == "labels" and layer.name not in RESULT_LAYERS
+        ]
 
     def _refresh_truth(self, event=None):
         current = self.truth.value
@@ -114,7 +154,9 @@ class ReconstructWidget(JobPanel, Container):
             return None
         data = np.asarray(self.viewer.layers[name].data)
         if data.shape != tuple(grid_shape):
-            show_info(f"ground truth {name!r} is {data.shape}, the model grid {tuple(grid_shape)}: no Dice")
+            show_info(
+                f"ground truth {name!r} is {data.shape}, the model grid {tuple(grid_shape)}: no Dice"
+            )
             return None
         return data == 1
 
@@ -129,7 +171,15 @@ class ReconstructWidget(JobPanel, Container):
         try:
             views = self.views.views()
             truth = self.truth_mask((model.config.grid,) * 3)
-            job = reconstruction_job(model, views, int(self.samples.value), int(self.seed.value), float(self.threshold.value), truth, with_surface=True)
+            job = reconstruction_job(
+                model,
+                views,
+                int(self.samples.value),
+                int(self.seed.value),
+                float(self.threshold.value),
+                truth,
+                with_surface=True,
+            )
             next(job)  # validates the views before a worker starts
         except ValueError as exc:
             show_error(f"Cannot reconstruct: {exc}")
@@ -150,7 +200,9 @@ class ReconstructWidget(JobPanel, Container):
         if self.worker is not None and self.worker.abort_requested:
             return  # cancelled: a late result is dropped
         if abs(result.threshold - float(self.threshold.value)) > 1e-9:  # the slider moved meanwhile
-            result = result.recut(float(self.threshold.value), self.truth_mask(result.probability.shape))
+            result = result.recut(
+                float(self.threshold.value), self.truth_mask(result.probability.shape)
+            )
         self.show_result(result)
         if self.result is result:
             self.last_views = self._job_views
@@ -162,17 +214,58 @@ class ReconstructWidget(JobPanel, Container):
         ``partial`` leaves the surface layer and the readouts as they are (the latent
         explorer skips them for moves that a newer one supersedes)."""
         scale = (r.spacing_mm,) * 3
-        meta = {"genmed_reconstruction": {"model": r.model_kind, "views": r.views_used, "threshold": r.threshold}}
+        meta = {
+            "genmed_reconstruction": {
+                "model": r.model_kind,
+                "views": r.views_used,
+                "threshold": r.threshold,
+            }
+        }
         updates = [
-            (PROBABILITY, r.probability, {"scale": scale, "colormap": "inferno", "contrast_limits": (0.0, 1.0), "rendering": "attenuated_mip", "visible": False}, "image"),
-            (MASK, r.mask().astype(np.uint8), {"scale": scale, "opacity": 0.6, "visible": False}, "labels"),
+            (
+                PROBABILITY,
+                r.probability,
+                {
+                    "scale": scale,
+                    "colormap": "inferno",
+                    "contrast_limits": (0.0, 1.0),
+                    "rendering": "attenuated_mip",
+                    "visible": False,
+                },
+                "image",
+            ),
+            (
+                MASK,
+                r.mask().astype(np.uint8),
+                {"scale": scale, "opacity": 0.6, "visible": False},
+                "labels",
+            ),
         ]
         if r.surface is not None:
             verts, faces = r.surface
-            updates.append((SURFACE, (verts, faces, np.ones(len(verts), np.float32)), {"colormap": RECONSTRUCTION_COLORMAP, "opacity": 0.8, "shading": "smooth"}, "surface"))
+            updates.append(
+                (
+                    SURFACE,
+                    (verts, faces, np.ones(len(verts), np.float32)),
+                    {"colormap": RECONSTRUCTION_COLORMAP, "opacity": 0.8, "shading": "smooth"},
+                    "surface",
+                )
+            )
         if r.uncertainty is not None:
             hi = float(max(r.uncertainty.max(), 1e-6))
-            updates.append((UNCERTAINTY, r.uncertainty, {"scale": scale, "colormap": "viridis", "rendering": "mip", "contrast_limits": (0.0, hi)}, "image"))
+            updates.append(
+                (
+                    UNCERTAINTY,
+                    r.uncertainty,
+                    {
+                        "scale": scale,
+                        "colormap": "viridis",
+                        "rendering": "mip",
+                        "contrast_limits": (0.0, hi),
+                    },
+                    "image",
+                )
+            )
         try:
             for name, data, kwargs, kind in updates:
                 set_layer(self.viewer, data, {"name": name, "metadata": meta, **kwargs}, kind)
@@ -183,7 +276,9 @@ class ReconstructWidget(JobPanel, Container):
             self.result = None
             show_error(f"Could not show the reconstruction: {exc}")
             return
-        for name in {SURFACE, UNCERTAINTY} - {u[0] for u in updates} - ({SURFACE} if partial else set()):
+        for name in (
+            {SURFACE, UNCERTAINTY} - {u[0] for u in updates} - ({SURFACE} if partial else set())
+        ):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
         if partial:
@@ -195,7 +290,9 @@ class ReconstructWidget(JobPanel, Container):
         """A new threshold re-cuts the existing result (labels, surface, readouts)."""
         if self.result is None or self.worker is not None:
             return  # a running job is re-cut when it delivers
-        self.show_result(self.result.recut(float(value), self.truth_mask(self.result.probability.shape)))
+        self.show_result(
+            self.result.recut(float(value), self.truth_mask(self.result.probability.shape))
+        )
 
     # -- export ---------------------------------------------------------------
     def export_volume(self):
@@ -205,7 +302,11 @@ class ReconstructWidget(JobPanel, Container):
             show_error("Nothing to export yet: reconstruct first.")
             return None
         try:
-            path = write_nifti(self.nifti_path.value, self.result.probability.astype(np.float32), (self.result.spacing_mm,) * 3)
+            path = write_nifti(
+                self.nifti_path.value,
+                self.result.probability.astype(np.float32),
+                (self.result.spacing_mm,) * 3,
+            )
         except (ValueError, OSError) as exc:
             show_error(f"Export failed: {exc}")
             return None

@@ -7,8 +7,8 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox
 
 from ..core.sim.geometry import VIEW_NAMES
-from .jobs import layer_list_events, watch
 from ..layer_data import layer_kind, view_image
+from .jobs import layer_list_events, watch
 
 NONE = "(none)"
 
@@ -45,7 +45,9 @@ class ViewsBox(Container):
         self.spacing = {}
         for name in VIEW_NAMES:
             self.pick[name] = ComboBox(choices=self._choices, label=name)
-            self.spacing[name] = FloatSpinBox(value=1.0, min=0.01, max=20.0, step=0.05, label="  pixel mm")
+            self.spacing[name] = FloatSpinBox(
+                value=1.0, min=0.01, max=20.0, step=0.05, label="  pixel mm"
+            )
             self.pick[name].changed.connect(lambda value, n=name: self._on_pick(n, value))
             self.extend([self.pick[name], self.spacing[name]])
         watch(self, layer_list_events(viewer), self.refresh)
@@ -67,7 +69,11 @@ class ViewsBox(Container):
         for name, combo in self.pick.items():
             if only_empty and combo.value != NONE:
                 continue
-            match = [c for c in combo.choices if c == name or (isinstance(c, str) and c.startswith(f"{name} "))]
+            match = [
+                c
+                for c in combo.choices
+                if c == name or (isinstance(c, str) and c.startswith(f"{name} "))
+            ]
             if match:
                 combo.value = match[0]
 
@@ -83,5 +89,8 @@ class ViewsBox(Container):
                 continue
             if combo.value not in self.viewer.layers:
                 raise ValueError(f"the layer assigned to {name} ({combo.value!r}) is gone")
-            out[name] = (layer_image(self.viewer.layers[combo.value]), float(self.spacing[name].value))
+            out[name] = (
+                layer_image(self.viewer.layers[combo.value]),
+                float(self.spacing[name].value),
+            )
         return out

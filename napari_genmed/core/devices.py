@@ -24,7 +24,9 @@ def accelerators_possible() -> bool:
         text = (Path(spec.origin).parent / "version.py").read_text()
     except OSError:
         return True  # unknown: ask torch
-    return not all(re.search(rf"^{name}(: .*)? = None$", text, re.M) for name in ("cuda", "hip", "xpu"))
+    return not all(
+        re.search(rf"^{name}(: .*)? = None$", text, re.M) for name in ("cuda", "hip", "xpu")
+    )
 
 
 def available_devices() -> list[str]:
@@ -55,8 +57,12 @@ def resolve_device(device: str = "auto") -> str:
     index = name.split(":", 1)[1] if ":" in name else "0"
     if not index.isdigit() or base == "cpu" and ":" in name:
         raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps")
-    if base == "cuda" and (not torch.cuda.is_available() or int(index) >= torch.cuda.device_count()):
-        raise ValueError(f"device {device!r} is not present here; present: {', '.join(available_devices())}")
+    if base == "cuda" and (
+        not torch.cuda.is_available() or int(index) >= torch.cuda.device_count()
+    ):
+        raise ValueError(
+            f"device {device!r} is not present here; present: {', '.join(available_devices())}"
+        )
     if base == "mps" and "mps" not in available_devices():
         raise ValueError("device 'mps' is not present here")
     return name

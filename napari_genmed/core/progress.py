@@ -8,8 +8,9 @@ finished results; scripts drive them with :func:`run`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 

@@ -35,7 +35,9 @@ def pump(until=None, timeout_s: float = 300.0, for_s: float | None = None) -> No
         time.sleep(0.001)
 
 
-def reconstruction_stall(panel, samples: int = 64, settle_s: float = 1.0, timeout_s: float = 300.0) -> dict:
+def reconstruction_stall(
+    panel, samples: int = 64, settle_s: float = 1.0, timeout_s: float = 300.0
+) -> dict:
     """Run one reconstruction with ``samples`` samples in ``panel`` (views and model
     ready) and return ``{max_ms, p99_ms, ticks, seconds, samples}`` of the event loop's
     gaps while it ran."""
@@ -60,12 +62,19 @@ def reconstruction_stall(panel, samples: int = 64, settle_s: float = 1.0, timeou
     if panel.run() is None:
         timer.stop()
         raise RuntimeError("the reconstruction did not start (no model or views?)")
-    panel.worker.returned.connect(lambda _: state.__setitem__("running", False), type=Qt.DirectConnection)
+    panel.worker.returned.connect(
+        lambda _: state.__setitem__("running", False), type=Qt.DirectConnection
+    )
     pump(lambda: panel.worker is None, timeout_s)
     timer.stop()
     g = np.asarray(gaps) * 1000.0
-    return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)), "ticks": int(g.size),
-            "seconds": time.perf_counter() - t0, "samples": int(samples)}
+    return {
+        "max_ms": float(g.max()),
+        "p99_ms": float(np.percentile(g, 99)),
+        "ticks": int(g.size),
+        "seconds": time.perf_counter() - t0,
+        "samples": int(samples),
+    }
 
 
 def main(runs: int = 3, samples: int = 64) -> None:
@@ -81,7 +90,9 @@ def main(runs: int = 3, samples: int = 64) -> None:
     panel = widgets["Skull reconstruction"]
 
     def started():
-        busy = [getattr(w, "worker", None) for w in widgets.values()] + [getattr(getattr(w, "models", None), "worker", None) for w in widgets.values()]
+        busy = [getattr(w, "worker", None) for w in widgets.values()] + [
+            getattr(getattr(w, "models", None), "worker", None) for w in widgets.values()
+        ]
         return panel.models.model is not None and all(b is None for b in busy)
 
     pump(started)

@@ -15,7 +15,9 @@ from napari_genmed.core.nets.registry import build_model
 
 from .tiny import TINY_MODEL
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)  # the same cases every run (CI stays reproducible)
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)  # the same cases every run (CI stays reproducible)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +34,11 @@ def test_damaged_safetensors_only_value_error(tmp_path_factory, tiny):
     outcomes = {"loaded": 0, "refused": 0}
 
     @FUZZ
-    @given(flips=st.lists(st.tuples(st.integers(0, 10**7), st.integers(1, 255)), max_size=6),
-           header_bias=st.booleans(), cut=st.one_of(st.none(), st.integers(0, 10**7)))
+    @given(
+        flips=st.lists(st.tuples(st.integers(0, 10**7), st.integers(1, 255)), max_size=6),
+        header_bias=st.booleans(),
+        cut=st.one_of(st.none(), st.integers(0, 10**7)),
+    )
     def check(flips, header_bias, cut):
         blob = bytearray(valid)
         header_end = 8 + int.from_bytes(valid[:8], "little")
@@ -48,7 +53,9 @@ def test_damaged_safetensors_only_value_error(tmp_path_factory, tiny):
         except ValueError:
             outcomes["refused"] += 1
             return
-        outcomes["loaded"] += 1  # flips inside the weights only: the same architecture, finite weights
+        outcomes["loaded"] += (
+            1  # flips inside the weights only: the same architecture, finite weights
+        )
         assert type(model) is type(tiny)
 
     check()
@@ -56,33 +63,69 @@ def test_damaged_safetensors_only_value_error(tmp_path_factory, tiny):
 
 
 ARRAYS = st.one_of(
-    st.integers(0, 4).flatmap(lambda nd: st.tuples(*[st.integers(0, 70)] * nd)).flatmap(
-        lambda shape: st.sampled_from(["float32", "float64", "uint8", "uint16", "int64", "bool", "complex64"]).map(
-            lambda dtype: np.random.default_rng(len(shape)).random(shape).astype(dtype) if dtype != "complex64" else np.zeros(shape, "complex64")
+    st.integers(0, 4)
+    .flatmap(lambda nd: st.tuples(*[st.integers(0, 70)] * nd))
+    .flatmap(
+        lambda shape: st.sampled_from(
+            ["float32", "float64", "uint8", "uint16", "int64", "bool", "complex64"]
+        ).map(
+            lambda dtype: (
+                np.random.default_rng(len(shape)).random(shape).astype(dtype)
+                if dtype != "complex64"
+                else np.zeros(shape, "complex64")
+            )
         )
     ),
-    st.sampled_from([np.full((40, 40), np.nan), np.full((40, 40), np.inf), np.zeros((40, 40)), np.full((40, 40), 1e30), np.ones((40, 40, 3)), np.ones((40, 40, 5))]),
+    st.sampled_from(
+        [
+            np.full((40, 40), np.nan),
+            np.full((40, 40), np.inf),
+            np.zeros((40, 40)),
+            np.full((40, 40), 1e30),
+            np.ones((40, 40, 3)),
+            np.ones((40, 40, 5)),
+        ]
+    ),
 )
 
 
 @FUZZ
-@given(image=ARRAYS, name=st.sampled_from(["axial", "sagittal", "coronal", "Axial", "oblique", ""]),
-       spacing=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(1.0), st.just(0.5)))
+@given(
+    image=ARRAYS,
+    name=st.sampled_from(["axial", "sagittal", "coronal", "Axial", "oblique", ""]),
+    spacing=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(1.0), st.just(0.5)),
+)
 def test_reconstruct_validates_any_view(tiny, image, name, spacing):
     try:
         r = api.reconstruct(tiny, {name: (image, spacing)})
     except ValueError as exc:
         assert str(exc)
         return
-    assert name in api.VIEW_NAMES and r.probability.shape == (16, 16, 16) and np.isfinite(r.probability).all()
+    assert (
+        name in api.VIEW_NAMES
+        and r.probability.shape == (16, 16, 16)
+        and np.isfinite(r.probability).all()
+    )
 
 
 @FUZZ
-@given(z=st.one_of(
-    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=0, max_size=9).map(np.array),
-    st.lists(st.floats(-5, 5, width=32), min_size=4, max_size=4).map(np.array),
-    st.sampled_from([np.zeros((3, 4)), np.zeros((0, 4)), np.zeros((2, 2, 4)), np.array(["1", "2", "3", "4"]), np.array([True] * 4)]),
-))
+@given(
+    z=st.one_of(
+        st.lists(
+            st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=0, max_size=9
+        ).map(np.array),
+        st.lists(st.floats(-5, 5, width=32), min_size=4, max_size=4).map(np.array),
+        st.sampled_from(
+            [
+                np.zeros((3, 4)),
+                np.zeros((0, 4)),
+                np.zeros((2, 2, 4)),
+                np.array(["1", "2", "3", "4"]),
+                np.array([True] * 4),
+            ]
+        ),
+    )
+)
 def test_decode_validates_any_latent(tiny, z):
     try:
         out = api.decode(tiny, z)
@@ -92,9 +135,13 @@ def test_decode_validates_any_latent(tiny, z):
 
 
 @FUZZ
-@given(ga=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 100), st.text(max_size=3)),
-       seed=st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans()),
-       spacing=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3)))
+@given(
+    ga=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 100), st.text(max_size=3)
+    ),
+    seed=st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans()),
+    spacing=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3)),
+)
 def test_make_phantom_validates(ga, seed, spacing):
     try:
         ph = api.make_phantom(ga, seed, shape=(16, 16, 16), spacing_mm=spacing)
@@ -104,8 +151,17 @@ def test_make_phantom_validates(ga, seed, spacing):
 
 
 @FUZZ
-@given(entries=st.dictionaries(st.sampled_from(["origin", "row_axis", "col_axis", "spacing_mm", "shape", "junk"]),
-                               st.one_of(st.lists(st.floats(allow_nan=True), max_size=4), st.floats(allow_nan=True), st.text(max_size=2), st.none())))
+@given(
+    entries=st.dictionaries(
+        st.sampled_from(["origin", "row_axis", "col_axis", "spacing_mm", "shape", "junk"]),
+        st.one_of(
+            st.lists(st.floats(allow_nan=True), max_size=4),
+            st.floats(allow_nan=True),
+            st.text(max_size=2),
+            st.none(),
+        ),
+    )
+)
 def test_simulate_view_validates_any_pose(entries):
     labels = api.make_phantom(28.0, 1, shape=(16, 16, 16), spacing_mm=8.0).labels
     try:
@@ -149,11 +205,18 @@ def test_auto_device_never_fails_and_bad_names_are_clear():
 
 
 def test_cpu_results_are_bit_identical(tiny):
-    views = {"axial": np.random.default_rng(1).random((40, 40)), "coronal": np.random.default_rng(2).random((50, 30))}
+    views = {
+        "axial": np.random.default_rng(1).random((40, 40)),
+        "coronal": np.random.default_rng(2).random((50, 30)),
+    }
     a = api.reconstruct(tiny, views, n_samples=5, seed=3)
     b = api.reconstruct(tiny, views, n_samples=5, seed=3)
-    assert np.array_equal(a.probability, b.probability) and np.array_equal(a.uncertainty, b.uncertainty)
-    assert not np.array_equal(a.probability, api.reconstruct(tiny, views, n_samples=5, seed=4).probability)
+    assert np.array_equal(a.probability, b.probability) and np.array_equal(
+        a.uncertainty, b.uncertainty
+    )
+    assert not np.array_equal(
+        a.probability, api.reconstruct(tiny, views, n_samples=5, seed=4).probability
+    )
 
 
 def _rss_bytes() -> int:
@@ -165,9 +228,9 @@ def _rss_bytes() -> int:
 def test_soak_reconstructions_and_latent_moves(artifacts):
     """200 reconstructions and 1,000 latent moves with the bundled HiREC-CVAE:
     resident memory grows by less than 10% after the warm-up."""
+    from napari_genmed.core.data.sample import sample_scan
     from napari_genmed.core.tasks.latent import latent_directions, latent_reconstruction
     from napari_genmed.core.tasks.latentstate import LatentState
-    from napari_genmed.core.data.sample import sample_scan
 
     model = api.load_model("hirec-cvae", "cpu")
     views = sample_scan().views
@@ -185,5 +248,14 @@ def test_soak_reconstructions_and_latent_moves(artifacts):
     start = _rss_bytes()
     rounds(200, 1000)
     growth = _rss_bytes() / start - 1.0
-    (artifacts / "soak.json").write_text(json.dumps({"rss_start_mb": start / 2**20, "growth": growth, "reconstructions": 200, "latent_moves": 1000}))
+    (artifacts / "soak.json").write_text(
+        json.dumps(
+            {
+                "rss_start_mb": start / 2**20,
+                "growth": growth,
+                "reconstructions": 200,
+                "latent_moves": 1000,
+            }
+        )
+    )
     assert growth < 0.10, f"resident memory grew {growth:.1%}"

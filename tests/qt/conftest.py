@@ -28,4 +28,8 @@ def tiny_weights(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("w") / "tiny.safetensors", build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]), metrics={"val_dice": 0.5})
+    return save_checkpoint(
+        tmp_path_factory.mktemp("w") / "tiny.safetensors",
+        build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]),
+        metrics={"val_dice": 0.5},
+    )

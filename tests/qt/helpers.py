@@ -37,7 +37,9 @@ def click_world(viewer, world, qtbot=None):
 
     canvas = viewer.window._qt_viewer.canvas
     displayed = list(viewer.dims.displayed)
-    scene = np.asarray(world, float)[displayed][::-1]  # vispy's scene axes are the displayed world axes, reversed
+    scene = np.asarray(world, float)[displayed][
+        ::-1
+    ]  # vispy's scene axes are the displayed world axes, reversed
     px = canvas.view.scene.transform.map(np.r_[scene, np.zeros(3 - len(scene)), 1.0])
     px = px[:2] / px[3]
     canvas._scene_canvas.events.mouse_press(pos=px, button=1, modifiers=())

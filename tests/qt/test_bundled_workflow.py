@@ -30,10 +30,14 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
 
     from napari_genmed.dev.stall import reconstruction_stall
 
-    stall = reconstruction_stall(panel, samples=64)  # long enough to watch the event loop (about a second)
+    stall = reconstruction_stall(
+        panel, samples=64
+    )  # long enough to watch the event loop (about a second)
     (artifacts / "gui_stall.json").write_text(json.dumps(stall))
     assert stall["ticks"] > 5
-    assert stall["max_ms"] < 1500, stall  # a regression guard only: the 50 ms target is measured by `genmed bench` (README)
+    assert stall["max_ms"] < 1500, (
+        stall
+    )  # a regression guard only: the 50 ms target is measured by `genmed bench` (README)
     assert "skull uncertainty" in viewer.layers
 
     panel.samples.value = 1
@@ -46,15 +50,22 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     raise_dock(panel)
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "workflow_3d.png"), canvas_only=False)
-    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: (
+            getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
+            is None
+        ),
+        timeout=120_000,
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_bundled_models_reconstruct_the_sample(name):
-    from napari_genmed import api
-    from napari_genmed.core.metrics.overlap import overlap
-    from napari_genmed.core.data.sample import read_views, sample_scan
     from pathlib import Path
+
+    from napari_genmed import api
+    from napari_genmed.core.data.sample import read_views, sample_scan
+    from napari_genmed.core.metrics.overlap import overlap
 
     model = api.load_model(name, device="cpu")
     views = read_views(Path(__file__).resolve().parents[2] / "sample_data" / "planes.json")
@@ -63,7 +74,9 @@ def test_bundled_models_reconstruct_the_sample(name):
     axial = overlap(api.reconstruct(model, {"axial": views["axial"]}).mask(), truth)["dice"]
     assert full > 0.75 and axial > 0.6, (full, axial)
     again = api.reconstruct(model, views, n_samples=3, seed=1)
-    assert np.array_equal(again.probability, api.reconstruct(model, views, n_samples=3, seed=1).probability)  # deterministic
+    assert np.array_equal(
+        again.probability, api.reconstruct(model, views, n_samples=3, seed=1).probability
+    )  # deterministic
 
 
 def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
@@ -89,7 +102,9 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
     after = np.array(viewer.layers["skull probability"].data)
     assert np.sum((after > 0.5) != (before > 0.5)) > 500
-    assert latent.readout.value and latent.readout.value == recon.readout.value != readout_before  # the biometry followed
+    assert (
+        latent.readout.value and latent.readout.value == recon.readout.value != readout_before
+    )  # the biometry followed
     # the latent flow's density over the two top dimensions, as layers beside the
     # skull; a click on the map (3D display, oblique camera) moves the latent
     density = latent.density
@@ -105,25 +120,49 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     viewer.scene.camera.angles = (10.0, -25.0, 80.0)
     qtbot.wait(50)
     click_world(viewer, (0.0, *density.place.to_world(1.5, -1.0)))
-    assert latent.state.values()[i] == pytest.approx(1.5, abs=0.02) and latent.state.values()[j] == pytest.approx(-1.0, abs=0.02)
+    assert latent.state.values()[i] == pytest.approx(1.5, abs=0.02) and latent.state.values()[
+        j
+    ] == pytest.approx(-1.0, abs=0.02)
     assert latent.sliders[i].value == pytest.approx(1.5, abs=0.05)
-    assert np.allclose(point.data[0], density.place.to_world(1.5, -1.0), atol=0.5)  # the point followed
-    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
-    assert np.allclose(image.data, logp, atol=1e-4)  # the map's own dimensions moved: the same slice
+    assert np.allclose(
+        point.data[0], density.place.to_world(1.5, -1.0), atol=0.5
+    )  # the point followed
+    qtbot.waitUntil(
+        lambda: latent.idle and density.worker is None and not density.timer.isActive(),
+        timeout=60_000,
+    )
+    assert np.allclose(
+        image.data, logp, atol=1e-4
+    )  # the map's own dimensions moved: the same slice
     k = next(d for d in latent.state.directions.order if d not in (i, j))
     latent.sliders[k].value = -2.0  # another dimension: the map follows, in a worker
-    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: latent.idle and density.worker is None and not density.timer.isActive(),
+        timeout=60_000,
+    )
     assert not np.allclose(image.data, logp, atol=1e-2)
     before = latent.state.values().copy()
     click_world(viewer, (0.0, 0.0, skull_right / 2))  # on the skull, not the map: nothing moves
     assert np.array_equal(latent.state.values(), before)
-    point.data = np.asarray([density.place.to_world(-0.5, 2.0)])  # dragging the point (select mode) lands here
-    assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[j] == pytest.approx(2.0, abs=1e-3)
-    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    point.data = np.asarray(
+        [density.place.to_world(-0.5, 2.0)]
+    )  # dragging the point (select mode) lands here
+    assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[
+        j
+    ] == pytest.approx(2.0, abs=1e-3)
+    qtbot.waitUntil(
+        lambda: latent.idle and density.worker is None and not density.timer.isActive(),
+        timeout=60_000,
+    )
     assert "log q(z)" in density.caption.value and f"z{i} = -0.50" in density.caption.value
-    latent.on_views.value = True  # the screenshot: conditioned on the sample's views again, the map beside the skull
+    latent.on_views.value = (
+        True  # the screenshot: conditioned on the sample's views again, the map beside the skull
+    )
     latent.reset.native.click()
-    qtbot.waitUntil(lambda: latent.idle and density.worker is None and not density.timer.isActive(), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: latent.idle and density.worker is None and not density.timer.isActive(),
+        timeout=60_000,
+    )
     assert "Dice" in latent.readout.value and np.allclose(latent.state.values(), 0.0)
     viewer.scene.camera.angles = (0.0, 0.0, 90.0)
     viewer.reset_view()
@@ -144,7 +183,9 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     panel = getattr(widgets["Missing views"], "__wrapped__", widgets["Missing views"])
     _wait(qtbot, panel.models)
     assert panel.models.model is not None and panel.models.model.kind == "mental-map"
-    assert sorted(panel.observed.value) == ["axial", "sagittal"] and panel.query.value.startswith("coronal")
+    assert sorted(panel.observed.value) == ["axial", "sagittal"] and panel.query.value.startswith(
+        "coronal"
+    )
     panel.samples.value = 8
     panel.run()
     _wait(qtbot, panel)
@@ -156,7 +197,13 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
         viewer.layers[name].visible = False
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "missing_views.png"), canvas_only=False)
-    qtbot.waitUntil(lambda: getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker is None, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: (
+            getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
+            is None
+        ),
+        timeout=120_000,
+    )
 
 
 def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
@@ -188,7 +235,10 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     density.run()
     _wait(qtbot, density)
     flagged = density.result
-    assert flagged[54:70, 54:70].mean() > np.median(flagged[view_image(viewer.layers["axial"]) > 0.05]) + 1.0
+    assert (
+        flagged[54:70, 54:70].mean()
+        > np.median(flagged[view_image(viewer.layers["axial"]) > 0.05]) + 1.0
+    )
     viewer.layers.remove("axial with noise")
     viewer.layers.remove("axial with noise density")
     assert image.shape == viewer.layers["axial"].data.shape

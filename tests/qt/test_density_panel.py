@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_genmed.core.io.checkpoint import save_checkpoint
 from napari_genmed.core.flows.glow import GlowConfig, PatchGlow
+from napari_genmed.core.io.checkpoint import save_checkpoint
 
 from .helpers import panel_with_weights, wait_job
 
@@ -27,15 +27,23 @@ def test_density_map_over_a_view(viewer, qtbot, flow_weights, notes):
     assert panel.run() is not None
     wait_job(qtbot, panel)
     layer = viewer.layers["axial density"]
-    assert np.array_equal(layer.affine.affine_matrix, viewer.layers["axial"].affine.affine_matrix)  # over the view, at its pose
-    assert panel.result.shape == (128, 128) and np.isfinite(panel.result).all() and "bits/dim" in panel.readout.value
+    assert np.array_equal(
+        layer.affine.affine_matrix, viewer.layers["axial"].affine.affine_matrix
+    )  # over the view, at its pose
+    assert (
+        panel.result.shape == (128, 128)
+        and np.isfinite(panel.result).all()
+        and "bits/dim" in panel.readout.value
+    )
     count = len(viewer.layers)
     panel.run()
     wait_job(qtbot, panel)
     assert len(viewer.layers) == count  # replaced, not added
     assert "axial density" not in panel.target.choices
     # a plain 2D image of another size works too; NaN is a notification
-    viewer.add_image(np.random.default_rng(0).random((90, 70)).astype(np.float32), name="frame", scale=(0.5, 0.5))
+    viewer.add_image(
+        np.random.default_rng(0).random((90, 70)).astype(np.float32), name="frame", scale=(0.5, 0.5)
+    )
     panel.target.value = "frame"
     panel.run()
     wait_job(qtbot, panel)

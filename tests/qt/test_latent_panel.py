@@ -34,12 +34,17 @@ def test_sliders_follow_the_ranking_and_groups(viewer, qtbot, tiny_weights):
     assert shown == set(state.directions.order[:2])
     panel.show_all.value = True
     assert all(s.visible for s in panel.sliders.values())
-    assert "hirec-cvae" in panel.info.value and "conditioned on axial, sagittal, coronal" in panel.info.value
+    assert (
+        "hirec-cvae" in panel.info.value
+        and "conditioned on axial, sagittal, coronal" in panel.info.value
+    )
 
 
 def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
-    assert panel.decodes == 0 and panel.readout.value == recon.readout.value  # the reconstruction stays on screen
+    assert (
+        panel.decodes == 0 and panel.readout.value == recon.readout.value
+    )  # the reconstruction stays on screen
     names = [layer.name for layer in viewer.layers]
     before = np.array(viewer.layers["skull probability"].data)
     top = panel.state.directions.order[0]
@@ -49,7 +54,9 @@ def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
     assert not np.array_equal(after, before)
     assert np.array_equal(after, panel.state.decode())  # the same latent, bit-identical volume
     assert [layer.name for layer in viewer.layers] == names  # no layer per move
-    assert np.array_equal(viewer.layers["reconstructed skull"].data, (after > recon.threshold.value).astype(np.uint8))
+    assert np.array_equal(
+        viewer.layers["reconstructed skull"].data, (after > recon.threshold.value).astype(np.uint8)
+    )
     assert panel.readout.value == recon.readout.value != ""
 
 
@@ -63,7 +70,9 @@ def test_a_burst_of_moves_ends_in_the_last_state(viewer, qtbot, tiny_weights):
     settle(qtbot, panel)
     assert 1 <= panel.decodes - decodes < 50
     assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
-    assert np.allclose(panel.state.values(), [panel.sliders[d].value for d in range(panel.state.dims)], atol=1e-5)
+    assert np.allclose(
+        panel.state.values(), [panel.sliders[d].value for d in range(panel.state.dims)], atol=1e-5
+    )
 
 
 def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights, tmp_path, notes):
@@ -78,7 +87,9 @@ def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights,
     panel.set_a.changed.emit(True)
     panel.reset.changed.emit(True)
     settle(qtbot, panel)
-    assert np.array_equal(viewer.layers["skull probability"].data, point)  # back to the point estimate
+    assert np.array_equal(
+        viewer.layers["skull probability"].data, point
+    )  # back to the point estimate
     assert all(s.value == 0 for s in panel.sliders.values())
     panel.set_b.changed.emit(True)
     assert panel.t.enabled
@@ -99,7 +110,9 @@ def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights,
     settle(qtbot, panel)
     assert np.array_equal(viewer.layers["skull probability"].data, volume)
     # a bad file is a notification; nothing changes
-    (tmp_path / "bad.json").write_text(json.dumps({"format": "napari-genmed latent", "z": [1.0, 2.0]}))
+    (tmp_path / "bad.json").write_text(
+        json.dumps({"format": "napari-genmed latent", "z": [1.0, 2.0]})
+    )
     panel.path.value = str(tmp_path / "bad.json")
     z = panel.state.z.copy()
     panel.load()
@@ -122,7 +135,9 @@ def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weight
 def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False)
     assert panel.state.views is None and not panel.on_views.enabled
-    assert "skull probability" not in viewer.layers and panel.decodes == 0  # nothing decoded before a move
+    assert (
+        "skull probability" not in viewer.layers and panel.decodes == 0
+    )  # nothing decoded before a move
     panel.sliders[panel.state.directions.order[0]].value = 1.0
     settle(qtbot, panel)
     assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
@@ -142,7 +157,11 @@ def test_latent_density_refuses_a_flow_of_another_model(viewer, qtbot, tiny_weig
     recon, panel = explorer(viewer, qtbot, tiny_weights)
     assert panel.density.dim_x.value == panel.state.directions.order[0]
     assert panel.density.compute() is None and any("Latent density" in n for n in notes)
-    assert "latent density" not in viewer.layers and "current latent" not in viewer.layers and not panel.density.shown
+    assert (
+        "latent density" not in viewer.layers
+        and "current latent" not in viewer.layers
+        and not panel.density.shown
+    )
 
 
 def test_the_latent_map_place_and_clicks_on_it():
@@ -153,8 +172,13 @@ def test_the_latent_map_place_and_clicks_on_it():
     place = MapPlace((10.0, 150.0), 128.0)
     for u in [(0.0, 0.0), (1.5, -2.0), (SLIDER_RANGE, -SLIDER_RANGE), (-2.9, 2.9)]:
         assert np.allclose(place.to_values(*place.to_world(*u)), u)
-    assert place.to_world(SLIDER_RANGE, -SLIDER_RANGE) == (10.0, 150.0)  # top left: row dimension high
-    assert place.to_values(5.0, 200.0) is None and place.to_values(50.0, 100.0) is None  # off the map
+    assert place.to_world(SLIDER_RANGE, -SLIDER_RANGE) == (
+        10.0,
+        150.0,
+    )  # top left: row dimension high
+    assert (
+        place.to_values(5.0, 200.0) is None and place.to_values(50.0, 100.0) is None
+    )  # off the map
     assert np.isclose(place.translate[0], 10.0 + 128.0 / GRID / 2)  # pixel centres
     assert click_on_plane((40.0, 7.0, 9.0), None, (1, 2)) == (7.0, 9.0)  # 2D: the cursor
     ray = np.array([-0.6, 0.48, 0.64])  # 3D: a ray through (0, 20, 30)

@@ -8,7 +8,9 @@ from napari_genmed.core.nets.registry import build_model
 
 from .helpers import panel_with_weights, wait_job
 
-TINY_MAP = dict(channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8))
+TINY_MAP = dict(
+    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,11 @@ def generator_weights(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("g") / "map.safetensors", build_model("mental-map", TINY_MAP), metrics={"ssim": 0.1, "ncc": 0.1})
+    return save_checkpoint(
+        tmp_path_factory.mktemp("g") / "map.safetensors",
+        build_model("mental-map", TINY_MAP),
+        metrics={"ssim": 0.1, "ncc": 0.1},
+    )
 
 
 def panel_with(viewer, qtbot, weights):
@@ -28,7 +34,9 @@ def panel_with(viewer, qtbot, weights):
 def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
     panel = panel_with(viewer, qtbot, generator_weights)
     assert panel.query.value == "coronal (standard plane)"
-    assert sorted(panel.observed.value) == ["axial", "sagittal"] and panel.truth.value == "head labels"
+    assert (
+        sorted(panel.observed.value) == ["axial", "sagittal"] and panel.truth.value == "head labels"
+    )
     assert panel.run() is not None
     wait_job(qtbot, panel)
     layer = viewer.layers["generated coronal"]
@@ -43,7 +51,9 @@ def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
     panel.run()
     wait_job(qtbot, panel)
     assert np.array_equal(first, viewer.layers["generated coronal"].data)  # same seed, same image
-    assert "generated coronal" not in panel.observed.choices  # generated slices are not observations
+    assert (
+        "generated coronal" not in panel.observed.choices
+    )  # generated slices are not observations
 
 
 def test_bad_inputs_are_notifications(viewer, qtbot, generator_weights, notes):

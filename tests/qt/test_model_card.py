@@ -8,11 +8,16 @@ def test_bundled_card_names_its_stage_and_its_table():
     model = api.load_model("rec-cvae", device="cpu")
     text = model_card(model)
     recipe, table = model.card["recipe"], model.card["metrics"]["table"]
-    assert recipe["init_from"] == "runs/tl-net-long/model.safetensors"  # warm-started from TL-net stage 6
+    assert (
+        recipe["init_from"] == "runs/tl-net-long/model.safetensors"
+    )  # warm-started from TL-net stage 6
     assert "last training stage" in text and "from the tl-net-long run's weights" in text
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
-    assert f"{recipe['epochs']} epochs (kept: epoch {model.card['metrics']['epoch']}, the best validation Dice), batch {recipe['batch_size']}" in text
+    assert (
+        f"{recipe['epochs']} epochs (kept: epoch {model.card['metrics']['epoch']}, the best validation Dice), batch {recipe['batch_size']}"
+        in text
+    )
 
 
 def test_card_says_which_epoch_was_kept():
@@ -23,7 +28,10 @@ def test_card_says_which_epoch_was_kept():
     assert _kept({"stage_epochs": [0, 0, 20]}, {"epoch": 20}) == ""  # TL-net's stages
     # TL-net counts epochs within the stage it kept: its recipe's plain "epochs" is a default it never ran
     assert _kept({"epochs": 10, "stage_epochs": [0, 0, 1]}, {"epoch": 1, "stage": "joint"}) == ""
-    assert _kept({"epochs": 10, "stage_epochs": [0, 0, 20]}, {"epoch": 17, "stage": "joint"}) == " (kept: epoch 17, the best validation Dice)"
+    assert (
+        _kept({"epochs": 10, "stage_epochs": [0, 0, 20]}, {"epoch": 17, "stage": "joint"})
+        == " (kept: epoch 17, the best validation Dice)"
+    )
 
 
 def test_bundled_tl_net_card_names_its_stages():
@@ -31,14 +39,21 @@ def test_bundled_tl_net_card_names_its_stages():
     text = model_card(model)
     stages = model.card["recipe"]["stage_epochs"]
     assert f"{' + '.join(map(str, stages))} epochs (autoencoder + image net + joint)" in text
-    assert "from the tl-net-long2 run's weights" in text and "kept" not in text  # stage 8: one joint epoch, the last
+    assert (
+        "from the tl-net-long2 run's weights" in text and "kept" not in text
+    )  # stage 8: one joint epoch, the last
 
 
 def test_card_names_where_a_stage_started():
     from napari_genmed._qt.model_box import _duration
 
-    assert _duration({"init_from": "tl-net", "seconds": 120}) == " in 2 min, from the bundled tl-net weights (stages: README, model card)"
-    assert "from the hirec-cvae-warm run's weights" in _duration({"init_from": "runs/hirec-cvae-warm/model.safetensors"})
+    assert (
+        _duration({"init_from": "tl-net", "seconds": 120})
+        == " in 2 min, from the bundled tl-net weights (stages: README, model card)"
+    )
+    assert "from the hirec-cvae-warm run's weights" in _duration(
+        {"init_from": "runs/hirec-cvae-warm/model.safetensors"}
+    )
     assert "from the old run's weights" in _duration({"init_from": "C:\\runs\\old.safetensors"})
     assert _duration({"seconds": 60}) == " in 1 min"
 
@@ -50,4 +65,7 @@ def test_load_message_uses_the_name_the_user_picked():
     label = next(iter(PATCH_FLOWS))
     assert loaded_name(label, None, "patch-glow") == label
     assert loaded_name("HiREC-CVAE", None, "hirec-cvae") == "HiREC-CVAE"
-    assert loaded_name(FROM_FILE, "/data/runs/hirec/model.safetensors", "hirec-cvae") == "model.safetensors (hirec-cvae)"
+    assert (
+        loaded_name(FROM_FILE, "/data/runs/hirec/model.safetensors", "hirec-cvae")
+        == "model.safetensors (hirec-cvae)"
+    )

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_genmed.layer_data import view_image, view_index
 from napari_genmed.core.sim.geometry import Pose
+from napari_genmed.layer_data import view_image, view_index
 
 from .helpers import PLUGIN
 from .helpers import reconstruction_panel as _panel
@@ -36,7 +36,12 @@ def test_model_panel(viewer, qtbot, tiny_weights, notes):
     from ..core.tiny import TINY_MODEL
 
     panel.samples.value = 8
-    panel.models.file.value = str(save_checkpoint(tiny_weights.with_name("tiny-tl.safetensors"), build_model("tl-net", TINY_MODEL["tl-net"])))
+    panel.models.file.value = str(
+        save_checkpoint(
+            tiny_weights.with_name("tiny-tl.safetensors"),
+            build_model("tl-net", TINY_MODEL["tl-net"]),
+        )
+    )
     panel.models.start_loading()
     _wait(qtbot, panel.models)
     assert panel.models.model.kind == "tl-net"
@@ -45,19 +50,25 @@ def test_model_panel(viewer, qtbot, tiny_weights, notes):
     panel.models.file.value = str(tiny_weights)
     panel.models.start_loading()
     _wait(qtbot, panel.models)
-    assert panel.samples.enabled and panel.seed.enabled and "variants drawn" in panel.samples.tooltip
+    assert (
+        panel.samples.enabled and panel.seed.enabled and "variants drawn" in panel.samples.tooltip
+    )
 
 
 def test_views_are_assigned_from_the_sample(viewer, qtbot, tiny_weights):
     panel = _panel(viewer, qtbot, tiny_weights)
-    assert {k: c.value for k, c in panel.views.pick.items()} == {"axial": "axial", "sagittal": "sagittal", "coronal": "coronal"}
+    assert {k: c.value for k, c in panel.views.pick.items()} == {
+        "axial": "axial",
+        "sagittal": "sagittal",
+        "coronal": "coronal",
+    }
     assert panel.views.spacing["axial"].value == pytest.approx(1.0)
     assert panel.truth.value == "skull"
 
 
 def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tmp_path):
-    from napari_genmed.core.io.nifti import read_nifti
     from napari_genmed.core.io.meshes import read_mesh
+    from napari_genmed.core.io.nifti import read_nifti
 
     panel = _panel(viewer, qtbot, tiny_weights)
     before = len(viewer.layers)
@@ -77,7 +88,9 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
     panel.run()
     _wait(qtbot, panel)
     assert "skull uncertainty" in viewer.layers and len(viewer.layers) == count + 1
-    assert "not how much the skull is undetermined" in panel.samples.tooltip  # the layer's measured meaning
+    assert (
+        "not how much the skull is undetermined" in panel.samples.tooltip
+    )  # the layer's measured meaning
     panel.samples.value = 1
     panel.run()
     _wait(qtbot, panel)
@@ -87,12 +100,16 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
     prob = panel.result.probability
     from scipy import ndimage
 
-    smooth = ndimage.gaussian_filter(prob, 0.5)  # the surface is cut from the lightly smoothed volume
+    smooth = ndimage.gaussian_filter(
+        prob, 0.5
+    )  # the surface is cut from the lightly smoothed volume
     level = float(np.clip(np.floor((smooth.max() - 0.005) * 20) / 20, 0.05, 0.95))
     assert smooth.min() < level < smooth.max()
     panel.threshold.value = level
     assert panel.result.threshold == pytest.approx(level, abs=1e-4)
-    assert np.array_equal(viewer.layers["reconstructed skull"].data, (prob > panel.result.threshold).astype(np.uint8))
+    assert np.array_equal(
+        viewer.layers["reconstructed skull"].data, (prob > panel.result.threshold).astype(np.uint8)
+    )
     assert panel.result.surface is not None and "reconstructed surface" in viewer.layers
     # export
     panel.nifti_path.value = str(tmp_path / "recon.nii.gz")
@@ -105,7 +122,10 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
         from scipy.spatial import cKDTree
 
         ours = panel.result.surface[0]
-        assert cKDTree(ours).query(verts)[0].max() < 1e-3 and cKDTree(verts).query(ours)[0].max() < 1e-3  # same points (STL repeats shared ones)
+        assert (
+            cKDTree(ours).query(verts)[0].max() < 1e-3
+            and cKDTree(verts).query(ours)[0].max() < 1e-3
+        )  # same points (STL repeats shared ones)
 
 
 def test_cancel_stops_and_leaves_no_layers(viewer, qtbot, tiny_weights):
@@ -141,9 +161,13 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
     moved = np.array(plane.plane.position) * 2.0
     assert np.linalg.norm(moved - start * 2.0) == pytest.approx(10.0, abs=0.01)
     picker.tilt_a.value = 15.0
-    assert np.degrees(np.arccos(abs(np.dot(plane.plane.normal, (1, 0, 0))))) == pytest.approx(15.0, abs=0.1)
+    assert np.degrees(np.arccos(abs(np.dot(plane.plane.normal, (1, 0, 0))))) == pytest.approx(
+        15.0, abs=0.1
+    )
     # dragging the plane in the canvas moves the slider
-    plane.plane.position = tuple(np.array(plane.plane.position) + np.array(plane.plane.normal) * 2.5)
+    plane.plane.position = tuple(
+        np.array(plane.plane.position) + np.array(plane.plane.normal) * 2.5
+    )
     assert picker.offset.value == pytest.approx(15.0, abs=0.01)
     picker.snap_to_standard()
     assert picker.offset.value == 0.0 and picker.tilt_a.value == 0.0
@@ -151,7 +175,9 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
     picker.offset.value = 4.0
     layer = picker.extract_view()
     pose = Pose.from_dict(layer.metadata["pose"])
-    assert layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
+    assert (
+        layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
+    )
     assert np.allclose(layer.data_to_world(view_index(layer, 10, 20)), pose.points(10, 20))
     assert np.allclose(pose.origin, picker.pose("axial").origin)
 
@@ -165,7 +191,12 @@ def test_plane_picker_on_an_image_volume(viewer):
     picker.volume.value = "mri-like"
     picker.view.value = "coronal"
     layer = picker.extract_view()
-    assert layer.name == "coronal" and 0.0 <= layer.data.min() and layer.data.max() <= 1.0 and layer.data.max() > 0.5
+    assert (
+        layer.name == "coronal"
+        and layer.data.min() >= 0.0
+        and layer.data.max() <= 1.0
+        and layer.data.max() > 0.5
+    )
 
 
 def test_same_seed_same_layers(viewer, qtbot, tiny_weights):
@@ -175,18 +206,27 @@ def test_same_seed_same_layers(viewer, qtbot, tiny_weights):
     for _ in range(2):
         panel.run()
         _wait(qtbot, panel)
-        results.append((np.array(viewer.layers["skull probability"].data), np.array(viewer.layers["skull uncertainty"].data)))
+        results.append(
+            (
+                np.array(viewer.layers["skull probability"].data),
+                np.array(viewer.layers["skull uncertainty"].data),
+            )
+        )
     assert all(np.array_equal(a, b) for a, b in zip(*results))
 
 
-def test_closing_the_viewer_while_jobs_run_leaves_no_thread(make_napari_viewer, qtbot, tiny_weights):
+def test_closing_the_viewer_while_jobs_run_leaves_no_thread(
+    make_napari_viewer, qtbot, tiny_weights
+):
     from qtpy.QtCore import QThreadPool
 
     viewer = make_napari_viewer(show=True)
     panel = _panel(viewer, qtbot, tiny_weights)
     _, latent = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
     latent = getattr(latent, "__wrapped__", latent)
-    qtbot.waitUntil(lambda: latent.loop is not None, timeout=60_000)  # the explorer's decoding worker runs
+    qtbot.waitUntil(
+        lambda: latent.loop is not None, timeout=60_000
+    )  # the explorer's decoding worker runs
     panel.samples.value = 64
     panel.run()
     assert panel.worker is not None

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from napari_genmed.layer_data import view_image, view_index
-from napari_genmed.core.sim.geometry import Pose
 from napari_genmed.core.data.sample import sample_scan
+from napari_genmed.core.sim.geometry import Pose
+from napari_genmed.layer_data import view_image, view_index
 
 
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
@@ -15,7 +15,9 @@ def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     assert skull.data.shape == (64, 64, 64) and tuple(skull.scale) == (2.0, 2.0, 2.0)
     verts = viewer.layers["skull surface"].data[0]
     bone = np.argwhere(skull.data == 1) * 2.0  # the surface wraps the skull voxels (mm)
-    assert np.allclose(verts.min(0), bone.min(0), atol=2.5) and np.allclose(verts.max(0), bone.max(0), atol=2.5)
+    assert np.allclose(verts.min(0), bone.min(0), atol=2.5) and np.allclose(
+        verts.max(0), bone.max(0), atol=2.5
+    )
     for name in ("axial", "sagittal", "coronal"):
         layer = viewer.layers[name]
         pose = Pose.from_dict(layer.metadata["pose"])
@@ -64,7 +66,14 @@ def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
     assert not widget.generate.enabled and widget.cancel.enabled  # busy while it runs
     _generate(widget, qtbot)
     assert widget.generate.enabled and not widget.cancel.enabled
-    assert [layer.name for layer in viewer.layers] == ["head labels", "skull", "skull surface", "axial", "sagittal", "coronal"]
+    assert [layer.name for layer in viewer.layers] == [
+        "head labels",
+        "skull",
+        "skull surface",
+        "axial",
+        "sagittal",
+        "coronal",
+    ]
     assert "BPD" in widget.readout.value
     first = viewer.layers["skull"].data.copy()
     widget.seed.value = 8

@@ -60,7 +60,9 @@ def subject_phantom(seed: int, config: DatasetConfig = DatasetConfig()) -> Phant
     return make_phantom(subject_ga(seed, config), seed, config.grid, config.spacing_mm)
 
 
-def make_subject(seed: int, config: DatasetConfig = DatasetConfig(), phantom: Phantom | None = None) -> dict[str, np.ndarray]:
+def make_subject(
+    seed: int, config: DatasetConfig = DatasetConfig(), phantom: Phantom | None = None
+) -> dict[str, np.ndarray]:
     """One subject as numpy arrays (see :class:`PhantomDataset` for the keys);
     ``phantom``: its head, when the caller has already made it."""
     ph = phantom if phantom is not None else subject_phantom(seed, config)
@@ -124,7 +126,13 @@ class PhantomDataset:
     (BPD, OFD, HC mm, GA weeks), ``ga`` and ``seed``.
     """
 
-    def __init__(self, split: str = "train", size: int = 1000, config: DatasetConfig = DatasetConfig(), cache_dir=None):
+    def __init__(
+        self,
+        split: str = "train",
+        size: int = 1000,
+        config: DatasetConfig = DatasetConfig(),
+        cache_dir=None,
+    ):
         subject_seed(split, 0)  # validates the split name
         if not 0 < size <= MAX_SPLIT_SIZE:
             raise ValueError(f"size must lie in 1..{MAX_SPLIT_SIZE}, got {size}")
@@ -152,7 +160,11 @@ class PhantomDataset:
         how many were made."""
         if self.cache_dir is None:
             raise ValueError("fill_cache needs a cache_dir")
-        todo = [i for i in (range(self.size) if indices is None else indices) if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists()]
+        todo = [
+            i
+            for i in (range(self.size) if indices is None else indices)
+            if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists()
+        ]
         if workers <= 1 or len(todo) < 2:
             for i in todo:
                 self.arrays(i)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sim.geometry import Pose
 from ..progress import run
+from ..sim.geometry import Pose
 from ..sim.scan import Scan, scan_job
 from ..sim.ultrasound import View
 
@@ -66,7 +66,11 @@ def write_scan(scan: Scan, out_dir, labels_file: str = LABELS_FILE, **meta) -> l
 
 def write_sample(out_dir) -> list[Path]:
     """Write the sample head's files into ``out_dir``; returns the paths."""
-    return write_scan(sample_scan(), out_dir, description="Synthetic fetal head (napari-genmed phantom) and its simulated standard planes")
+    return write_scan(
+        sample_scan(),
+        out_dir,
+        description="Synthetic fetal head (napari-genmed phantom) and its simulated standard planes",
+    )
 
 
 def read_views(planes_json) -> dict[str, View]:
@@ -82,5 +86,7 @@ def read_views(planes_json) -> dict[str, View]:
     views = {}
     for name, entry in entries.items():
         img = np.asarray(iio.imread(path.parent / entry["file"]), np.float32) / 255.0
-        views[name] = View(name=name, image=img, pose=Pose.from_dict(entry["pose"]), seed=int(entry.get("seed", 0)))
+        views[name] = View(
+            name=name, image=img, pose=Pose.from_dict(entry["pose"]), seed=int(entry.get("seed", 0))
+        )
     return views

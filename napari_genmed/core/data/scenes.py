@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DatasetConfig, PhantomDataset, read_npz, subject_seed, write_npz
 from ..sim.geometry import VIEW_NAMES, Pose, jitter_pose
+from .dataset import DatasetConfig, PhantomDataset, read_npz, subject_seed, write_npz
 
 SIZE = 64  #: generator image side (pixels)
 PIXEL_MM = 2.0  #: generator pixel size: 64 x 2 mm = the 128 mm field of the views
@@ -54,7 +54,9 @@ def pose_features(pose: Pose, centre_mm=(64.0, 64.0, 64.0), scale_mm: float = 32
 
 def oblique_poses(standard: list[Pose], seed: int, n: int = N_OBLIQUE) -> list[Pose]:
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 31])
-    return [jitter_pose(standard[int(rng.integers(len(standard)))], rng, 35.0, 12.0) for _ in range(n)]
+    return [
+        jitter_pose(standard[int(rng.integers(len(standard)))], rng, 35.0, 12.0) for _ in range(n)
+    ]
 
 
 class SceneDataset:
@@ -62,10 +64,20 @@ class SceneDataset:
     SIZE, SIZE) float32, ``poses`` (N_SLICES, 10) (origin, row, col, spacing at the
     generator's grid), ``features`` (N_SLICES, 12), ``ga`` and ``seed``."""
 
-    def __init__(self, split: str = "train", size: int = 1000, cache_dir=None, config: DatasetConfig = DatasetConfig()):
+    def __init__(
+        self,
+        split: str = "train",
+        size: int = 1000,
+        cache_dir=None,
+        config: DatasetConfig = DatasetConfig(),
+    ):
         self.heads = PhantomDataset(split, size, config, cache_dir=cache_dir)
         self.split, self.size, self.config = split, int(size), config
-        self.cache_dir = Path(cache_dir) / config.key() / f"scenes-v{SCENE_VERSION}-{split}" if cache_dir else None
+        self.cache_dir = (
+            Path(cache_dir) / config.key() / f"scenes-v{SCENE_VERSION}-{split}"
+            if cache_dir
+            else None
+        )
 
     def __len__(self) -> int:
         return self.size
@@ -92,8 +104,14 @@ class SceneDataset:
         poses = standard + oblique_poses(standard, seed)
         speckled = [downsample(v) for v in head["views"]]
         clean = []
-        for k, pose in enumerate(poses):  # the same seed as the speckled image: the same maternal wall
-            s = view_seed(seed, VIEW_NAMES[k]) if k < len(standard) else view_seed(seed * 7 + k, "axial")
+        for k, pose in enumerate(
+            poses
+        ):  # the same seed as the speckled image: the same maternal wall
+            s = (
+                view_seed(seed, VIEW_NAMES[k])
+                if k < len(standard)
+                else view_seed(seed * 7 + k, "axial")
+            )
             clean.append(downsample(simulate_view(medium, pose, seed=s, speckle=False).image))
             if k >= len(standard):
                 speckled.append(downsample(simulate_view(medium, pose, seed=s, speckle=True).image))

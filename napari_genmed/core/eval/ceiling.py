@@ -30,16 +30,20 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..sim import phantom as P
 from ..data.dataset import DatasetConfig, make_subject, subject_phantom, subject_seed
-from ..sim.geometry import VIEW_NAMES
-from ..sim.labels import BONE
 from ..metrics.overlap import overlap
 from ..progress import Job, Progress
+from ..sim import phantom as P
+from ..sim.geometry import VIEW_NAMES
+from ..sim.labels import BONE
 from .paper import PAPER_TABLE1, VIEW_SETS
 
 #: the semi-axes of :class:`.phantom.HeadShape` lying in each standard plane
-_PLANE_AXES = {"axial": ("b", "a_front", "a_back"), "sagittal": ("a_front", "a_back", "c_up", "c_down"), "coronal": ("b", "c_up", "c_down")}
+_PLANE_AXES = {
+    "axial": ("b", "a_front", "a_back"),
+    "sagittal": ("a_front", "a_back", "c_up", "c_down"),
+    "coronal": ("b", "c_up", "c_down"),
+}
 #: the power of the noise monomial that vanishes on each plane (z = 0, x = 0, y = 0)
 _PLANE_POWER = {"axial": 0, "sagittal": 2, "coronal": 1}
 
@@ -55,22 +59,36 @@ def visible(views) -> tuple[set[str], tuple[bool, ...]]:
     if unknown:
         raise ValueError(f"unknown view {unknown[0]!r}; use {', '.join(VIEW_NAMES)}")
     if "axial" not in views:
-        raise ValueError("the ceiling needs the axial plane in the view set (without it the hidden semi-axes depend on the seen ones)")
+        raise ValueError(
+            "the ceiling needs the axial plane in the view set (without it the hidden semi-axes depend on the seen ones)"
+        )
     axes = {a for v in views for a in _PLANE_AXES[v]}
     terms = tuple(any(powers[_PLANE_POWER[v]] == 0 for v in views) for *powers, _ in P._NOISE_TERMS)
     return axes, terms
 
 
-def redraw(shape: P.HeadShape, views, rng: np.random.Generator, reading_error: float = 0.0) -> P.HeadShape:
+def redraw(
+    shape: P.HeadShape, views, rng: np.random.Generator, reading_error: float = 0.0
+) -> P.HeadShape:
     """One head the reader of ``views`` cannot tell from ``shape``: the seen
     semi-axes (each off by ``reading_error``, relative), the rest from the prior."""
     axes, terms = visible(views)
-    seen = {a: getattr(shape, a) * (1.0 + reading_error * rng.normal()) if reading_error else getattr(shape, a) for a in sorted(axes)}
+    seen = {
+        a: getattr(shape, a) * (1.0 + reading_error * rng.normal())
+        if reading_error
+        else getattr(shape, a)
+        for a in sorted(axes)
+    }
     out = replace(shape, **seen)
     if "c_up" not in axes:  # the prior's vertex height, from the BPD and OFD it follows
-        c_up = P.vertex_semi_axis((out.a_front + out.a_back) / 2, out.b, rng.uniform(*P.VERTEX_FACTOR))
+        c_up = P.vertex_semi_axis(
+            (out.a_front + out.a_back) / 2, out.b, rng.uniform(*P.VERTEX_FACTOR)
+        )
         out = replace(out, c_up=float(c_up), c_down=float(c_up * rng.uniform(*P.BASE_RATIO)))
-    noise = tuple(c if seen_term else float(rng.normal(0.0, P.NOISE_SD) * w) for seen_term, c, (*_, w) in zip(terms, shape.noise, P._NOISE_TERMS))
+    noise = tuple(
+        c if seen_term else float(rng.normal(0.0, P.NOISE_SD) * w)
+        for seen_term, c, (*_, w) in zip(terms, shape.noise, P._NOISE_TERMS)
+    )
     return replace(out, noise=noise)
 
 
@@ -85,7 +103,9 @@ def share_spread(share: np.ndarray) -> float:
     return float(np.sqrt(share * (1.0 - share)).sum())
 
 
-def model_variants(model, views: np.ndarray, mask, draws: int, seed: int, threshold: float = 0.5) -> np.ndarray:
+def model_variants(
+    model, views: np.ndarray, mask, draws: int, seed: int, threshold: float = 0.5
+) -> np.ndarray:
     """``draws`` latent samples of ``model`` from the view stack ``(3, H, W)`` with
     ``mask``, each thresholded: ``(draws, S, S, S)`` booleans."""
     import torch
@@ -96,13 +116,23 @@ def model_variants(model, views: np.ndarray, mask, draws: int, seed: int, thresh
         v = torch.as_tensor(views[None], device=device)
         m = torch.as_tensor(np.asarray(mask, np.float32)[None], device=device)
         condition = model.encode_views(v, m)
-        out = [torch.sigmoid(model.decode(model.sample_latent(condition, generator), condition))[0, 0] > threshold for _ in range(draws)]
+        out = [
+            torch.sigmoid(model.decode(model.sample_latent(condition, generator), condition))[0, 0]
+            > threshold
+            for _ in range(draws)
+        ]
     return torch.stack(out).cpu().numpy()
 
 
 def ceiling_job(
-    view_sets=tuple(VIEW_SETS), n: int = 50, draws: int = 16, reading_error: float = 0.0,
-    thresholds=(0.4, 0.5, 0.6), data: DatasetConfig = DatasetConfig(), split: str = "test", models: dict | None = None,
+    view_sets=tuple(VIEW_SETS),
+    n: int = 50,
+    draws: int = 16,
+    reading_error: float = 0.0,
+    thresholds=(0.4, 0.5, 0.6),
+    data: DatasetConfig = DatasetConfig(),
+    split: str = "test",
+    models: dict | None = None,
 ) -> Job[list[dict]]:
     """Score the ceiling reader of each view set on ``n`` heads of ``split``: one
     row per (view set, threshold) with DC, SEN and PPV (mean +- std), the paper's
@@ -130,8 +160,14 @@ def ceiling_job(
         if not getattr(model, "can_sample", True):
             raise ValueError(f"{kind} is deterministic: it has no variants to compare")
         c = model.config
-        if (c.grid, c.spacing_mm, c.view_size) != (data.grid[0], data.spacing_mm, data.view_shape[0]):
-            raise ValueError(f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the data differ")
+        if (c.grid, c.spacing_mm, c.view_size) != (
+            data.grid[0],
+            data.spacing_mm,
+            data.view_shape[0],
+        ):
+            raise ValueError(
+                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the data differ"
+            )
     return _ceiling(sets, n, draws, reading_error, thresholds, data, split, models)
 
 
@@ -143,41 +179,72 @@ def _ceiling(sets, n, draws, reading_error, thresholds, data, split, models) -> 
         seed = subject_seed(split, i)
         ph = subject_phantom(seed, data)
         truth = ph.skull
-        images = make_subject(seed, data, ph)["views"] if models else None  # the same head's simulated planes
+        images = (
+            make_subject(seed, data, ph)["views"] if models else None
+        )  # the same head's simulated planes
         for k, (name, planes) in enumerate(sets.items()):
             axes, terms = visible(planes)
-            exact = reading_error == 0.0 and len(axes) == 5 and all(terms)  # nothing to average over
+            exact = (
+                reading_error == 0.0 and len(axes) == 5 and all(terms)
+            )  # nothing to average over
             rng = np.random.default_rng([seed, k, int(round(reading_error * 1e6))])
-            guess = redraw(ph.shape_params, planes, rng, reading_error) if reading_error else ph.shape_params
+            guess = (
+                redraw(ph.shape_params, planes, rng, reading_error)
+                if reading_error
+                else ph.shape_params
+            )
             prob = np.zeros(truth.shape, np.float32)
             for _ in range(1 if exact else draws):
-                prob += P.rasterise(redraw(guess, planes, rng, reading_error), data.grid, data.spacing_mm) == BONE
+                prob += (
+                    P.rasterise(
+                        redraw(guess, planes, rng, reading_error), data.grid, data.spacing_mm
+                    )
+                    == BONE
+                )
             prob /= 1 if exact else draws
             for t in thresholds:
                 scores[(name, t)].append(overlap(prob > t, truth))
             spreads[(name, "reader")].append(share_spread(prob))
             for kind, model in models.items():
-                spreads[(name, kind)].append(spread(model_variants(model, images, VIEW_SETS[name], draws, seed)))
+                spreads[(name, kind)].append(
+                    spread(model_variants(model, images, VIEW_SETS[name], draws, seed))
+                )
             done += 1
             yield Progress(done, total, f"head {i + 1} of {n}: {name}")
 
     rows = []
     for (name, t), values in scores.items():
-        row = {"views": name, "threshold": t, "n": n, "draws": draws, "reading_error": reading_error, "split": split}
+        row = {
+            "views": name,
+            "threshold": t,
+            "n": n,
+            "draws": draws,
+            "reading_error": reading_error,
+            "split": split,
+        }
         for key in ("dice", "sen", "ppv"):
             arr = np.array([v[key] for v in values])
             row[key], row[key + "_std"] = float(arr.mean()), float(arr.std())
-        row["reaches"] = [m for m, table in PAPER_TABLE1.items() if all(row[k] >= p for k, p in zip(("dice", "sen", "ppv"), table[name]))]
-        row["spread_voxels"] = {who: float(np.mean(v)) for (set_name, who), v in spreads.items() if set_name == name}
+        row["reaches"] = [
+            m
+            for m, table in PAPER_TABLE1.items()
+            if all(row[k] >= p for k, p in zip(("dice", "sen", "ppv"), table[name]))
+        ]
+        row["spread_voxels"] = {
+            who: float(np.mean(v)) for (set_name, who), v in spreads.items() if set_name == name
+        }
         rows.append(row)
     return rows
 
 
 def format_ceiling(rows: list[dict]) -> str:
     """Rows as a Markdown table: the ceiling per view set and threshold."""
-    lines = ["| views | reading error | threshold | DC | SEN | PPV | paper rows reached | spread (voxels) |", "|" + "---|" * 8]
+    lines = [
+        "| views | reading error | threshold | DC | SEN | PPV | paper rows reached | spread (voxels) |",
+        "|" + "---|" * 8,
+    ]
     for r in rows:
-        ms = lambda k: f"{r[k]:.3f} +- {r[k + '_std']:.3f}"  # noqa: E731
+        ms = lambda k, r=r: f"{r[k]:.3f} +- {r[k + '_std']:.3f}"  # noqa: E731
         spread_text = ", ".join(f"{who} {v:.0f}" for who, v in r["spread_voxels"].items())
         lines.append(
             f"| {r['views']} | {r['reading_error']:g} | {r['threshold']:g} | {ms('dice')} | {ms('sen')} | {ms('ppv')} | "

@@ -22,14 +22,24 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..sim.biometry import ga_from_hc_hadlock
 from ..data.dataset import DatasetConfig, PhantomDataset
-from ..metrics.volume_biometry import measure
 from ..metrics.overlap import all_metrics
+from ..metrics.volume_biometry import measure
 from ..progress import Job, Progress
+from ..sim.biometry import ga_from_hc_hadlock
 from .paper import PAPER_TABLE1, VIEW_SETS
 
-METRICS = ("dice", "sen", "ppv", "assd_mm", "hd95_mm", "bpd_err_mm", "ofd_err_mm", "hc_err_mm", "ga_err_wk")
+METRICS = (
+    "dice",
+    "sen",
+    "ppv",
+    "assd_mm",
+    "hd95_mm",
+    "bpd_err_mm",
+    "ofd_err_mm",
+    "hc_err_mm",
+    "ga_err_wk",
+)
 
 
 #: the first scenario's name per split
@@ -42,10 +52,23 @@ def _scenarios(n: int, data: DatasetConfig, robustness: bool, split: str = "test
         three = {"3 views": VIEW_SETS["3 views"]}
         yield "GA 16-18", PhantomDataset(split, n, replace(data, ga_range=(16.0, 18.0))), three
         yield "GA 36-38", PhantomDataset(split, n, replace(data, ga_range=(36.0, 38.0))), three
-        yield "jitter 20deg/10mm", PhantomDataset(split, n, replace(data, max_angle_deg=20.0, max_shift_mm=10.0)), three
+        yield (
+            "jitter 20deg/10mm",
+            PhantomDataset(split, n, replace(data, max_angle_deg=20.0, max_shift_mm=10.0)),
+            three,
+        )
 
 
-def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(), robustness: bool = True, device: str = "cpu", batch_size: int = 8, split: str = "test", threshold: float = 0.5) -> Job[list[dict]]:
+def evaluate_job(
+    models: dict,
+    n: int = 50,
+    data: DatasetConfig = DatasetConfig(),
+    robustness: bool = True,
+    device: str = "cpu",
+    batch_size: int = 8,
+    split: str = "test",
+    threshold: float = 0.5,
+) -> Job[list[dict]]:
     """Evaluate ``models`` (kind -> model) on ``split`` ("test": held-out heads, the
     reported table; "val": validation heads, for choosing), each probability cut at
     ``threshold`` (0.5, the reported table; another cut shows a model's SEN / PPV
@@ -59,8 +82,14 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
 
     for kind, model in models.items():
         c = model.config
-        if (c.grid, c.spacing_mm, c.view_size) != (data.grid[0], data.spacing_mm, data.view_shape[0]):
-            raise ValueError(f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the test data differ")
+        if (c.grid, c.spacing_mm, c.view_size) != (
+            data.grid[0],
+            data.spacing_mm,
+            data.view_shape[0],
+        ):
+            raise ValueError(
+                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the test data differ"
+            )
     scenarios = list(_scenarios(n, data, robustness, split))
     total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
     done, rows = 0, []
@@ -79,29 +108,55 @@ def evaluate_job(models: dict, n: int = 50, data: DatasetConfig = DatasetConfig(
                         bpd, ofd, hc = it["biometry"][:3]
                         try:
                             b = measure(p, data.spacing_mm, threshold)
-                            res |= {"bpd_err_mm": abs(b["bpd_mm"] - bpd), "ofd_err_mm": abs(b["ofd_mm"] - ofd), "hc_err_mm": abs(b["hc_mm"] - hc),
-                                    "ga_err_wk": abs(b["ga_hadlock_weeks"] - float(ga_from_hc_hadlock(hc)))}
+                            res |= {
+                                "bpd_err_mm": abs(b["bpd_mm"] - bpd),
+                                "ofd_err_mm": abs(b["ofd_mm"] - ofd),
+                                "hc_err_mm": abs(b["hc_mm"] - hc),
+                                "ga_err_wk": abs(
+                                    b["ga_hadlock_weeks"] - float(ga_from_hc_hadlock(hc))
+                                ),
+                            }
                         except ValueError:
-                            res |= {"bpd_err_mm": np.nan, "ofd_err_mm": np.nan, "hc_err_mm": np.nan, "ga_err_wk": np.nan}
+                            res |= {
+                                "bpd_err_mm": np.nan,
+                                "ofd_err_mm": np.nan,
+                                "hc_err_mm": np.nan,
+                                "ga_err_wk": np.nan,
+                            }
                         for key in METRICS:
                             per[(kind, vs_name)][key].append(res[key])
                     done += len(items)
                     yield Progress(done, total, f"{scenario}: {kind}, {vs_name}")
         for (kind, vs_name), values in per.items():
-            row = {"scenario": scenario, "model": kind, "views": vs_name, "n": len(dataset), "split": split, "threshold": float(threshold)}
+            row = {
+                "scenario": scenario,
+                "model": kind,
+                "views": vs_name,
+                "n": len(dataset),
+                "split": split,
+                "threshold": float(threshold),
+            }
             for key, vals in values.items():
                 arr = np.asarray(vals, float)
                 ok = arr[np.isfinite(arr)]  # an empty prediction has no surface: counted below
                 row[key] = float(ok.mean()) if ok.size else float("nan")
                 row[key + "_std"] = float(ok.std()) if ok.size else float("nan")
             row["failed"] = int(np.sum(~np.isfinite(np.asarray(values["assd_mm"], float))))
-            row["biometry_failed"] = int(np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float))))
+            row["biometry_failed"] = int(
+                np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float)))
+            )
             if scenario in MAIN_SCENARIO.values():
-                row["dice_per_head"] = [float(x) for x in values["dice"]]  # in the split's order: paired comparisons (core.targets)
+                row["dice_per_head"] = [
+                    float(x) for x in values["dice"]
+                ]  # in the split's order: paired comparisons (core.targets)
                 paper = PAPER_TABLE1.get(kind, {}).get(vs_name)
                 if paper:
                     row["paper"] = paper
-                    row["meets_paper"] = bool(row["dice"] >= paper[0] and row["sen"] >= paper[1] and row["ppv"] >= paper[2])
+                    row["meets_paper"] = bool(
+                        row["dice"] >= paper[0]
+                        and row["sen"] >= paper[1]
+                        and row["ppv"] >= paper[2]
+                    )
             rows.append(row)
     return rows
 
@@ -114,12 +169,21 @@ def format_table(rows: list[dict]) -> str:
     lines = [head, "|" + "---|" * 11]
     cuts = sorted({r.get("threshold", 0.5) for r in rows} - {0.5})
     if cuts:  # say it where the numbers are: the reported table cuts at 0.5
-        lines.insert(0, f"Skull probability cut at {', '.join(f'{c:g}' for c in cuts)} (the reported table: 0.5)\n")
+        lines.insert(
+            0,
+            f"Skull probability cut at {', '.join(f'{c:g}' for c in cuts)} (the reported table: 0.5)\n",
+        )
     for r in rows:
-        def ms(k, d=2):
+
+        def ms(k, d=2, r=r):
             return f"{r[k]:.{d}f} +- {r[k + '_std']:.2f}"
+
         nofit = f" ({r['biometry_failed']} no fit)" if r.get("biometry_failed") else ""
-        paper = "/".join(f"{v:.2f}" for v in r["paper"]) + (" met" if r["meets_paper"] else " not met") if "paper" in r else ""
+        paper = (
+            "/".join(f"{v:.2f}" for v in r["paper"]) + (" met" if r["meets_paper"] else " not met")
+            if "paper" in r
+            else ""
+        )
         lines.append(
             f"| {r['scenario']} | {r['model']} | {r['views']} | {ms('dice', 3)} | {ms('sen', 3)} | {ms('ppv', 3)} | "
             f"{ms('assd_mm')} | {ms('hd95_mm')} | {r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f}{nofit} | {r.get('ga_err_wk', float('nan')):.2f} | {paper} |"

@@ -36,7 +36,9 @@ def paired_difference(a: list[float], b: list[float]) -> dict:
     """Mean of ``a - b`` over paired heads, its 95% confidence interval and a verdict."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError(f"paired values must be two equally long lists, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"paired values must be two equally long lists, got {a.shape} and {b.shape}"
+        )
     d = a - b
     d = d[np.isfinite(d)]
     if d.size == 0:
@@ -63,13 +65,23 @@ def check_targets(rows: list[dict]) -> list[dict]:
     for r in main:
         p, name = r["paper"], f"{r['model']}, {r['views']}"
         got = f"{r['dice']:.3f} / {r['sen']:.3f} / {r['ppv']:.3f}"
-        out.append({"target": f"{name}: at or above the paper's row", "met": bool(r["meets_paper"]),
-                    "detail": f"DC / SEN / PPV {got} against {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f}"})
+        out.append(
+            {
+                "target": f"{name}: at or above the paper's row",
+                "met": bool(r["meets_paper"]),
+                "detail": f"DC / SEN / PPV {got} against {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f}",
+            }
+        )
     for model in ("rec-cvae", "hirec-cvae"):
         r = by.get((model, "3 views"))
         if r is not None:
-            out.append({"target": f"{model}: DC >= {CVAE_THREE_VIEW_DC} from three views", "met": bool(r["dice"] >= CVAE_THREE_VIEW_DC),
-                        "detail": f"DC {r['dice']:.3f}"})
+            out.append(
+                {
+                    "target": f"{model}: DC >= {CVAE_THREE_VIEW_DC} from three views",
+                    "met": bool(r["dice"] >= CVAE_THREE_VIEW_DC),
+                    "detail": f"DC {r['dice']:.3f}",
+                }
+            )
     for views in MISSING:
         hi, rec = by.get(("hirec-cvae", views)), by.get(("rec-cvae", views))
         if hi is None or rec is None:
@@ -77,12 +89,23 @@ def check_targets(rows: list[dict]) -> list[dict]:
         if "dice_per_head" in hi and "dice_per_head" in rec:
             d = paired_difference(hi["dice_per_head"], rec["dice_per_head"])
             lo, up = d["ci95"]
-            detail = (f"DC {hi['dice']:.4f} against {rec['dice']:.4f}; paired difference {d['mean']:+.4f} "
-                      f"(95% CI {lo:+.4f} to {up:+.4f}, {d['n']} heads): {d['verdict']}")
+            detail = (
+                f"DC {hi['dice']:.4f} against {rec['dice']:.4f}; paired difference {d['mean']:+.4f} "
+                f"(95% CI {lo:+.4f} to {up:+.4f}, {d['n']} heads): {d['verdict']}"
+            )
             met = d["mean"] >= 0
         else:  # rows saved before the per-head values were kept
-            detail, met = f"DC {hi['dice']:.4f} against {rec['dice']:.4f} (no per-head values: means only)", hi["dice"] >= rec["dice"]
-        out.append({"target": f"hirec-cvae at or above rec-cvae, {views}", "met": bool(met), "detail": detail})
+            detail, met = (
+                f"DC {hi['dice']:.4f} against {rec['dice']:.4f} (no per-head values: means only)",
+                hi["dice"] >= rec["dice"],
+            )
+        out.append(
+            {
+                "target": f"hirec-cvae at or above rec-cvae, {views}",
+                "met": bool(met),
+                "detail": detail,
+            }
+        )
     return out
 
 
@@ -92,5 +115,7 @@ def format_targets(checks: list[dict]) -> str:
         return ""
     met = sum(c["met"] for c in checks)
     lines = [f"Targets: {met} of {len(checks)} met"]
-    lines += [f"  {'met    ' if c['met'] else 'NOT met'}  {c['target']}: {c['detail']}" for c in checks]
+    lines += [
+        f"  {'met    ' if c['met'] else 'NOT met'}  {c['target']}: {c['detail']}" for c in checks
+    ]
     return "\n".join(lines)

@@ -20,21 +20,31 @@ from ..progress import Job, Progress
 
 OBSERVED = {1: (0,), 2: (0, 1), 3: (0, 1, 2)}  #: observed slices: axial; + sagittal; + coronal
 TARGETS = ("clean", "speckled")
-QUERIES = ("unobserved", "oblique")  #: every plane not observed; only the two oblique planes (the same for every k)
+QUERIES = (
+    "unobserved",
+    "oblique",
+)  #: every plane not observed; only the two oblique planes (the same for every k)
 
 
-def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_dir=None) -> Job[list[dict]]:
+def evaluate_views_job(
+    generators: dict, recon_model=None, n: int = 20, cache_dir=None
+) -> Job[list[dict]]:
     """Rows ``{method, observed, target, queries, ssim, ncc, psnr (mean, std), n}``."""
     from ..data.dataset import PhantomDataset
-    from ..sim.geometry import VIEW_NAMES
-    from ..metrics.similarity import similarity
     from ..data.scenes import SceneDataset, pose_from_vector
+    from ..metrics.similarity import similarity
+    from ..sim.geometry import VIEW_NAMES
     from ..tasks.viewgen import baseline, generate
 
     if not 1 <= int(n) <= 10_000:
         raise ValueError(f"n must lie in 1..10000, got {n}")
-    scenes, heads = SceneDataset("test", n, cache_dir), PhantomDataset("test", n, cache_dir=cache_dir)
-    methods = list(generators) + (["baseline (reconstruct + simulate)"] if recon_model is not None else [])
+    scenes, heads = (
+        SceneDataset("test", n, cache_dir),
+        PhantomDataset("test", n, cache_dir=cache_dir),
+    )
+    methods = list(generators) + (
+        ["baseline (reconstruct + simulate)"] if recon_model is not None else []
+    )
     scores: dict = {}
     for i in range(n):
         yield Progress(i, n, f"held-out scene {i + 1} of {n}")
@@ -51,9 +61,15 @@ def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_di
                         out = baseline(recon_model, views, poses[q]).native
                     for target in TARGETS:
                         for metric, value in similarity(out, scene[target][q]).items():
-                            scores.setdefault((method, k, target, metric, "unobserved"), []).append(value)
-                            if q >= len(VIEW_NAMES):  # the oblique planes: the same queries for every k
-                                scores.setdefault((method, k, target, metric, "oblique"), []).append(value)
+                            scores.setdefault((method, k, target, metric, "unobserved"), []).append(
+                                value
+                            )
+                            if q >= len(
+                                VIEW_NAMES
+                            ):  # the oblique planes: the same queries for every k
+                                scores.setdefault(
+                                    (method, k, target, metric, "oblique"), []
+                                ).append(value)
     yield Progress(n, n, "done")
     rows = []
     for queries in QUERIES:
@@ -61,7 +77,13 @@ def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_di
             for k in OBSERVED:
                 for target in TARGETS:
                     key = (method, k, target)
-                    row = {"method": method, "observed": k, "target": target, "queries": queries, "n": len(scores[(*key, "ssim", queries)])}
+                    row = {
+                        "method": method,
+                        "observed": k,
+                        "target": target,
+                        "queries": queries,
+                        "n": len(scores[(*key, "ssim", queries)]),
+                    }
                     for metric in ("ssim", "ncc", "psnr"):
                         v = np.asarray(scores[(*key, metric, queries)])
                         row[metric], row[f"{metric}_std"] = float(v.mean()), float(v.std())
@@ -70,7 +92,10 @@ def evaluate_views_job(generators: dict, recon_model=None, n: int = 20, cache_di
 
 
 def format_view_table(rows: list[dict]) -> str:
-    lines = ["| queries | method | observed | vs | SSIM | NCC | PSNR dB |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| queries | method | observed | vs | SSIM | NCC | PSNR dB |",
+        "|---|---|---|---|---|---|---|",
+    ]
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for r in rows:
         lines.append(

@@ -74,8 +74,10 @@ class AffineCoupling(nn.Module):
         super().__init__()
         self.half = channels // 2
         self.net = nn.Sequential(
-            nn.Conv2d(self.half + context, hidden, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(hidden, hidden, 1), nn.SiLU(),
+            nn.Conv2d(self.half + context, hidden, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.SiLU(),
             nn.Conv2d(hidden, 2 * (channels - self.half), 3, padding=1),
         )
         nn.init.zeros_(self.net[-1].weight)  # starts as the identity
@@ -127,7 +129,15 @@ class PatchGlow(nn.Module):
             channels *= 4
             steps = nn.ModuleList()
             for _ in range(c.steps):
-                steps.append(nn.ModuleList([ActNorm(channels), InvConv1x1(channels), AffineCoupling(channels, c.hidden, c.context)]))
+                steps.append(
+                    nn.ModuleList(
+                        [
+                            ActNorm(channels),
+                            InvConv1x1(channels),
+                            AffineCoupling(channels, c.hidden, c.context),
+                        ]
+                    )
+                )
             self.levels.append(steps)
             if level < c.levels - 1:
                 channels //= 2  # half factored out
@@ -196,7 +206,10 @@ class PatchGlow(nn.Module):
     @torch.no_grad()
     def sample(self, ctx, generator: torch.Generator | None = None, temperature: float = 1.0):
         n = ctx.shape[0]
-        zs = [torch.randn((n, *shape), generator=generator) * temperature for shape in self.latent_shapes()]
+        zs = [
+            torch.randn((n, *shape), generator=generator) * temperature
+            for shape in self.latent_shapes()
+        ]
         return self.inverse(zs, ctx)
 
 

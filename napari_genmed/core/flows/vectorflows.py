@@ -41,7 +41,12 @@ class VectorFlow(nn.Module):
         if c.flow not in FLOW_TYPES:
             raise ValueError(f"unknown flow {c.flow!r}; use one of {', '.join(FLOW_TYPES)}")
         make = zuko.flows.RealNVP if c.flow == "realnvp" else zuko.flows.MAF
-        self.flow = make(features=c.features, context=c.context, transforms=c.transforms, hidden_features=(c.hidden, c.hidden))
+        self.flow = make(
+            features=c.features,
+            context=c.context,
+            transforms=c.transforms,
+            hidden_features=(c.hidden, c.hidden),
+        )
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -62,7 +67,15 @@ class VectorFlow(nn.Module):
         return self.flow(context).sample((int(n),))
 
 
-def fit(flow: VectorFlow, data: torch.Tensor, steps: int = 2000, batch: int = 256, lr: float = 3e-3, seed: int = 0, context: torch.Tensor | None = None):
+def fit(
+    flow: VectorFlow,
+    data: torch.Tensor,
+    steps: int = 2000,
+    batch: int = 256,
+    lr: float = 3e-3,
+    seed: int = 0,
+    context: torch.Tensor | None = None,
+):
     """Maximum-likelihood training on ``data`` ``(N, features)``; a job that yields
     ``(step, mean negative log-likelihood)`` every 100 steps."""
     g = torch.Generator().manual_seed(int(seed))

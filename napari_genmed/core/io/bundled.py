@@ -8,9 +8,20 @@ from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 MANIFEST = WEIGHTS_DIR / "MANIFEST.json"
-NAMES = ("rec-cvae", "hirec-cvae", "tl-net")  #: the skull reconstruction models; each has bundled weights
-VIEW_GENERATORS = ("mental-map", "mental-map-gan")  #: the missing-view generators; each has bundled weights
-FLOWS = ("patch-flow", "toy-flow", "latent-flow")  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
+NAMES = (
+    "rec-cvae",
+    "hirec-cvae",
+    "tl-net",
+)  #: the skull reconstruction models; each has bundled weights
+VIEW_GENERATORS = (
+    "mental-map",
+    "mental-map-gan",
+)  #: the missing-view generators; each has bundled weights
+FLOWS = (
+    "patch-flow",
+    "toy-flow",
+    "latent-flow",
+)  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
 ALL = NAMES + VIEW_GENERATORS + FLOWS
 
 
@@ -41,48 +52,15 @@ def bundled_path(name: str) -> Path:
         raise ValueError(f"bundled weights {path.name} are missing from the installation")
     digest = sha256(path)
     if digest != entry["sha256"]:
-        raise ValueError(f"bundled weights {path.name} fail their SHA-256 check (file damaged or replaced)")
+        raise ValueError(
+            f"bundled weights {path.name} fail their SHA-256 check (file damaged or replaced)"
+        )
     return path
 
 
 def write_manifest(entries: dict[str, Path]) -> None:
-    data = {name: {"file": Path(p).name, "sha256": sha256(p), "bytes": Path(p).stat().st_size} for name, p in entries.items()}
+    data = {
+        name: {"file": Path(p).name, "sha256": sha256(p), "bytes": Path(p).stat().st_size}
+        for name, p in entries.items()
+    }
     MANIFEST.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def bundle(runs_dir, evaluation_rows: list[dict] | None = None, view_rows: list[dict] | None = None, density: dict | None = None) -> dict[str, Path]:
-    """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
-    package's weights, adding the held-out evaluation rows to its metrics, and
-    rewrite the manifest (SHA-256)."""
-    import json as _json
-
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    written = {}
-    for name in ALL:
-        src = Path(runs_dir) / name / "model.safetensors"
-        if not src.exists():
-            continue
-        with safe_open(str(src), "pt") as f:
-            meta = dict(f.metadata())
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        metrics = _json.loads(meta.get("metrics", "{}"))
-        rows = [{k: v for k, v in r.items() if k != "dice_per_head"} for r in (evaluation_rows or []) if r["model"] == name and r["scenario"] == "held-out"]
-        if rows:
-            metrics["table"] = rows
-        generated = [r for r in (view_rows or []) if r["method"] == name]
-        if generated:
-            metrics["view_table"] = generated
-        if density and name == "patch-flow":
-            metrics["evaluation"] = density
-        meta["metrics"] = _json.dumps(metrics)
-        dst = WEIGHTS_DIR / f"{name}.safetensors"
-        save_file(tensors, str(dst), metadata=meta)
-        written[name] = dst
-    if written:
-        old = {}
-        if MANIFEST.exists():
-            old = {k: WEIGHTS_DIR / v["file"] for k, v in manifest().items() if k not in written and (WEIGHTS_DIR / v["file"]).exists()}
-        write_manifest({**old, **written})
-    return written

@@ -19,7 +19,16 @@ FORMAT = "napari-genmed/1"
 MAX_HEADER_BYTES = 16 * 2**20  #: a safetensors JSON header larger than this is refused
 MAX_TENSORS = 4096
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"}
-_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I64": "int64", "I32": "int32", "U8": "uint8", "BOOL": "bool"}
+_DTYPES = {
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "F64": "float64",
+    "I64": "int64",
+    "I32": "int32",
+    "U8": "uint8",
+    "BOOL": "bool",
+}
 
 
 def _version() -> str:
@@ -28,7 +37,9 @@ def _version() -> str:
     return __version__
 
 
-def save_checkpoint(path, model, recipe: dict | None = None, metrics: dict | None = None, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path, model, recipe: dict | None = None, metrics: dict | None = None, extra: dict | None = None
+) -> Path:
     """Write ``model`` (a registered model: skull reconstruction or view generator) to ``path``."""
     from safetensors.torch import save_file
 
@@ -40,7 +51,9 @@ def save_checkpoint(path, model, recipe: dict | None = None, metrics: dict | Non
         "kind": model.kind,
         "config": json.dumps(model.config_dict()),
         "grid": str(getattr(model.config, "grid", model.config.__dict__.get("size", ""))),
-        "spacing_mm": str(getattr(model.config, "spacing_mm", getattr(model.config, "pixel_mm", ""))),
+        "spacing_mm": str(
+            getattr(model.config, "spacing_mm", getattr(model.config, "pixel_mm", ""))
+        ),
         "recipe": json.dumps(recipe or {}),
         "metrics": json.dumps(metrics or {}),
         "version": _version(),
@@ -81,7 +94,9 @@ def read_header(path) -> tuple[dict, dict]:
     if not isinstance(header, dict):
         raise ValueError(f"{path.name}: malformed safetensors header")
     meta = header.pop("__metadata__", {}) or {}
-    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+    if not isinstance(meta, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
+    ):
         raise ValueError(f"{path.name}: safetensors metadata must map strings to strings")
     if len(header) > MAX_TENSORS:
         raise ValueError(f"{path.name}: {len(header)} tensors is more than any model here has")
@@ -91,7 +106,9 @@ def read_header(path) -> tuple[dict, dict]:
             if not (0 <= start <= end <= size - 8 - n):
                 raise ValueError
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{path.name}: tensor {name!r} lies outside the file (truncated or corrupt)") from None
+            raise ValueError(
+                f"{path.name}: tensor {name!r} lies outside the file (truncated or corrupt)"
+            ) from None
     return meta, header
 
 
@@ -106,7 +123,9 @@ def load_checkpoint(path, device: str = "cpu"):
     path = Path(path)
     meta, table = read_header(path)
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path.name}: not a napari-genmed checkpoint (format {meta.get('format')!r})")
+        raise ValueError(
+            f"{path.name}: not a napari-genmed checkpoint (format {meta.get('format')!r})"
+        )
     try:
         kind = meta["kind"]
         info = {k: json.loads(meta[k]) for k in ("config", "recipe", "metrics")}
@@ -116,7 +135,10 @@ def load_checkpoint(path, device: str = "cpu"):
     try:
         with torch.device("meta"):  # the architecture's shapes, without allocating anything
             expected = build_model(kind, config).state_dict()
-    except (RuntimeError, NotImplementedError):  # zuko's flows cannot be built on meta; they are small
+    except (
+        RuntimeError,
+        NotImplementedError,
+    ):  # zuko's flows cannot be built on meta; they are small
         expected = build_model(kind, config).state_dict()
     missing = sorted(set(expected) - set(table))
     unexpected = sorted(set(table) - set(expected))
@@ -128,14 +150,18 @@ def load_checkpoint(path, device: str = "cpu"):
     for name, tensor in expected.items():
         entry = table[name]
         dtype = _DTYPES.get(entry.get("dtype"), entry.get("dtype"))
-        if list(entry.get("shape", [])) != list(tensor.shape) or dtype != str(tensor.dtype).replace("torch.", ""):
+        if list(entry.get("shape", [])) != list(tensor.shape) or dtype != str(tensor.dtype).replace(
+            "torch.", ""
+        ):
             raise ValueError(
                 f"{path.name}: tensor {name} is {entry.get('dtype')} {entry.get('shape')}, "
                 f"the config's architecture needs {tensor.dtype} {list(tensor.shape)}"
             )
     needed = sum(t.numel() * t.element_size() for t in expected.values())
     if needed > path.stat().st_size:
-        raise ValueError(f"{path.name}: the config asks for {needed} bytes of weights, the file holds fewer")
+        raise ValueError(
+            f"{path.name}: the config asks for {needed} bytes of weights, the file holds fewer"
+        )
     model = build_model(kind, config)
     try:
         weights = load_file(str(path))
@@ -158,11 +184,15 @@ def load_model(name_or_path, device: str = "auto"):
     from .bundled import ALL, bundled_path
 
     if not isinstance(name_or_path, (str, Path)):
-        raise ValueError(f"load_model takes a bundled model's name or a checkpoint path, not {type(name_or_path).__name__}")
+        raise ValueError(
+            f"load_model takes a bundled model's name or a checkpoint path, not {type(name_or_path).__name__}"
+        )
     dev = resolve_device(device)
     path = bundled_path(name_or_path) if name_or_path in ALL else Path(name_or_path)
     if not path.exists():
-        raise ValueError(f"no model named {name_or_path!r}: not a bundled model ({', '.join(ALL)}) nor a file")
+        raise ValueError(
+            f"no model named {name_or_path!r}: not a bundled model ({', '.join(ALL)}) nor a file"
+        )
     model, card = load_checkpoint(path, dev)
     model.card = card
     return model

@@ -26,7 +26,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 DEFAULT_MAX_BYTES = 1 << 30  #: 1 GiB of declared pixel data at most
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)  #: BT.601 weights
@@ -67,9 +67,7 @@ def _spacing(ds: pydicom.Dataset) -> tuple[tuple[float, float] | None, str]:
             region.get("PhysicalUnitsXDirection") == _CM_UNITS
             and region.get("PhysicalUnitsYDirection") == _CM_UNITS
         ):
-            delta = _positive(
-                (region.get("PhysicalDeltaY"), region.get("PhysicalDeltaX")), 2
-            )
+            delta = _positive((region.get("PhysicalDeltaY"), region.get("PhysicalDeltaX")), 2)
             if delta is not None:
                 return (delta[0] * 10.0, delta[1] * 10.0), "ultrasound region calibration"
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
@@ -211,6 +209,5 @@ def read_dicom(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> D
         raise ValueError(str(exc)) from exc.__cause__
     except Exception as exc:  # pydicom raises many kinds for a damaged file
         raise ValueError(
-            f"{path}: unreadable DICOM file, damaged or truncated "
-            f"({type(exc).__name__}: {exc})"
+            f"{path}: unreadable DICOM file, damaged or truncated ({type(exc).__name__}: {exc})"
         ) from exc

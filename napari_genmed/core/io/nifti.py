@@ -13,9 +13,9 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import nibabel as nib
 import numpy as np
@@ -64,8 +64,7 @@ def _sniff(path: Path, suffix: str) -> np.ndarray:
         raise ValueError(f"{path}: not a NIfTI file (header size field is not 348 or 540)")
     if len(head) < size:
         raise ValueError(
-            f"{path}: file is truncated: the {size}-byte header is incomplete "
-            f"({len(head)} bytes)"
+            f"{path}: file is truncated: the {size}-byte header is incomplete ({len(head)} bytes)"
         )
     magic = head[344:348] if size == 348 else head[4:8]
     if magic in (b"ni1\0", b"ni2\0"):

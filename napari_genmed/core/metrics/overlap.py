@@ -27,7 +27,9 @@ def _surface(mask: np.ndarray) -> np.ndarray:
     return mask & ~ndimage.binary_erosion(mask, border_value=0)
 
 
-def surface_distances(pred: np.ndarray, truth: np.ndarray, spacing_mm: float = 1.0) -> dict[str, float]:
+def surface_distances(
+    pred: np.ndarray, truth: np.ndarray, spacing_mm: float = 1.0
+) -> dict[str, float]:
     pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
     if not pred.any() or not truth.any():
         return {"assd_mm": float("inf"), "hd95_mm": float("inf")}

@@ -16,12 +16,13 @@ from scipy import ndimage
 from ..sim import biometry as bio
 
 
-def measure(skull_probability: np.ndarray, spacing_mm: float, threshold: float = 0.5) -> dict[str, float]:
+def measure(
+    skull_probability: np.ndarray, spacing_mm: float, threshold: float = 0.5
+) -> dict[str, float]:
     vol = np.asarray(skull_probability)
     if vol.ndim != 3:
         raise ValueError(f"expected a 3D volume, got shape {vol.shape}")
     from skimage.measure import EllipseModel, find_contours
-
     from skimage.morphology import convex_hull_image
 
     z = vol.shape[0] // 2
@@ -43,7 +44,9 @@ def measure(skull_probability: np.ndarray, spacing_mm: float, threshold: float =
     try:
         model = EllipseModel.from_estimate(pts[:, ::-1]) if len(pts) >= 6 else None  # (x, y)
     except (TypeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
-        model = None  # some scikit-image versions fail, not flag, on a degenerate fit (complex angle)
+        model = (
+            None  # some scikit-image versions fail, not flag, on a degenerate fit (complex angle)
+        )
     if not model or not np.all(np.isfinite(model.axis_lengths)):
         raise ValueError("could not fit an ellipse to the axial cross-section")
     a, b = model.axis_lengths

@@ -7,13 +7,14 @@ resolution and emits 8 channels that become the 2 x 2 x 2 sub-voxels, which keep
 64^3 output cheap enough to train on a CPU. A decoder may emit several layers
 (``layers``): then each is also predicted at half resolution and upsampled
 trilinearly, the sub-voxels adding the detail: meant for smooth fields (the solid
-head, the cranial cavity; see ``recmodel.SKULL_LAYERS`` for what it measured).
+head, the cranial cavity; see ``skull_layers.SKULL_LAYERS`` for what it measured).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
 
 class Conv3d(nn.Conv3d):
     """``nn.Conv3d`` that calls oneDNN directly for float32 on the CPU.
@@ -24,8 +25,22 @@ class Conv3d(nn.Conv3d):
     results (within float32 rounding), autograd included."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.dtype == torch.float32 and self.padding_mode == "zeros" and not isinstance(self.padding, str) and torch.backends.mkldnn.is_available():
-            return torch.mkldnn_convolution(x.contiguous(), self.weight, self.bias, self.padding, self.stride, self.dilation, self.groups)
+        if (
+            x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and self.padding_mode == "zeros"
+            and not isinstance(self.padding, str)
+            and torch.backends.mkldnn.is_available()
+        ):
+            return torch.mkldnn_convolution(
+                x.contiguous(),
+                self.weight,
+                self.bias,
+                self.padding,
+                self.stride,
+                self.dilation,
+                self.groups,
+            )
         return super().forward(x)
 
 
@@ -58,7 +73,14 @@ class Encoder(nn.Module):
     ``in_size`` is the input's side length; ``channels`` the width after each
     halving."""
 
-    def __init__(self, spatial_dims: int, in_size: int, channels: tuple[int, ...], out_features: int, in_channels: int = 1):
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_size: int,
+        channels: tuple[int, ...],
+        out_features: int,
+        in_channels: int = 1,
+    ):
         super().__init__()
         layers, c = [], in_channels
         for width in channels:
@@ -89,7 +111,14 @@ class Decoder3D(nn.Module):
     (each the sum of a trilinearly upsampled half-resolution field and its
     sub-voxels)."""
 
-    def __init__(self, in_features: int, out_size: int, channels: tuple[int, ...] = (64, 64, 32, 16), start: int = 4, layers: int = 1):
+    def __init__(
+        self,
+        in_features: int,
+        out_size: int,
+        channels: tuple[int, ...] = (64, 64, 32, 16),
+        start: int = 4,
+        layers: int = 1,
+    ):
         super().__init__()
         if start * 2 ** len(channels) != out_size:
             raise ValueError(f"start {start} x 2^{len(channels)} != output size {out_size}")
@@ -107,7 +136,9 @@ class Decoder3D(nn.Module):
         x = self.ups(nn.functional.silu(x))
         out = voxel_shuffle(self.to_subvoxels(x))
         if self.coarse is not None:
-            out = out + nn.functional.interpolate(self.coarse(x), scale_factor=2, mode="trilinear", align_corners=False)
+            out = out + nn.functional.interpolate(
+                self.coarse(x), scale_factor=2, mode="trilinear", align_corners=False
+            )
         return out
 
 

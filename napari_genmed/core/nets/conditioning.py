@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import Encoder, mlp
 from ..sim.geometry import VIEW_NAMES
+from .blocks import Encoder, mlp
 
 N_VIEWS = len(VIEW_NAMES)
 
@@ -39,7 +39,9 @@ class Conditioner(nn.Module):
         self.views = ViewEncoders(view_size, channels, features)
         self.mix = mlp((N_VIEWS * features + N_VIEWS, out, out))
 
-    def features(self, views: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(
+        self, views: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(per-view features (B, 3, F), pooled condition (B, out))``."""
         f = self.views(views, mask)
         return f, self.mix(torch.cat([f.flatten(1), mask.to(f.dtype)], dim=1))
@@ -50,6 +52,8 @@ class Conditioner(nn.Module):
 
 def check_views(views: torch.Tensor, mask: torch.Tensor, view_size: int) -> None:
     if views.ndim != 4 or views.shape[1] != N_VIEWS or views.shape[2:] != (view_size, view_size):
-        raise ValueError(f"views must be (B, {N_VIEWS}, {view_size}, {view_size}), got {tuple(views.shape)}")
+        raise ValueError(
+            f"views must be (B, {N_VIEWS}, {view_size}, {view_size}), got {tuple(views.shape)}"
+        )
     if mask.shape != views.shape[:2]:
         raise ValueError(f"mask must be (B, {N_VIEWS}), got {tuple(mask.shape)}")

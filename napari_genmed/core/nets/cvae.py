@@ -21,7 +21,8 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .interface import NetConfig, ReconstructionModel, clamp_logvar, code_regressor, gaussian_noise, kl_gaussians, reparameterise, views_to_decoder
+from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_decoder
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,18 @@ class RecCVAE(ReconstructionModel):
     def __init__(self, config: CVAEConfig = CVAEConfig()):
         super().__init__(config)
         c = config
-        self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
+        self.conditioner = Conditioner(
+            c.view_size, c.view_channels, c.view_features, c.condition_dim
+        )
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
         self.regressor = code_regressor(c)
-        self.decoder = Decoder3D(c.latent_dim + (c.code_dim or c.condition_dim), c.grid, c.dec_channels, layers=c.output_layers)
+        self.decoder = Decoder3D(
+            c.latent_dim + (c.code_dim or c.condition_dim),
+            c.grid,
+            c.dec_channels,
+            layers=c.output_layers,
+        )
 
     @property
     def latent_dim(self) -> int:
@@ -77,6 +85,14 @@ class RecCVAE(ReconstructionModel):
         mu, logvar = self.encode_skull(skull, condition)
         rec, _ = self.skull_loss(self.decode_raw(reparameterise(mu, logvar), condition), batch)
         kl = kl_gaussians(mu, logvar)
-        prior_rec, prior_logits = self.skull_loss(self.decode_raw(self.prior_mean(condition), condition), batch)
+        prior_rec, prior_logits = self.skull_loss(
+            self.decode_raw(self.prior_mean(condition), condition), batch
+        )
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
-        return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": prior_logits}
+        return {
+            "loss": loss,
+            "rec": rec.mean(),
+            "kl": kl.mean(),
+            "prior_rec": prior_rec.mean(),
+            "logits": prior_logits,
+        }

@@ -23,7 +23,8 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .interface import NetConfig, ReconstructionModel, clamp_logvar, code_regressor, gaussian_noise, kl_gaussians, reparameterise, views_to_decoder
+from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_decoder
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,25 @@ class HiRecCVAE(ReconstructionModel):
         c = config
         if len(c.level_dims) != N_VIEWS:
             raise ValueError(f"need one latent level per view ({N_VIEWS}), got {c.level_dims}")
-        self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
+        self.conditioner = Conditioner(
+            c.view_size, c.view_channels, c.view_features, c.condition_dim
+        )
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         above = (0,) + tuple(c.level_dims[:-1])
         self.priors = torch.nn.ModuleList(
             mlp((a + c.view_features + 1, 128, 2 * d)) for a, d in zip(above, c.level_dims)
         )
         self.posteriors = torch.nn.ModuleList(
-            mlp((2 * c.condition_dim + a, c.condition_dim, 2 * d)) for a, d in zip(above, c.level_dims)
+            mlp((2 * c.condition_dim + a, c.condition_dim, 2 * d))
+            for a, d in zip(above, c.level_dims)
         )
         self.regressor = code_regressor(c)
-        self.decoder = Decoder3D(sum(c.level_dims) + (c.code_dim or c.condition_dim), c.grid, c.dec_channels, layers=c.output_layers)
+        self.decoder = Decoder3D(
+            sum(c.level_dims) + (c.code_dim or c.condition_dim),
+            c.grid,
+            c.dec_channels,
+            layers=c.output_layers,
+        )
 
     @property
     def latent_dim(self) -> int:
@@ -129,6 +138,14 @@ class HiRecCVAE(ReconstructionModel):
         condition = self.encode_views(batch["views"], batch["mask"])
         z, kl = self.posterior_sample(skull, condition)
         rec, _ = self.skull_loss(self.decode_raw(z, condition), batch)
-        prior_rec, prior_logits = self.skull_loss(self.decode_raw(self.prior_mean(condition), condition), batch)
+        prior_rec, prior_logits = self.skull_loss(
+            self.decode_raw(self.prior_mean(condition), condition), batch
+        )
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
-        return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": prior_logits}
+        return {
+            "loss": loss,
+            "rec": rec.mean(),
+            "kl": kl.mean(),
+            "prior_rec": prior_rec.mean(),
+            "logits": prior_logits,
+        }

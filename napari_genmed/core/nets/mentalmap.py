@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from .blocks import Encoder, down_block, mlp, up_block
-from .interface import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
 
 POSE_FEATURES = 12  #: see scenes.pose_features
 MAX_OBSERVATIONS = 8
@@ -59,11 +59,15 @@ class MentalMapConfig:
     kl_weight: float = 1e-3  #: against a per-pixel mean BCE
     prior_weight: float = 1.0  #: weight of the decoded prior mean (point estimate)
     adv_weight: float = 0.0  #: GAN variant: weight of the adversarial term (0: plain VAE)
-    scene_grid: int = 0  #: 0: summed scene vector (GQN); > 0: spatial scene code on a grid of this side
+    scene_grid: int = (
+        0  #: 0: summed scene vector (GQN); > 0: spatial scene code on a grid of this side
+    )
     grid_channels: int = 32  #: spatial: features per observed pixel, back-projected
     grid_widths: tuple[int, ...] = (32, 64, 96)  #: spatial: the 3D U-net's widths
     volume_channels: int = 48  #: spatial: features of the scene volume
-    plane_side: int = 32  #: spatial: the query plane is sampled on this grid, then decoded to ``size``
+    plane_side: int = (
+        32  #: spatial: the query plane is sampled on this grid, then decoded to ``size``
+    )
     grid_sigma: float = 1.0  #: spatial: back-projection width across the plane, in grid voxels
 
 
@@ -84,12 +88,16 @@ class MentalMap(nn.Module):
         c = self.config = config
         start = c.size // 2 ** (len(c.dec_channels) - 1)
         if start < 1 or start * 2 ** (len(c.dec_channels) - 1) != c.size:
-            raise ValueError(f"decoder widths {c.dec_channels} do not reach size {c.size} from a whole seed grid")
+            raise ValueError(
+                f"decoder widths {c.dec_channels} do not reach size {c.size} from a whole seed grid"
+            )
         self.start = start
         self.pose = mlp((POSE_FEATURES, c.pose_dim, c.pose_dim))
         self.target = Encoder(2, c.size, c.channels[:-1] + (c.channels[-1] // 2,), c.rep_dim // 2)
         self.out = nn.Conv2d(c.dec_channels[-1], 1, 3, padding=1)
-        context = c.rep_dim + c.pose_dim + (0 if c.scene_grid else 1)  # (+ log(1 + n) in the vector code)
+        context = (
+            c.rep_dim + c.pose_dim + (0 if c.scene_grid else 1)
+        )  # (+ log(1 + n) in the vector code)
         self.prior = mlp((context, c.rep_dim, 2 * c.latent_dim))
         self.posterior = mlp((context + c.rep_dim // 2, c.rep_dim, 2 * c.latent_dim))
         if c.scene_grid:
@@ -98,7 +106,9 @@ class MentalMap(nn.Module):
             self.observation = Encoder(2, c.size, c.channels, c.rep_dim)
             self.merge = mlp((c.rep_dim + c.pose_dim, c.rep_dim, c.rep_dim))
             self.seed = nn.Linear(c.latent_dim + context, c.dec_channels[0] * start**2)
-            self.ups = nn.Sequential(*[up_block(2, a, b) for a, b in zip(c.dec_channels[:-1], c.dec_channels[1:])])
+            self.ups = nn.Sequential(
+                *[up_block(2, a, b) for a, b in zip(c.dec_channels[:-1], c.dec_channels[1:])]
+            )
 
     def _build_spatial(self, context: int):
         from .spatial_scene import SceneNet3D
@@ -106,11 +116,17 @@ class MentalMap(nn.Module):
         c = self.config
         halvings = (c.size // (c.scene_grid)).bit_length() - 1
         if c.size != c.scene_grid * 2**halvings or halvings < 1:
-            raise ValueError(f"scene_grid {c.scene_grid} must be the image size {c.size} halved a whole number of times")
+            raise ValueError(
+                f"scene_grid {c.scene_grid} must be the image size {c.size} halved a whole number of times"
+            )
         ups = (c.size // c.plane_side).bit_length() - 1
         if c.size != c.plane_side * 2**ups or ups >= len(c.dec_channels):
-            raise ValueError(f"plane_side {c.plane_side} must be the image size {c.size} halved at most {len(c.dec_channels) - 1} times")
-        widths = [c.channels[min(k, len(c.channels) - 1)] for k in range(halvings - 1)] + [c.grid_channels]
+            raise ValueError(
+                f"plane_side {c.plane_side} must be the image size {c.size} halved at most {len(c.dec_channels) - 1} times"
+            )
+        widths = [c.channels[min(k, len(c.channels) - 1)] for k in range(halvings - 1)] + [
+            c.grid_channels
+        ]
         layers, w_in = [], 1 + POSE_FEATURES
         for w in widths:
             layers.append(down_block(2, w_in, w))
@@ -118,10 +134,16 @@ class MentalMap(nn.Module):
         self.observation = nn.Sequential(*layers, nn.Conv2d(w_in, c.grid_channels, 3, padding=1))
         self.volume = SceneNet3D(c.grid_channels + 2, tuple(c.grid_widths), c.volume_channels)
         self.summary = nn.Linear(2 * c.volume_channels, c.rep_dim)
-        dec = c.dec_channels[-(ups + 1):]
+        dec = c.dec_channels[-(ups + 1) :]
         self.plane_in = nn.Conv2d(c.volume_channels, dec[0], 3, padding=1)
         self.seed = nn.Linear(c.latent_dim + context, dec[0])
-        self.refine = nn.Sequential(nn.GroupNorm(8, dec[0]), nn.SiLU(), nn.Conv2d(dec[0], dec[0], 3, padding=1), nn.GroupNorm(8, dec[0]), nn.SiLU())
+        self.refine = nn.Sequential(
+            nn.GroupNorm(8, dec[0]),
+            nn.SiLU(),
+            nn.Conv2d(dec[0], dec[0], 3, padding=1),
+            nn.GroupNorm(8, dec[0]),
+            nn.SiLU(),
+        )
         self.ups = nn.Sequential(*[up_block(2, a, b) for a, b in zip(dec[:-1], dec[1:])])
 
     @property
@@ -132,7 +154,9 @@ class MentalMap(nn.Module):
         return asdict(self.config)
 
     # -- the pieces ---------------------------------------------------------------
-    def represent(self, images: torch.Tensor, poses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def represent(
+        self, images: torch.Tensor, poses: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         """The order-independent sum over ``(B, N, S, S)`` observations with ``(B, N,
         12)`` pose features; ``mask`` ``(B, N)`` marks the real ones. Vector code:
         ``(B, rep + 1)``; spatial code: the back-projected grid ``(B, C + 2, G, G, G)``."""
@@ -143,7 +167,9 @@ class MentalMap(nn.Module):
 
             if n:
                 x = images.reshape(b * n, 1, *images.shape[2:]) * 2.0 - 1.0
-                pose_maps = poses.reshape(b * n, POSE_FEATURES, 1, 1).expand(-1, -1, *images.shape[2:])
+                pose_maps = poses.reshape(b * n, POSE_FEATURES, 1, 1).expand(
+                    -1, -1, *images.shape[2:]
+                )
                 maps = self.observation(torch.cat([x, pose_maps], 1))
                 maps = maps.reshape(b, n, *maps.shape[1:])
             else:
@@ -174,7 +200,9 @@ class MentalMap(nn.Module):
     def decode(self, z: torch.Tensor, context: Context) -> torch.Tensor:
         seed = self.seed(torch.cat([z, context.vector], 1))
         if context.plane is None:
-            x = nn.functional.silu(seed.view(-1, self.config.dec_channels[0], self.start, self.start))
+            x = nn.functional.silu(
+                seed.view(-1, self.config.dec_channels[0], self.start, self.start)
+            )
         else:
             x = self.refine(self.plane_in(context.plane) + seed[:, :, None, None])
         return self.out(self.ups(x))
@@ -182,7 +210,9 @@ class MentalMap(nn.Module):
     # -- training -----------------------------------------------------------------
     def training_loss(self, batch: dict) -> dict[str, torch.Tensor]:
         c = self.config
-        ctx = self.context(self.represent(batch["images"], batch["poses"], batch["mask"]), batch["query"])
+        ctx = self.context(
+            self.represent(batch["images"], batch["poses"], batch["mask"]), batch["query"]
+        )
         target = batch["target"][:, None]
         mu_p, logvar_p = self.prior_params(ctx)
         h = self.target(target * 2.0 - 1.0)
@@ -193,17 +223,38 @@ class MentalMap(nn.Module):
         point = self.decode(mu_p, ctx)
         prior_rec = _bce(point, target)
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
-        return {"loss": loss, "rec": rec.mean(), "kl": kl.mean(), "prior_rec": prior_rec.mean(), "logits": point}
+        return {
+            "loss": loss,
+            "rec": rec.mean(),
+            "kl": kl.mean(),
+            "prior_rec": prior_rec.mean(),
+            "logits": point,
+        }
 
     # -- use ----------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, images, poses, mask, query, n_samples: int = 1, generator: torch.Generator | None = None):
+    def generate(
+        self,
+        images,
+        poses,
+        mask,
+        query,
+        n_samples: int = 1,
+        generator: torch.Generator | None = None,
+    ):
         """``(mean image (B, S, S), std over samples or None)`` in [0, 1]."""
         ctx = self.context(self.represent(images, poses, mask), query)
         mu, logvar = self.prior_params(ctx)
         if n_samples <= 1:
             return torch.sigmoid(self.decode(mu, ctx))[:, 0], None
-        draws = torch.stack([torch.sigmoid(self.decode(mu + gaussian_noise(mu, generator) * (0.5 * logvar).exp(), ctx))[:, 0] for _ in range(n_samples)])
+        draws = torch.stack(
+            [
+                torch.sigmoid(
+                    self.decode(mu + gaussian_noise(mu, generator) * (0.5 * logvar).exp(), ctx)
+                )[:, 0]
+                for _ in range(n_samples)
+            ]
+        )
         return draws.mean(0), draws.std(0)
 
 
@@ -235,4 +286,8 @@ class PatchDiscriminator(nn.Module):
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).mean(1)
+    return (
+        nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        .flatten(1)
+        .mean(1)
+    )

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from .cvae import CVAEConfig, RecCVAE
 from ..flows.glow import GlowConfig, PatchGlow
-from .hirec import HiRECConfig, HiRecCVAE
-from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
-from .interface import ReconstructionModel
-from .tlnet import TLNet, TLNetConfig
 from ..flows.vectorflows import VectorFlow, VectorFlowConfig
+from .cvae import CVAEConfig, RecCVAE
+from .hirec import HiRECConfig, HiRecCVAE
+from .interface import ReconstructionModel
+from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
+from .tlnet import TLNet, TLNetConfig
 
 MODELS = {
     RecCVAE.kind: (RecCVAE, CVAEConfig),
@@ -55,6 +55,7 @@ MAX_SIZE = 512  #: largest grid, view or channel width a config may ask for
 
 def _check_field(kind: str, name: str, value, default) -> None:
     """Types and ranges of config values (a config from a file is untrusted)."""
+
     def bad(why):
         raise ValueError(f"{kind} config field {name}={value!r}: {why}")
 
@@ -75,7 +76,11 @@ def _check_field(kind: str, name: str, value, default) -> None:
         if not isinstance(value, str) or len(value) > 64:
             bad("must be a short string")
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= float(value) < 1e6):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (0 <= float(value) < 1e6)
+        ):
             bad("must be a finite number >= 0")
         if name.endswith("_mm") and float(value) <= 0:
             bad("must be > 0")

@@ -31,7 +31,11 @@ def plane_points(features: torch.Tensor, side: int) -> torch.Tensor:
     """Normalised field coordinates ``(B, side, side, 3)`` (volume axes 0, 1, 2) of
     the pixel centres of a ``side`` x ``side`` grid over each plane ``(B, 12)``."""
     t = (torch.arange(side, dtype=features.dtype, device=features.device) * 2 + 1) / side - 1
-    centre, row, col = features[:, None, None, :3] / 2, features[:, None, None, 3:6], features[:, None, None, 6:9]
+    centre, row, col = (
+        features[:, None, None, :3] / 2,
+        features[:, None, None, 3:6],
+        features[:, None, None, 6:9],
+    )
     return centre + t[None, :, None, None] * row + t[None, None, :, None] * col
 
 
@@ -41,7 +45,9 @@ def voxel_centres(side: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack(torch.meshgrid(t, t, t, indexing="ij"), -1).reshape(-1, 3)
 
 
-def backproject(maps: torch.Tensor, features: torch.Tensor, mask: torch.Tensor, side: int, sigma: float) -> torch.Tensor:
+def backproject(
+    maps: torch.Tensor, features: torch.Tensor, mask: torch.Tensor, side: int, sigma: float
+) -> torch.Tensor:
     """Sum of ``(B, N, C, h, w)`` feature maps on their planes ``(B, N, 12)`` (``mask``
     ``(B, N)`` marks real ones) into ``(B, C + 2, side, side, side)``: the weighted
     features, the summed weights, ``log(1 + n)``."""
@@ -49,13 +55,17 @@ def backproject(maps: torch.Tensor, features: torch.Tensor, mask: torch.Tensor, 
     x = voxel_centres(side, maps)  # (V, 3)
     count = torch.log1p(mask.sum(1))[:, None, None].expand(b, 1, x.shape[0])
     if n == 0:
-        return torch.cat([maps.new_zeros(b, c + 1, x.shape[0]), count], 1).reshape(b, c + 2, side, side, side)
+        return torch.cat([maps.new_zeros(b, c + 1, x.shape[0]), count], 1).reshape(
+            b, c + 2, side, side, side
+        )
     rel = x[None, None] - features[:, :, None, :3] / 2  # (B, N, V, 3)
     u = (rel * features[:, :, None, 3:6]).sum(-1)  # along the rows
     v = (rel * features[:, :, None, 6:9]).sum(-1)  # along the columns
     d = (rel * features[:, :, None, 9:12]).sum(-1)
     grid = torch.stack([v, u], -1).reshape(b * n, 1, -1, 2)  # grid_sample: (x = column, y = row)
-    sampled = F.grid_sample(maps.reshape(b * n, c, *maps.shape[-2:]), grid, align_corners=False).reshape(b, n, c, -1)
+    sampled = F.grid_sample(
+        maps.reshape(b * n, c, *maps.shape[-2:]), grid, align_corners=False
+    ).reshape(b, n, c, -1)
     w = torch.exp(-0.5 * (d / sigma) ** 2) * mask[..., None]  # (B, N, V)
     summed = (sampled * w[:, :, None]).sum(1)
     return torch.cat([summed, w.sum(1)[:, None], count], 1).reshape(b, c + 2, side, side, side)
@@ -69,7 +79,11 @@ def slice_volume(volume: torch.Tensor, query: torch.Tensor, side: int) -> torch.
 
 
 def _conv3(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(Conv3d(c_in, c_out, 3, stride=stride, padding=1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU())
+    return nn.Sequential(
+        Conv3d(c_in, c_out, 3, stride=stride, padding=1),
+        nn.GroupNorm(min(8, c_out), c_out),
+        nn.SiLU(),
+    )
 
 
 class SceneNet3D(nn.Module):

@@ -39,7 +39,9 @@ class TLNet(ReconstructionModel):
             raise ValueError(f"TL-net needs a code (code_dim >= 1), got {c.code_dim}")
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.code_dim)
         self.decoder = Decoder3D(c.code_dim, c.grid, c.dec_channels, layers=c.output_layers)
-        self.conditioner = Conditioner(c.view_size, c.view_channels, c.view_features, c.condition_dim)
+        self.conditioner = Conditioner(
+            c.view_size, c.view_channels, c.view_features, c.condition_dim
+        )
         self.regressor = code_regressor(c)
 
     @property
@@ -68,7 +70,11 @@ class TLNet(ReconstructionModel):
         if stage == "image":
             return list(self.conditioner.parameters()) + list(self.regressor.parameters())
         if stage == "joint":
-            return list(self.conditioner.parameters()) + list(self.regressor.parameters()) + list(self.decoder.parameters())
+            return (
+                list(self.conditioner.parameters())
+                + list(self.regressor.parameters())
+                + list(self.decoder.parameters())
+            )
         raise ValueError(f"unknown TL-net stage {stage!r}; stages are {', '.join(STAGES)}")
 
     def training_loss(self, batch, stage="joint"):

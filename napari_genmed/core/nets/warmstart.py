@@ -20,7 +20,18 @@ from .interface import ReconstructionModel
 #: what TL-net and a CVAE share, by parameter-name prefix
 SHARED = ("conditioner.", "regressor.", "decoder.")
 #: the config fields that must agree for the shared weights to mean the same thing
-SAME_FIELDS = ("grid", "spacing_mm", "view_size", "view_pixel_mm", "view_features", "condition_dim", "view_channels", "dec_channels", "output_layers", "code_dim")
+SAME_FIELDS = (
+    "grid",
+    "spacing_mm",
+    "view_size",
+    "view_pixel_mm",
+    "view_features",
+    "condition_dim",
+    "view_channels",
+    "dec_channels",
+    "output_layers",
+    "code_dim",
+)
 
 
 def warm_start_from_tlnet(model: ReconstructionModel, tlnet: ReconstructionModel) -> list[str]:
@@ -28,11 +39,15 @@ def warm_start_from_tlnet(model: ReconstructionModel, tlnet: ReconstructionModel
     ``model`` (in place); the decoder's seed columns for z start at zero. Returns
     the names of the tensors copied. ``ValueError`` when the two do not fit."""
     if tlnet.kind != "tl-net" or model.kind not in ("rec-cvae", "hirec-cvae"):
-        raise ValueError(f"a warm start goes from tl-net to a CVAE, not from {tlnet.kind} to {model.kind}")
+        raise ValueError(
+            f"a warm start goes from tl-net to a CVAE, not from {tlnet.kind} to {model.kind}"
+        )
     for name in SAME_FIELDS:
         mine, theirs = getattr(model.config, name), getattr(tlnet.config, name)
         if mine != theirs:
-            raise ValueError(f"the {model.kind} config does not fit the TL-net it starts from: {name} is {mine!r} here and {theirs!r} there")
+            raise ValueError(
+                f"the {model.kind} config does not fit the TL-net it starts from: {name} is {mine!r} here and {theirs!r} there"
+            )
     state = model.state_dict()
     copied = []
     for key, value in tlnet.state_dict().items():
@@ -43,7 +58,9 @@ def warm_start_from_tlnet(model: ReconstructionModel, tlnet: ReconstructionModel
             seed[:, model.latent_dim :] = value
             value = seed
         if key not in state or state[key].shape != value.shape:
-            raise ValueError(f"TL-net tensor {key} {tuple(value.shape)} has no counterpart in this {model.kind}")
+            raise ValueError(
+                f"TL-net tensor {key} {tuple(value.shape)} has no counterpart in this {model.kind}"
+            )
         state[key] = value.to(state[key].dtype)
         copied.append(key)
     model.load_state_dict(state)

@@ -59,7 +59,9 @@ def bpd_mean(ga):
 def bpd_sd(ga):
     ga = np.asarray(ga, float)
     lg = np.log(ga)
-    return np.exp(0.101242 + 0.00150557 * ga**3 - 0.000771535 * ga**3 * lg + 0.0000999638 * ga**3 * lg**2)
+    return np.exp(
+        0.101242 + 0.00150557 * ga**3 - 0.000771535 * ga**3 * lg + 0.0000999638 * ga**3 * lg**2
+    )
 
 
 def ofd_mean(ga):
@@ -70,7 +72,9 @@ def ofd_mean(ga):
 def ofd_sd(ga):
     ga = np.asarray(ga, float)
     lg = np.log(ga)
-    return np.exp(-0.880034 + 0.0631165 * ga**2 - 0.0317136 * ga**2 * lg + 0.00408302 * ga**2 * lg**2)
+    return np.exp(
+        -0.880034 + 0.0631165 * ga**2 - 0.0317136 * ga**2 * lg + 0.00408302 * ga**2 * lg**2
+    )
 
 
 def ramanujan_perimeter(d1, d2):
@@ -102,4 +106,9 @@ def ga_from_hc_intergrowth(hc_mm, lo: float = 12.0, hi: float = 42.0):
 
 def expected(ga_weeks: float) -> Biometry:
     """INTERGROWTH-21st mean biometry at ``ga_weeks``."""
-    return Biometry(float(bpd_mean(ga_weeks)), float(ofd_mean(ga_weeks)), float(hc_mean(ga_weeks)), float(ga_weeks))
+    return Biometry(
+        float(bpd_mean(ga_weeks)),
+        float(ofd_mean(ga_weeks)),
+        float(hc_mean(ga_weeks)),
+        float(ga_weeks),
+    )

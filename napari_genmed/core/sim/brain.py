@@ -29,23 +29,38 @@ _VENTRICLE_TALL = 0.6  # ventricles are taller than wide: z distances count 0.6x
 
 def _inner_axes(shape, thickness):
     t = thickness
-    return dict(b=shape.b - t, af=shape.a_front - t, ab=shape.a_back - t, cu=shape.c_up - t, cd=shape.c_down - t)
+    return dict(
+        b=shape.b - t,
+        af=shape.a_front - t,
+        ab=shape.a_back - t,
+        cu=shape.c_up - t,
+        cd=shape.c_down - t,
+    )
 
 
 def _to_mm(frac, ax) -> np.ndarray:
     fz, fy, fx = frac
-    return np.array([fz * (ax["cu"] if fz >= 0 else ax["cd"]), fy * (ax["af"] if fy >= 0 else ax["ab"]), fx * ax["b"]])
+    return np.array(
+        [
+            fz * (ax["cu"] if fz >= 0 else ax["cd"]),
+            fy * (ax["af"] if fy >= 0 else ax["ab"]),
+            fx * ax["b"],
+        ]
+    )
 
 
 def _box(coords, lo, hi, h):
     """Index slices of the grid that cover the mm box ``lo..hi`` and its sub-coords."""
     sl = []
-    for axis, (c, a, b) in enumerate(zip(coords, lo, hi)):
+    for c, a, b in zip(coords, lo, hi):
         v = c.reshape(-1)
         i0 = int(np.searchsorted(v, a - h))
         i1 = int(np.searchsorted(v, b + h))
         sl.append(slice(max(i0, 0), min(max(i1, i0 + 1), v.size)))
-    sub = tuple(c[tuple(s if i == k else slice(None) for i in range(3))] for k, (c, s) in enumerate(zip(coords, sl)))
+    sub = tuple(
+        c[tuple(s if i == k else slice(None) for i in range(3))]
+        for k, (c, s) in enumerate(zip(coords, sl))
+    )
     return tuple(sl), sub
 
 
@@ -86,17 +101,51 @@ def add_landmarks(labels: np.ndarray, shape, coords, brain: np.ndarray, h: float
 
     # midline falx: one voxel sheet above the thalami
     falx_half = max(0.5 * h, 0.75)
-    sl, (zs, ys, xs) = _box(coords, (-0.15 * ax["cd"], -ax["ab"], -falx_half), (ax["cu"], ax["af"], falx_half), h)
-    _paint(labels, (np.abs(xs) < falx_half) & (zs > -0.15 * ax["cd"]) & (np.abs(ys) < 0.9 * max(ax["af"], ax["ab"])), sl, L.FALX, brain)
+    sl, (zs, ys, xs) = _box(
+        coords, (-0.15 * ax["cd"], -ax["ab"], -falx_half), (ax["cu"], ax["af"], falx_half), h
+    )
+    _paint(
+        labels,
+        (np.abs(xs) < falx_half)
+        & (zs > -0.15 * ax["cd"])
+        & (np.abs(ys) < 0.9 * max(ax["af"], ax["ab"])),
+        sl,
+        L.FALX,
+        brain,
+    )
 
     for side in (-1.0, 1.0):
-        _ellipsoid(labels, coords, _to_mm((-0.14, -0.06, 0.11 * side), ax), (0.15 * ax["cd"], 0.17 * ax["ab"], 0.10 * ax["b"]), L.THALAMUS, brain, h)
+        _ellipsoid(
+            labels,
+            coords,
+            _to_mm((-0.14, -0.06, 0.11 * side), ax),
+            (0.15 * ax["cd"], 0.17 * ax["ab"], 0.10 * ax["b"]),
+            L.THALAMUS,
+            brain,
+            h,
+        )
         pts = [_to_mm((fz, fy, fx * side), ax) for (fz, fy, fx), _ in _VENTRICLE_PATH]
         radii = [r * (0.85 + 0.15 * g) for _, r in _VENTRICLE_PATH]
         _capsule_path(labels, coords, pts, radii, L.VENTRICLE, brain, h)
         atrium = pts[3]
         ventricle = labels == L.VENTRICLE
-        _ellipsoid(labels, coords, atrium + np.array([0.0, 1.0, 0.0]), (4.5, 6.5, 2.6), L.CHOROID, ventricle, h)
+        _ellipsoid(
+            labels,
+            coords,
+            atrium + np.array([0.0, 1.0, 0.0]),
+            (4.5, 6.5, 2.6),
+            L.CHOROID,
+            ventricle,
+            h,
+        )
 
     csp_half_width = 1.5 + 1.5 * g
-    _ellipsoid(labels, coords, _to_mm((0.05, 0.30, 0.0), ax), (5.0, 0.10 * ax["af"], csp_half_width + 0.5 * h), L.CSP, brain, h)
+    _ellipsoid(
+        labels,
+        coords,
+        _to_mm((0.05, 0.30, 0.0), ax),
+        (5.0, 0.10 * ax["af"], csp_half_width + 0.5 * h),
+        L.CSP,
+        brain,
+        h,
+    )

@@ -83,7 +83,9 @@ class Pose:
         broadcastable arrays of (fractional) pixel indices."""
         h, w = self.shape
         if rows is None:
-            rows, cols = np.meshgrid(np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")
+            rows, cols = np.meshgrid(
+                np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij"
+            )
         dr = (np.asarray(rows, float) - (h - 1) / 2) * self.spacing_mm
         dc = (np.asarray(cols, float) - (w - 1) / 2) * self.spacing_mm
         return (
@@ -130,7 +132,7 @@ class Pose:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Pose":
+    def from_dict(cls, d: dict) -> Pose:
         try:
             return cls(
                 origin=tuple(d["origin_mm"]),
@@ -163,7 +165,9 @@ def rotate(pose: Pose, matrix: np.ndarray, shift_mm=(0.0, 0.0, 0.0)) -> Pose:
     )
 
 
-def standard_pose(view: str, centre_mm, shape=(128, 128), spacing_mm: float = 1.0, flip: bool = False) -> Pose:
+def standard_pose(
+    view: str, centre_mm, shape=(128, 128), spacing_mm: float = 1.0, flip: bool = False
+) -> Pose:
     """The standard plane ``view`` through ``centre_mm``; ``flip`` turns the probe to
     the other side of the head (beam and columns reversed)."""
     row, col = (np.asarray(a) for a in _STANDARD_AXES[check_view_name(view)])
@@ -172,7 +176,9 @@ def standard_pose(view: str, centre_mm, shape=(128, 128), spacing_mm: float = 1.
     return Pose(tuple(centre_mm), tuple(row), tuple(col), spacing_mm, tuple(shape), name=view)
 
 
-def jitter_pose(pose: Pose, rng: np.random.Generator, max_angle_deg: float = 10.0, max_shift_mm: float = 5.0) -> Pose:
+def jitter_pose(
+    pose: Pose, rng: np.random.Generator, max_angle_deg: float = 10.0, max_shift_mm: float = 5.0
+) -> Pose:
     """A random rigid perturbation: rotation about a random axis by up to
     ``max_angle_deg`` and a shift uniform in a ball of ``max_shift_mm``."""
     axis = rng.normal(size=3)
@@ -214,11 +220,15 @@ def scan_poses(
     return out
 
 
-def adjusted_pose(base: Pose, offset_mm: float = 0.0, tilt_row_deg: float = 0.0, tilt_col_deg: float = 0.0) -> Pose:
+def adjusted_pose(
+    base: Pose, offset_mm: float = 0.0, tilt_row_deg: float = 0.0, tilt_col_deg: float = 0.0
+) -> Pose:
     """``base`` tilted about its row axis and its column axis (degrees, about its
     origin), then moved ``offset_mm`` along its (new) normal: the plane picker's
     three controls."""
-    m = rotation_matrix(base.row_axis, np.deg2rad(tilt_row_deg)) @ rotation_matrix(base.col_axis, np.deg2rad(tilt_col_deg))
+    m = rotation_matrix(base.row_axis, np.deg2rad(tilt_row_deg)) @ rotation_matrix(
+        base.col_axis, np.deg2rad(tilt_col_deg)
+    )
     turned = rotate(base, m)
     return rotate(turned, np.eye(3), turned.normal * float(offset_mm))
 
@@ -228,7 +238,9 @@ def sample_plane(volume: np.ndarray, spacing_mm: float, pose: Pose, order: int =
     from scipy import ndimage
 
     idx = np.moveaxis(pose.points() / float(spacing_mm), -1, 0)
-    return ndimage.map_coordinates(np.asarray(volume, np.float32), idx, order=order, mode="constant", cval=0.0)
+    return ndimage.map_coordinates(
+        np.asarray(volume, np.float32), idx, order=order, mode="constant", cval=0.0
+    )
 
 
 def standard_centre(head: np.ndarray, spacing_mm: float) -> np.ndarray:

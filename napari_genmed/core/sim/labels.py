@@ -87,7 +87,9 @@ def as_labels(labels_or_mask: np.ndarray) -> np.ndarray:
         from scipy import ndimage
 
         skull = arr.astype(bool)
-        closed = ndimage.binary_closing(skull, structure=ndimage.generate_binary_structure(3, 1), iterations=3)
+        closed = ndimage.binary_closing(
+            skull, structure=ndimage.generate_binary_structure(3, 1), iterations=3
+        )
         filled = ndimage.binary_fill_holes(closed)
         out = np.full(arr.shape, FLUID, np.uint8)
         out[filled] = BRAIN

@@ -35,9 +35,19 @@ from . import labels as L
 # monomials of the shape noise: (power of uz, uy, ux, weight); odd powers of ux break
 # left-right symmetry and are kept small
 _NOISE_TERMS = (
-    (2, 0, 0, 1.0), (0, 2, 0, 1.0), (0, 0, 2, 1.0), (1, 1, 0, 1.0), (0, 1, 2, 1.0),
-    (1, 0, 2, 1.0), (0, 3, 0, 0.8), (3, 0, 0, 0.8), (1, 2, 0, 0.8), (2, 1, 0, 0.8),
-    (0, 1, 1, 0.3), (1, 0, 1, 0.3), (0, 0, 1, 0.2),
+    (2, 0, 0, 1.0),
+    (0, 2, 0, 1.0),
+    (0, 0, 2, 1.0),
+    (1, 1, 0, 1.0),
+    (0, 1, 2, 1.0),
+    (1, 0, 2, 1.0),
+    (0, 3, 0, 0.8),
+    (3, 0, 0, 0.8),
+    (1, 2, 0, 0.8),
+    (2, 1, 0, 0.8),
+    (0, 1, 1, 0.3),
+    (1, 0, 1, 0.3),
+    (0, 0, 1, 0.2),
 )
 
 
@@ -82,7 +92,9 @@ class HeadShape:
 def sample_shape(ga_weeks: float, rng: np.random.Generator) -> HeadShape:
     """Draw a head for ``ga_weeks``: sizes within the INTERGROWTH SD, shape noise."""
     if not (bio.GA_MIN - 1e-9 <= ga_weeks <= bio.GA_MAX + 1e-9):
-        raise ValueError(f"gestational age must lie in {bio.GA_MIN:g}-{bio.GA_MAX:g} weeks, got {ga_weeks}")
+        raise ValueError(
+            f"gestational age must lie in {bio.GA_MIN:g}-{bio.GA_MAX:g} weeks, got {ga_weeks}"
+        )
     z_size = float(np.clip(rng.normal(0.0, 0.7), -2.0, 2.0))  # overall head size
     z_ci = float(np.clip(rng.normal(0.0, 0.6), -1.8, 1.8))  # cephalic index (round vs long)
     bpd = float(bio.bpd_mean(ga_weeks) + (z_size + 0.5 * z_ci) * bio.bpd_sd(ga_weeks))
@@ -245,7 +257,9 @@ def rasterise(shape: HeadShape, grid_shape=(64, 64, 64), spacing_mm: float = 2.0
     return labels
 
 
-def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0) -> Phantom:
+def make_phantom(
+    ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0
+) -> Phantom:
     """A phantom at ``ga_weeks`` (16-38), reproducible from ``(seed, ga_weeks)``."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 8 or np.prod(shape) > 512**3:
@@ -254,9 +268,19 @@ def make_phantom(ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: flo
         raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
     if not np.isfinite(ga_weeks):
         raise ValueError("gestational age must be finite")
-    if not (bio.GA_MIN - 1e-9 <= ga_weeks <= bio.GA_MAX + 1e-9):  # before the seed below (a huge GA overflows it)
-        raise ValueError(f"gestational age must lie in {bio.GA_MIN:g}-{bio.GA_MAX:g} weeks, got {ga_weeks}")
+    if not (
+        bio.GA_MIN - 1e-9 <= ga_weeks <= bio.GA_MAX + 1e-9
+    ):  # before the seed below (a huge GA overflows it)
+        raise ValueError(
+            f"gestational age must lie in {bio.GA_MIN:g}-{bio.GA_MAX:g} weeks, got {ga_weeks}"
+        )
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(round(float(ga_weeks) * 1000))])
     head = sample_shape(float(ga_weeks), rng)
     labels = rasterise(head, shape, spacing_mm)
-    return Phantom(labels=labels, spacing_mm=float(spacing_mm), biometry=true_biometry(head), shape_params=head, seed=int(seed))
+    return Phantom(
+        labels=labels,
+        spacing_mm=float(spacing_mm),
+        biometry=true_biometry(head),
+        shape_params=head,
+        seed=int(seed),
+    )

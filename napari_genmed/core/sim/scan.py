@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..progress import Job, Progress
 from .geometry import VIEW_NAMES, scan_poses
 from .phantom import Phantom, make_phantom
-from ..progress import Job, Progress
 from .ultrasound import Medium, View, simulate_view, view_seed
 
 
@@ -20,7 +20,14 @@ class Scan:
     views: dict[str, View]
 
 
-def scan_job(ga_weeks: float, seed: int, grid=(64, 64, 64), spacing_mm: float = 2.0, views=VIEW_NAMES, jitter: bool = True) -> Job[Scan]:
+def scan_job(
+    ga_weeks: float,
+    seed: int,
+    grid=(64, 64, 64),
+    spacing_mm: float = 2.0,
+    views=VIEW_NAMES,
+    jitter: bool = True,
+) -> Job[Scan]:
     """Make a phantom and simulate its views (as :func:`~.ultrasound.simulate_views`
     does), yielding progress after each step."""
     total = 2 + len(views)

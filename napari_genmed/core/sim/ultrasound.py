@@ -94,7 +94,9 @@ class Medium:
         fluid = L.ACOUSTIC[L.FLUID]
 
         def at(vol, cval):
-            return ndimage.map_coordinates(vol, idx, order=1, mode="constant", cval=cval, prefilter=False)
+            return ndimage.map_coordinates(
+                vol, idx, order=1, mode="constant", cval=cval, prefilter=False
+            )
 
         return {
             "impedance": at(self.impedance, fluid.impedance),
@@ -123,7 +125,11 @@ def _maternal_wall(depth_mm: np.ndarray, rng: np.random.Generator):
     z = np.full(depth_mm.shape, np.nan, np.float32)
     a = np.zeros(depth_mm.shape, np.float32)
     s = np.zeros(depth_mm.shape, np.float32)
-    layers = ((0.0, skin, 1.62, 0.5), (skin, skin + fat, 1.38, 0.12), (skin + fat, total, 1.70, 0.32))
+    layers = (
+        (0.0, skin, 1.62, 0.5),
+        (skin, skin + fat, 1.38, 0.12),
+        (skin + fat, total, 1.70, 0.32),
+    )
     for lo, hi, zi, si in layers:
         m = (depth_mm >= lo) & (depth_mm < hi)
         z[m], a[m], s[m] = zi, 0.7, si
@@ -149,7 +155,9 @@ def _lateral_blur(field: np.ndarray, sigmas_by_depth: np.ndarray, squared: bool)
         sigma = float(sigmas_by_depth[int(centre)])
         part = field[..., lo:hi]
         if squared:
-            blurred = ndimage.gaussian_filter1d(part, sigma / np.sqrt(2), axis=-2) / (2 * np.sqrt(np.pi) * sigma)
+            blurred = ndimage.gaussian_filter1d(part, sigma / np.sqrt(2), axis=-2) / (
+                2 * np.sqrt(np.pi) * sigma
+            )
         else:
             blurred = ndimage.gaussian_filter1d(part, sigma, axis=-2)
         weight = np.clip(1.0 - np.abs(j[lo:hi] - centre) / width, 0.0, 1.0)
@@ -167,10 +175,18 @@ def simulate_view(
     name: str | None = None,
 ) -> View:
     """B-mode image of the plane ``pose`` through a label volume or skull mask."""
-    medium = labels_or_mask if isinstance(labels_or_mask, Medium) else Medium(labels_or_mask, spacing_mm)
+    medium = (
+        labels_or_mask if isinstance(labels_or_mask, Medium) else Medium(labels_or_mask, spacing_mm)
+    )
     probe = probe or Probe()
     image = _render(medium, pose, probe, int(seed), bool(speckle))
-    return View(name=name or pose.name or "view", image=image, pose=pose, seed=int(seed), speckle=bool(speckle))
+    return View(
+        name=name or pose.name or "view",
+        image=image,
+        pose=pose,
+        seed=int(seed),
+        speckle=bool(speckle),
+    )
 
 
 def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) -> np.ndarray:
@@ -197,7 +213,9 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     scatter = np.where(in_wall, wall_s, props["scatter"])
 
     # specular reflection with the incidence-angle weighting
-    beam = np.cos(theta)[:, None, None] * np.asarray(pose.row_axis) + np.sin(theta)[:, None, None] * np.asarray(pose.col_axis)
+    beam = np.cos(theta)[:, None, None] * np.asarray(pose.row_axis) + np.sin(theta)[
+        :, None, None
+    ] * np.asarray(pose.col_axis)
     g = props["gradient"]
     gnorm = np.linalg.norm(g, axis=-1)
     cos_inc = np.abs(np.sum(g * beam, axis=-1)) / (gnorm + 1e-6)
@@ -205,7 +223,9 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     # echoes of neighbouring interfaces add in power, not in (phase-blind) amplitude
     density = 0.5 * np.abs(np.diff(np.log(Z), axis=1, prepend=np.log(Z[:, :1]))) * incidence
     sigma_s = max(0.5 * medium.spacing_mm / step, 1.0)
-    specular = ndimage.convolve1d(density, _gauss_kernel(sigma_s, peak_one=True), axis=1, mode="nearest")
+    specular = ndimage.convolve1d(
+        density, _gauss_kernel(sigma_s, peak_one=True), axis=1, mode="nearest"
+    )
 
     # transmission losses at interfaces and attenuation, round trip (amplitude)
     loss = np.log1p(-np.minimum(specular**2, 0.95)) / (np.sqrt(np.pi) * sigma_s)
@@ -223,7 +243,9 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
 
     def psf(x, squared=False):  # x: (..., lines, depth)
         if squared:
-            x = ndimage.gaussian_filter1d(x, sigma_ax / np.sqrt(2), axis=-1) / (2 * np.sqrt(np.pi) * sigma_ax)
+            x = ndimage.gaussian_filter1d(x, sigma_ax / np.sqrt(2), axis=-1) / (
+                2 * np.sqrt(np.pi) * sigma_ax
+            )
         else:
             x = ndimage.gaussian_filter1d(x, sigma_ax, axis=-1)
         return _lateral_blur(x, sigma_lat, squared)
@@ -240,7 +262,9 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
         im = blurred[2::2] + noise[1::2]
         envelope = np.sqrt(np.mean(re**2 + im**2, axis=0))
     else:
-        envelope = np.sqrt(psf(coherent) ** 2 + psf(diffuse**2, squared=True) + probe.noise_floor**2)
+        envelope = np.sqrt(
+            psf(coherent) ** 2 + psf(diffuse**2, squared=True) + probe.noise_floor**2
+        )
 
     envelope *= np.exp(2 * NEPER_PER_DB * probe.tgc_db_cm_mhz * f * depth / 10.0)[None, :]
     db = 20 * np.log10(envelope / probe.reference + 1e-12)
@@ -252,14 +276,20 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     ang = np.arctan2(cols, rows + R)
     li = (ang + half) / (theta[1] - theta[0])
     di = (rho - R) / step - 0.5
-    image = ndimage.map_coordinates(polar, [li, di], order=1, mode="constant", cval=0.0, prefilter=False)
+    image = ndimage.map_coordinates(
+        polar, [li, di], order=1, mode="constant", cval=0.0, prefilter=False
+    )
     image[(np.abs(ang) > half) | (rho < R)] = 0.0
     return image.astype(np.float32)
 
 
 def view_seed(seed: int, view: str) -> int:
     """The seed of one view within a scan with ``seed`` (views differ in speckle)."""
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, VIEW_NAMES.index(view)]).generate_state(1)[0])
+    return int(
+        np.random.SeedSequence([int(seed) & 0xFFFFFFFF, VIEW_NAMES.index(view)]).generate_state(1)[
+            0
+        ]
+    )
 
 
 def simulate_views(
@@ -278,9 +308,15 @@ def simulate_views(
     """The standard planes through a head, each with its pose; with ``jitter`` the
     poses are perturbed (rotation up to ``max_angle_deg``, shift up to
     ``max_shift_mm``): the views are not registered."""
-    medium = labels_or_mask if isinstance(labels_or_mask, Medium) else Medium(labels_or_mask, spacing_mm)
-    poses = scan_poses(medium.standard_centre(), seed, views, jitter, shape, pixel_mm, max_angle_deg, max_shift_mm)
+    medium = (
+        labels_or_mask if isinstance(labels_or_mask, Medium) else Medium(labels_or_mask, spacing_mm)
+    )
+    poses = scan_poses(
+        medium.standard_centre(), seed, views, jitter, shape, pixel_mm, max_angle_deg, max_shift_mm
+    )
     return {
-        name: simulate_view(medium, pose, seed=view_seed(seed, name), speckle=speckle, probe=probe, name=name)
+        name: simulate_view(
+            medium, pose, seed=view_seed(seed, name), speckle=speckle, probe=probe, name=name
+        )
         for name, pose in poses.items()
     }

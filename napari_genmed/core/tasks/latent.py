@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ..devices import out_of_memory_as_advice
-from ..sim.geometry import VIEW_NAMES
 from ..progress import Job, Progress, run
+from ..sim.geometry import VIEW_NAMES
 from .reconstruct import Reconstruction
 
 DIRECTIONS_VERSION = 2  #: bump when the ranking changes, so old cache entries are ignored
@@ -43,7 +43,9 @@ SLIDER_RANGE = 3.0  #: sliders span +- this many sigma
 
 @dataclass(frozen=True)
 class LatentDirections:
-    effect: tuple[float, ...]  #: per dimension: summed |change of skull probability| (voxels) for -2 -> +2 sigma
+    effect: tuple[
+        float, ...
+    ]  #: per dimension: summed |change of skull probability| (voxels) for -2 -> +2 sigma
     order: tuple[int, ...]  #: dimensions by decreasing effect
     groups: tuple[tuple[str, tuple[int, ...]], ...]  #: (name, dimensions) e.g. HiREC's levels
     code_sigma: tuple[float, ...] | None  #: TL-net: the spread of the code (it has no prior)
@@ -54,12 +56,14 @@ class LatentDirections:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LatentDirections":
+    def from_dict(cls, d: dict) -> LatentDirections:
         return cls(
             effect=tuple(float(v) for v in d["effect"]),
             order=tuple(int(v) for v in d["order"]),
             groups=tuple((str(n), tuple(int(v) for v in dims)) for n, dims in d["groups"]),
-            code_sigma=None if d.get("code_sigma") is None else tuple(float(v) for v in d["code_sigma"]),
+            code_sigma=None
+            if d.get("code_sigma") is None
+            else tuple(float(v) for v in d["code_sigma"]),
             fingerprint=str(d["fingerprint"]),
             n_reference=int(d["n_reference"]),
         )
@@ -74,13 +78,20 @@ class LatentDirections:
 def latent_groups(model) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """The latent's parts: HiREC-CVAE's levels (axial, sagittal, coronal), else one."""
     if model.kind == "hirec-cvae":
-        return tuple((f"level {k + 1} ({view})", tuple(range(s.start, s.stop))) for k, (view, s) in enumerate(zip(VIEW_NAMES, model.levels())))
+        return tuple(
+            (f"level {k + 1} ({view})", tuple(range(s.start, s.stop)))
+            for k, (view, s) in enumerate(zip(VIEW_NAMES, model.levels()))
+        )
     return (("code" if model.kind == "tl-net" else "latent", tuple(range(model.latent_dim))),)
 
 
 def fingerprint(model) -> str:
     """SHA-256 of the model's kind, config and weights."""
-    h = hashlib.sha256(json.dumps({"kind": model.kind, "config": model.config_dict()}, sort_keys=True, default=list).encode())
+    h = hashlib.sha256(
+        json.dumps(
+            {"kind": model.kind, "config": model.config_dict()}, sort_keys=True, default=list
+        ).encode()
+    )
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -110,7 +121,10 @@ def condition_of(model, views: dict | None):
     if views:
         images, mask = prepare_views(views, c.view_size, c.view_pixel_mm)
     else:
-        images, mask = np.zeros((len(VIEW_NAMES), c.view_size, c.view_size), np.float32), np.zeros(len(VIEW_NAMES), np.float32)
+        images, mask = (
+            np.zeros((len(VIEW_NAMES), c.view_size, c.view_size), np.float32),
+            np.zeros(len(VIEW_NAMES), np.float32),
+        )
     return condition_of_arrays(model, images[None], mask[None])
 
 
@@ -119,7 +133,9 @@ def condition_of_arrays(model, images: np.ndarray, mask: np.ndarray):
 
     dev = model_device(model)
     with torch.no_grad():
-        return model.encode_views(torch.as_tensor(images, device=dev), torch.as_tensor(mask, device=dev))
+        return model.encode_views(
+            torch.as_tensor(images, device=dev), torch.as_tensor(mask, device=dev)
+        )
 
 
 def prior(model, condition, code_sigma=None) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +148,9 @@ def prior(model, condition, code_sigma=None) -> tuple[np.ndarray, np.ndarray]:
             sigma = model.prior_std(condition).float().cpu().numpy()
         elif model.kind == "tl-net":
             if code_sigma is None:
-                raise ValueError("TL-net has no prior: its sigma comes from latent_directions (code_sigma)")
+                raise ValueError(
+                    "TL-net has no prior: its sigma comes from latent_directions (code_sigma)"
+                )
             sigma = np.broadcast_to(np.asarray(code_sigma, np.float32), mean.shape).copy()
         else:
             sigma = np.ones_like(mean)
@@ -148,7 +166,9 @@ def decode(model, z, condition) -> np.ndarray:
     single = z.ndim == 1
     zt = torch.as_tensor(np.atleast_2d(z), device=model_device(model))
     if zt.shape[1] != model.latent_dim:
-        raise ValueError(f"z must have {model.latent_dim} values for this {model.kind}, got {zt.shape[1]}")
+        raise ValueError(
+            f"z must have {model.latent_dim} values for this {model.kind}, got {zt.shape[1]}"
+        )
     if not torch.isfinite(zt).all():
         raise ValueError("z holds NaN or infinite values")
     cond = _expand(condition, zt.shape[0])
@@ -170,13 +190,20 @@ def _reference_conditions(model, n: int):
     from ..data.dataset import DatasetConfig, make_subject, subject_seed
 
     c = model.config
-    data = DatasetConfig(grid=(c.grid,) * 3, spacing_mm=c.spacing_mm, view_shape=(c.view_size,) * 2, pixel_mm=c.view_pixel_mm)
+    data = DatasetConfig(
+        grid=(c.grid,) * 3,
+        spacing_mm=c.spacing_mm,
+        view_shape=(c.view_size,) * 2,
+        pixel_mm=c.view_pixel_mm,
+    )
     subjects = [make_subject(subject_seed("val", i), data) for i in range(n)]
     images = np.stack([s["views"] for s in subjects]).astype(np.float32)
     return condition_of_arrays(model, images, np.ones((n, len(VIEW_NAMES)), np.float32))
 
 
-def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: float = 2.0, chunk: int = 16) -> Job[LatentDirections]:
+def directions_job(
+    model, n_reference: int = 4, use_cache: bool = True, step: float = 2.0, chunk: int = 16
+) -> Job[LatentDirections]:
     """Rank the latent dimensions (see the module docstring): per reference head
     one batched decode of every dimension at +-``step`` sigma; a job that yields
     progress per head. Seconds at 64^3; the result is cached on disk."""
@@ -200,13 +227,21 @@ def directions_job(model, n_reference: int = 4, use_cache: bool = True, step: fl
     dims, chunk = model.latent_dim, max(2, int(chunk) // 2 * 2)  # whole (-, +) pairs per batch
     with_views = np.zeros(dims)
     for i in range(n):
-        message = Progress(1 + i, n + 2, f"ranking the {dims} dimensions on reference head {i + 1} of {n}")
-        with_views += (yield from _effects(model, _index(conditions, i), code_sigma, step, chunk, message)) / n
+        message = Progress(
+            1 + i, n + 2, f"ranking the {dims} dimensions on reference head {i + 1} of {n}"
+        )
+        with_views += (
+            yield from _effects(model, _index(conditions, i), code_sigma, step, chunk, message)
+        ) / n
     message = Progress(n + 1, n + 2, f"ranking the {dims} dimensions under the prior")
-    unconditional = yield from _effects(model, condition_of(model, None), code_sigma, step, chunk, message)
+    unconditional = yield from _effects(
+        model, condition_of(model, None), code_sigma, step, chunk, message
+    )
     effect = 0.5 * with_views + 0.5 * unconditional
     order = tuple(int(d) for d in np.argsort(-effect, kind="stable"))
-    found = LatentDirections(tuple(float(e) for e in effect), order, latent_groups(model), code_sigma, fp, n)
+    found = LatentDirections(
+        tuple(float(e) for e in effect), order, latent_groups(model), code_sigma, fp, n
+    )
     if use_cache:
         _write_cached(path, found)
     return found
@@ -218,14 +253,18 @@ def _effects(model, condition, code_sigma, step: float, chunk: int, message: Pro
     ``message`` after every batch (so Cancel acts within one batch)."""
     dims = model.latent_dim
     mean, sigma = prior(model, condition, code_sigma)
-    z = np.repeat(mean, 2 * dims, axis=0)  # rows 2d and 2d + 1: dimension d at -step and +step sigma
+    z = np.repeat(
+        mean, 2 * dims, axis=0
+    )  # rows 2d and 2d + 1: dimension d at -step and +step sigma
     z[0::2, :] -= np.eye(dims, dtype=np.float32) * step * sigma
     z[1::2, :] += np.eye(dims, dtype=np.float32) * step * sigma
     effect = np.zeros(dims)
     for start in range(0, 2 * dims, chunk):
         part = z[start : start + chunk]
         prob = decode(model, part, _expand(condition, len(part)))
-        effect[start // 2 : (start + len(part)) // 2] = np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
+        effect[start // 2 : (start + len(part)) // 2] = (
+            np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
+        )
         yield message
     return effect
 
@@ -260,11 +299,26 @@ def latent_directions(model, n_reference: int = 4, use_cache: bool = True) -> La
     return run(directions_job(model, n_reference, use_cache))
 
 
-def latent_reconstruction(model, z, condition, views_used: tuple[str, ...], threshold: float = 0.5, truth=None,
-                          with_surface: bool = True, with_measurements: bool = True) -> Reconstruction:
+def latent_reconstruction(
+    model,
+    z,
+    condition,
+    views_used: tuple[str, ...],
+    threshold: float = 0.5,
+    truth=None,
+    with_surface: bool = True,
+    with_measurements: bool = True,
+) -> Reconstruction:
     """Decode ``z`` into a :class:`~.reconstruct.Reconstruction` (mask, surface,
     biometry and, with ``truth``, overlap), as the result layers show it; without
     measurements (and surface) only the probability and its threshold."""
     prob = decode(model, z, condition)
-    r = Reconstruction(prob, None, float(model.config.spacing_mm), tuple(views_used), model.kind, threshold=float(threshold))
+    r = Reconstruction(
+        prob,
+        None,
+        float(model.config.spacing_mm),
+        tuple(views_used),
+        model.kind,
+        threshold=float(threshold),
+    )
     return r.recut(threshold, truth, with_surface) if with_measurements else r

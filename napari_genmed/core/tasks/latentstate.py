@@ -83,7 +83,9 @@ class LatentState:
             with torch.no_grad():
                 z = self.model.sample_latent(self.condition, generator)[0].float().cpu().numpy()
         else:
-            noise = torch.randn(self.dims, generator=generator, device=generator.device).cpu().numpy()
+            noise = (
+                torch.randn(self.dims, generator=generator, device=generator.device).cpu().numpy()
+            )
             z = self.reference + noise * self.sigma
         self.z, self.seed = z.astype(np.float32), seed
 
@@ -128,10 +130,16 @@ class LatentState:
             d = json.loads(Path(path).read_text())
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{Path(path).name}: not a readable latent JSON file ({exc})") from exc
-        if not isinstance(d, dict) or d.get("format") != "napari-genmed latent" or not isinstance(d.get("z"), list):
+        if (
+            not isinstance(d, dict)
+            or d.get("format") != "napari-genmed latent"
+            or not isinstance(d.get("z"), list)
+        ):
             raise ValueError(f"{Path(path).name}: not a napari-genmed latent file")
         if len(d["z"]) != self.dims:
-            raise ValueError(f"{Path(path).name}: a {len(d['z'])}-D latent ({d.get('model')}), this {self.model.kind} has {self.dims} dimensions")
+            raise ValueError(
+                f"{Path(path).name}: a {len(d['z'])}-D latent ({d.get('model')}), this {self.model.kind} has {self.dims} dimensions"
+            )
         try:
             z = np.array(d["z"], np.float32)
         except (TypeError, ValueError) as exc:

@@ -9,6 +9,7 @@ biometry and, when the true skull is given, Dice / SEN / PPV.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from dataclasses import dataclass, field, replace
 
@@ -36,37 +37,55 @@ class Reconstruction:
     def biometry(self, threshold: float | None = None) -> dict[str, float]:
         from ..metrics.volume_biometry import measure
 
-        return measure(self.probability, self.spacing_mm, self.threshold if threshold is None else threshold)
+        return measure(
+            self.probability, self.spacing_mm, self.threshold if threshold is None else threshold
+        )
 
-    def recut(self, threshold: float, truth: np.ndarray | None = None, with_surface: bool = True) -> "Reconstruction":
+    def recut(
+        self, threshold: float, truth: np.ndarray | None = None, with_surface: bool = True
+    ) -> Reconstruction:
         """The same reconstruction cut at another threshold: measurements (biometry,
         and overlap with ``truth`` when given) and surface recomputed."""
-        from ..metrics.overlap import overlap
         from ..io.meshes import surface
+        from ..metrics.overlap import overlap
 
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
         out = replace(self, threshold=float(threshold), surface=None, measurements={})
-        try:
+        with contextlib.suppress(ValueError):  # no closed skull in the axial plane: no biometry
             out.measurements.update(out.biometry())
-        except ValueError:
-            pass  # no closed skull in the axial plane: no biometry
         if truth is not None:
             truth = np.asarray(truth, bool)
             if truth.shape != self.probability.shape:
-                raise ValueError(f"ground truth of shape {truth.shape} does not match the model grid {self.probability.shape}")
+                raise ValueError(
+                    f"ground truth of shape {truth.shape} does not match the model grid {self.probability.shape}"
+                )
             out.measurements.update(overlap(out.mask(), truth))
         if with_surface:
-            out.surface = surface(self.probability, self.spacing_mm, out.threshold, smooth_sigma=0.5)
+            out.surface = surface(
+                self.probability, self.spacing_mm, out.threshold, smooth_sigma=0.5
+            )
         return out
 
 
-def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5, truth=None, with_surface: bool = False) -> Job[Reconstruction]:
+def reconstruction_job(
+    model,
+    views: dict,
+    n_samples: int = 1,
+    seed: int = 0,
+    threshold: float = 0.5,
+    truth=None,
+    with_surface: bool = False,
+) -> Job[Reconstruction]:
     import torch
 
     from ..sim.geometry import VIEW_NAMES
 
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral) or not 1 <= n_samples <= 256:
+    if (
+        isinstance(n_samples, (bool, np.bool_))
+        or not isinstance(n_samples, numbers.Integral)
+        or not 1 <= n_samples <= 256
+    ):
         raise ValueError(f"n_samples must be an integer in 1..256, got {n_samples!r}")
     n_samples = int(n_samples)
     if not 0.0 < float(threshold) < 1.0:
@@ -74,9 +93,13 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
     if not getattr(model, "can_sample", True):
         n_samples = 1  # a deterministic model (TL-net) has no variants to draw
     total = 3 + n_samples
-    images, mask = prepare_views(views, model.config.view_size, model.config.view_pixel_mm)  # bad views fail here
+    images, mask = prepare_views(
+        views, model.config.view_size, model.config.view_pixel_mm
+    )  # bad views fail here
     if not mask.any():
-        raise ValueError(f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, without views, is api.decode)")
+        raise ValueError(
+            f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, without views, is api.decode)"
+        )
     yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
@@ -87,13 +110,22 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
         condition = model.encode_views(v, m)
         if n_samples == 1:
             yield Progress(2, total, "decoding the point estimate")
-            prob = torch.sigmoid(model.decode(model.prior_mean(condition), condition))[0, 0].float().cpu().numpy()
+            prob = (
+                torch.sigmoid(model.decode(model.prior_mean(condition), condition))[0, 0]
+                .float()
+                .cpu()
+                .numpy()
+            )
             std = None
         else:
             probs = []
             for k in range(n_samples):
                 yield Progress(2 + k, total, f"decoding sample {k + 1} of {n_samples}")
-                probs.append(torch.sigmoid(model.decode(model.sample_latent(condition, generator), condition))[0, 0])
+                probs.append(
+                    torch.sigmoid(
+                        model.decode(model.sample_latent(condition, generator), condition)
+                    )[0, 0]
+                )
             stack = torch.stack(probs)
             prob, std = stack.mean(0).float().cpu().numpy(), stack.std(0).float().cpu().numpy()
     result = Reconstruction(
@@ -103,11 +135,15 @@ def reconstruction_job(model, views: dict, n_samples: int = 1, seed: int = 0, th
         views_used=tuple(n for n, k in zip(VIEW_NAMES, mask) if k),
         model_kind=model.kind,
     )
-    yield Progress(2 + n_samples, total, "measuring" + (" and building the surface" if with_surface else ""))
+    yield Progress(
+        2 + n_samples, total, "measuring" + (" and building the surface" if with_surface else "")
+    )
     result = result.recut(threshold, truth, with_surface)
     yield Progress(total, total, "done")
     return result
 
 
-def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5) -> Reconstruction:
+def reconstruct(
+    model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5
+) -> Reconstruction:
     return run(reconstruction_job(model, views, n_samples, seed, threshold))

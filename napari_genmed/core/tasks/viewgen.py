@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..sim.geometry import Pose
 from ..data.scenes import PIXEL_MM, SIZE, coarse_pose, downsample, pose_features
+from ..sim.geometry import Pose
 
 MAX_OBSERVATIONS = 8
 
@@ -36,7 +36,11 @@ def to_grid(image: np.ndarray, spacing_mm: float) -> np.ndarray:
 
     img = to_gray("observation", np.asarray(image))
     factor = PIXEL_MM / float(spacing_mm)
-    if abs(factor - round(factor)) < 1e-9 and round(factor) >= 1 and img.shape == (SIZE * round(factor),) * 2:
+    if (
+        abs(factor - round(factor)) < 1e-9
+        and round(factor) >= 1
+        and img.shape == (SIZE * round(factor),) * 2
+    ):
         return downsample(img, SIZE)
     return prepare_view("observation", (img, float(spacing_mm)), SIZE, PIXEL_MM)
 
@@ -48,7 +52,9 @@ def from_grid(native: np.ndarray, pose: Pose) -> np.ndarray:
     rows = (np.arange(h) - (h - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
     cols = (np.arange(w) - (w - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    return ndimage.map_coordinates(native, [rr, cc], order=1, mode="constant", cval=0.0).astype(np.float32)
+    return ndimage.map_coordinates(native, [rr, cc], order=1, mode="constant", cval=0.0).astype(
+        np.float32
+    )
 
 
 def _unpack(obs) -> tuple[np.ndarray, Pose]:
@@ -60,7 +66,9 @@ def _unpack(obs) -> tuple[np.ndarray, Pose]:
             pose = Pose.from_dict(pose)
         if isinstance(pose, Pose):
             return np.asarray(image), pose
-    raise ValueError("an observation must be a View (with .image and .pose) or an (image, Pose) pair")
+    raise ValueError(
+        "an observation must be a View (with .image and .pose) or an (image, Pose) pair"
+    )
 
 
 def prepare_observations(observations) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +84,9 @@ def prepare_observations(observations) -> tuple[np.ndarray, np.ndarray]:
     for obs in observations:
         image, pose = _unpack(obs)
         if image.ndim == 2 and image.shape != tuple(pose.shape):
-            raise ValueError(f"an observed image of shape {image.shape} does not match its pose's shape {tuple(pose.shape)}")
+            raise ValueError(
+                f"an observed image of shape {image.shape} does not match its pose's shape {tuple(pose.shape)}"
+            )
         images.append(to_grid(image, pose.spacing_mm))
         feats.append(pose_features(coarse_pose(pose)))
     if not images:
@@ -130,11 +140,13 @@ def skull_labels(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 def baseline(recon_model, views: dict, query: Pose, seed: int = 0) -> GeneratedView:
     """The baseline route: reconstruct the skull from the standard ``views``, then
     render the speckle-free ultrasound image of the query plane through it."""
-    from .reconstruct import reconstruct
     from ..sim.ultrasound import simulate_view
+    from .reconstruct import reconstruct
 
     r = reconstruct(recon_model, views)
     labels = skull_labels(r.probability)
     grid = coarse_pose(query)
     native = simulate_view(labels, grid, r.spacing_mm, seed=seed, speckle=False).image
-    return GeneratedView(image=from_grid(native, query), std=None, pose=query, native=native, method="baseline")
+    return GeneratedView(
+        image=from_grid(native, query), std=None, pose=query, native=native, method="baseline"
+    )

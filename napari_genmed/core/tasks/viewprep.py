@@ -38,8 +38,14 @@ def _unpack(name: str, value) -> tuple[np.ndarray, float]:
         if "image" not in value:
             raise ValueError(f"view {name!r}: a dict view needs an 'image' entry")
         return _as_array(name, value["image"]), value.get("spacing_mm", 1.0)
-    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[1], (list, tuple, np.ndarray)):
-        return _as_array(name, value[0]), value[1]  # (image, spacing): the spacing is checked by the caller
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and not isinstance(value[1], (list, tuple, np.ndarray))
+    ):
+        return _as_array(name, value[0]), value[
+            1
+        ]  # (image, spacing): the spacing is checked by the caller
     return _as_array(name, value), 1.0
 
 
@@ -47,7 +53,9 @@ def _stretch(img: np.ndarray) -> np.ndarray:
     """``img`` mapped linearly onto [0, 1] (float32; zeros when constant)."""
     img = img.astype(np.float64)
     lo, hi = float(img.min()), float(img.max())
-    return ((img - lo) / (hi - lo)).astype(np.float32) if hi > lo else np.zeros(img.shape, np.float32)
+    return (
+        ((img - lo) / (hi - lo)).astype(np.float32) if hi > lo else np.zeros(img.shape, np.float32)
+    )
 
 
 def _scale_integers(img: np.ndarray) -> np.ndarray:
@@ -62,7 +70,9 @@ def _scale_integers(img: np.ndarray) -> np.ndarray:
 def to_gray(name: str, img: np.ndarray) -> np.ndarray:
     rgb = img.ndim == 3 and img.shape[-1] in (3, 4)
     if img.ndim != 2 and not rgb:
-        raise ValueError(f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}")
+        raise ValueError(
+            f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}"
+        )
     if img.dtype == bool or img.dtype.kind not in "iuf":
         raise ValueError(f"view {name!r} has unsupported dtype {img.dtype}")
     if rgb:
@@ -82,17 +92,28 @@ def to_gray(name: str, img: np.ndarray) -> np.ndarray:
 
 def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.ndarray:
     img, spacing = _unpack(name, value)
-    if isinstance(spacing, (bool, np.bool_)) or not isinstance(spacing, numbers.Real) or not np.isfinite(spacing) or spacing <= 0:
+    if (
+        isinstance(spacing, (bool, np.bool_))
+        or not isinstance(spacing, numbers.Real)
+        or not np.isfinite(spacing)
+        or spacing <= 0
+    ):
         raise ValueError(f"view {name!r}: pixel spacing must be a number > 0 (mm), got {spacing!r}")
     lo_mm, hi_mm = SPACING_RANGE_MM
     if not lo_mm <= spacing <= hi_mm:
-        raise ValueError(f"view {name!r}: a pixel spacing of {spacing!r} mm is implausible (expected {lo_mm} to {hi_mm} mm)")
+        raise ValueError(
+            f"view {name!r}: a pixel spacing of {spacing!r} mm is implausible (expected {lo_mm} to {hi_mm} mm)"
+        )
     if img.ndim < 2:
-        raise ValueError(f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}")
+        raise ValueError(
+            f"view {name!r} must be a 2D image (or an RGB screenshot), got shape {img.shape}"
+        )
     if img.size == 0:
         raise ValueError(f"view {name!r} is empty")
     if max(img.shape[:2]) > MAX_SIDE:
-        raise ValueError(f"view {name!r} of shape {img.shape} is larger than {MAX_SIDE} pixels a side")
+        raise ValueError(
+            f"view {name!r} of shape {img.shape} is larger than {MAX_SIDE} pixels a side"
+        )
     img = to_gray(name, img)
     if float(img.max() - img.min()) < 1e-6:
         raise ValueError(f"view {name!r} is constant: there is no image to reconstruct from")
@@ -123,13 +144,17 @@ def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.
     return np.clip(out, 0.0, 1.0)
 
 
-def prepare_views(views: dict, view_size: int, pixel_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def prepare_views(
+    views: dict, view_size: int, pixel_mm: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """``(3, S, S)`` images ordered axial, sagittal, coronal and the ``(3,)`` mask."""
     if not isinstance(views, dict):
         raise ValueError("views must be a dict of view name -> image")
     unknown = [k for k in views if k not in VIEW_NAMES]
     if unknown:
-        raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))}; known views are {', '.join(VIEW_NAMES)}")
+        raise ValueError(
+            f"unknown view(s) {', '.join(map(repr, unknown))}; known views are {', '.join(VIEW_NAMES)}"
+        )
     images = np.zeros((len(VIEW_NAMES), view_size, view_size), np.float32)
     mask = np.zeros(len(VIEW_NAMES), np.float32)
     for k, name in enumerate(VIEW_NAMES):

@@ -18,11 +18,15 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..progress import Job, Progress
 from .resume_state import load_rank_rng, load_state, rank_rng_path, save_rank_rng, save_state
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ class TrainConfig:
     cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
     amp: bool = True  #: bf16 autocast on CUDA
     max_steps: int | None = None  #: stop early (smoke tests)
-    init_from: str | None = None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
+    init_from: str | None = (
+        None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
+    )
     preload: bool = False  #: hold the training split in memory (on the device) rather than read each batch: for GPUs
 
     def stages(self) -> list[tuple[str, int]]:
@@ -53,7 +59,7 @@ class TrainConfig:
         return [("elbo", self.epochs)]
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         return settings_from_dict(cls, d)
 
 
@@ -85,11 +91,17 @@ def resume_settings(out_dir, kind: str) -> dict:
     except (KeyError, ValueError):
         raise ValueError(f"{last}: no training recipe recorded; resume with --config") from None
     if not isinstance(recipe, dict) or recipe.get("kind") != kind:
-        raise ValueError(f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} run, not {kind}")
-    return {k: v for k, v in recipe.items() if k in TrainConfig.__dataclass_fields__ and k != "max_steps"}
+        raise ValueError(
+            f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} run, not {kind}"
+        )
+    return {
+        k: v
+        for k, v in recipe.items()
+        if k in TrainConfig.__dataclass_fields__ and k != "max_steps"
+    }
 
 
-def view_masks(n: int, cfg: TrainConfig, generator) -> "torch.Tensor":
+def view_masks(n: int, cfg: TrainConfig, generator) -> torch.Tensor:
     """Random view subsets: all views with ``all_views_p``, else each kept with
     ``keep_view_p`` (the empty set included: the prior alone). With
     ``nested_views_p`` > 0 that share of samples instead gets axial, axial +
@@ -135,7 +147,9 @@ def _init_weights(model, cfg: TrainConfig) -> None:
         warm_start_from_tlnet(model, loaded)
         return
     if card["kind"] != cfg.kind:
-        raise ValueError(f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}")
+        raise ValueError(
+            f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}"
+        )
     mine, theirs = model.state_dict(), loaded.state_dict()
     if loaded.config.output_layers != model.config.output_layers:
         head = ("decoder.to_subvoxels.", "decoder.coarse.")
@@ -143,7 +157,9 @@ def _init_weights(model, cfg: TrainConfig) -> None:
         theirs = {k: v for k, v in theirs.items() if not k.startswith(head)}
     wrong = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
     if wrong or set(theirs) - set(mine):
-        raise ValueError(f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})")
+        raise ValueError(
+            f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})"
+        )
     model.load_state_dict(theirs, strict=False)
 
 
@@ -168,10 +184,16 @@ def _batch(dataset, held: dict | None, idx, device: str) -> dict:
         items = [dataset[int(j)] for j in idx]
         labels = torch.stack([it["labels"] for it in items]).to(device)
         views = torch.stack([it["views"] for it in items]).to(device)
-    return {"skull": (labels == BONE).unsqueeze(1).float(), "views": views.float(), "labels": labels}
+    return {
+        "skull": (labels == BONE).unsqueeze(1).float(),
+        "views": views.float(),
+        "labels": labels,
+    }
 
 
-def validation_dice(model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)) -> float:
+def validation_dice(
+    model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)
+) -> float:
     """Mean Dice of the point estimate (threshold 0.5) over ``dataset``."""
     import torch
 
@@ -198,8 +220,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     import torch
     import torch.distributed as dist
 
-    from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..devices import resolve_device
+    from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..nets.registry import build_model
 
     out = Path(out_dir)
@@ -221,11 +243,26 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     if cfg.init_from and not resume:
         _init_weights(model, cfg)
     mc = model.config
-    if (mc.grid, mc.view_size, mc.view_pixel_mm, mc.spacing_mm) != (data_cfg.grid[0], data_cfg.view_shape[0], data_cfg.pixel_mm, data_cfg.spacing_mm):
-        raise ValueError("the model's grid, spacing, view size and view pixel size must match the dataset's")
+    if (mc.grid, mc.view_size, mc.view_pixel_mm, mc.spacing_mm) != (
+        data_cfg.grid[0],
+        data_cfg.view_shape[0],
+        data_cfg.pixel_mm,
+        data_cfg.spacing_mm,
+    ):
+        raise ValueError(
+            "the model's grid, spacing, view size and view pixel size must match the dataset's"
+        )
     torch.manual_seed(cfg.seed + 7919 * rank)  # each rank its own noise
     rng = torch.Generator().manual_seed(cfg.seed + 7919 * rank)
-    counters = {"stage": 0, "epoch": 0, "batch": 0, "step": 0, "best_dice": -1.0, "history": [], "seconds": 0.0}
+    counters = {
+        "stage": 0,
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "best_dice": -1.0,
+        "history": [],
+        "seconds": 0.0,
+    }
     out.mkdir(parents=True, exist_ok=True)
     stages = cfg.stages()
     steps_per_epoch = max(1, len(train_set) // (cfg.batch_size * world))
@@ -236,7 +273,11 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     recipe = asdict(cfg) | {"device": device, "world_size": world, "torch": torch.__version__}
 
     def make_optimizer(stage: str):
-        params = model.stage_parameters(stage) if stage in ("autoencoder", "image", "joint") else list(model.parameters())
+        params = (
+            model.stage_parameters(stage)
+            if stage in ("autoencoder", "image", "joint")
+            else list(model.parameters())
+        )
         return torch.optim.Adam(params, lr=cfg.lr)
 
     resume_state = out / "train_state.safetensors"
@@ -246,19 +287,35 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         loaded, card = load_checkpoint(out / "last.safetensors", device)
         counters = load_state(resume_state)
         if card["metrics"].get("step") != counters["step"]:
-            raise ValueError(f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly")
+            raise ValueError(
+                f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly"
+            )
         ignore = {"max_steps", "cache_dir", "preload", "device", "torch", "seconds"}
         was = {k: v for k, v in card["recipe"].items() if k not in ignore}
         now = {k: v for k, v in json.loads(json.dumps(recipe)).items() if k not in ignore}
         if was != now:
             changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-            raise ValueError(f"{out}: the run was started with other settings ({', '.join(changed)}); use a new --out")
+            raise ValueError(
+                f"{out}: the run was started with other settings ({', '.join(changed)}); use a new --out"
+            )
         model.load_state_dict(loaded.state_dict())
     start_stage = counters["stage"]
     if device.startswith("cuda"):
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest 3D convolutions
+        torch.backends.cudnn.benchmark = (
+            True  # fixed shapes: let cuDNN pick its fastest 3D convolutions
+        )
     held = _hold_split(train_set, device) if cfg.preload else None
-    ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=cfg.kind == "tl-net", device_ids=[torch.cuda.current_device()] if device.startswith("cuda") and world > 1 else None) if world > 1 else model
+    ddp = (
+        torch.nn.parallel.DistributedDataParallel(
+            model,
+            find_unused_parameters=cfg.kind == "tl-net",
+            device_ids=[torch.cuda.current_device()]
+            if device.startswith("cuda") and world > 1
+            else None,
+        )
+        if world > 1
+        else model
+    )
     t_start = time.perf_counter() - counters["seconds"]
 
     def stopped() -> bool:
@@ -270,14 +327,19 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         stage_steps = n_epochs * steps_per_epoch
         resuming = resume and stage_idx == start_stage and (counters["epoch"] or counters["batch"])
         first_epoch, first_batch = (counters["epoch"], counters["batch"]) if resuming else (0, 0)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(stage_steps, 1), eta_min=cfg.min_lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, max(stage_steps, 1), eta_min=cfg.min_lr
+        )
         if resuming:
             load_state(resume_state, optimizer, rng if rank == 0 else None)
             if rank > 0:  # each further process continues its own random streams
                 load_rank_rng(rank_rng_path(out, rank), rng)
             schedule.load_state_dict(counters["schedule"])
         for epoch in range(first_epoch, n_epochs):
-            order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch))
+            order = torch.randperm(
+                len(train_set),
+                generator=torch.Generator().manual_seed(cfg.seed * 1000 + stage_idx * 100 + epoch),
+            )
             order = order[rank::world]
             losses, done = [], first_batch if epoch == first_epoch else 0
             for b in range(done, steps_per_epoch):
@@ -286,7 +348,9 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 batch = _batch(train_set, held, idx, device)
                 batch["mask"] = view_masks(len(idx), cfg, rng).to(device)
-                if model.config.output_layers == 1:  # only a layered decoder learns from the label volumes
+                if (
+                    model.config.output_layers == 1
+                ):  # only a layered decoder learns from the label volumes
                     del batch["labels"]
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                     result = ddp(batch, stage)
@@ -298,21 +362,53 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 done = b + 1
                 scalars = {k: float(v.detach()) for k, v in result.items() if k != "logits"}
                 losses.append(scalars["loss"])
-                yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}/{n_epochs}", scalars)
+                yield Progress(
+                    counters["step"],
+                    total,
+                    f"{cfg.kind} {stage} epoch {epoch + 1}/{n_epochs}",
+                    scalars,
+                )
             complete = done >= steps_per_epoch
-            counters.update(stage=stage_idx, epoch=epoch + 1 if complete else epoch, batch=0 if complete else done)
+            counters.update(
+                stage=stage_idx,
+                epoch=epoch + 1 if complete else epoch,
+                batch=0 if complete else done,
+            )
             counters["seconds"] = time.perf_counter() - t_start
             counters["schedule"] = schedule.state_dict()
             if rank == 0:
                 dice = validation_dice(model, val_set, device)
-                counters["history"].append({"stage": stage, "epoch": epoch + 1, "complete": complete, "loss": float(np.mean(losses)) if losses else None, "val_dice": dice})
-                metrics = {"val_dice": dice, "epoch": epoch + 1, "stage": stage, "step": counters["step"]}
+                counters["history"].append(
+                    {
+                        "stage": stage,
+                        "epoch": epoch + 1,
+                        "complete": complete,
+                        "loss": float(np.mean(losses)) if losses else None,
+                        "val_dice": dice,
+                    }
+                )
+                metrics = {
+                    "val_dice": dice,
+                    "epoch": epoch + 1,
+                    "stage": stage,
+                    "step": counters["step"],
+                }
                 save_checkpoint(out / "last.safetensors", model, recipe, metrics)
                 if stage_idx == len(stages) - 1 and complete and dice > counters["best_dice"]:
                     counters["best_dice"] = dice
-                    save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": counters["seconds"]}, metrics)
+                    save_checkpoint(
+                        out / "model.safetensors",
+                        model,
+                        recipe | {"seconds": counters["seconds"]},
+                        metrics,
+                    )
                 save_state(resume_state, optimizer, counters, rng)
-                yield Progress(counters["step"], total, f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}", {"val_dice": dice})
+                yield Progress(
+                    counters["step"],
+                    total,
+                    f"{cfg.kind} {stage} epoch {epoch + 1}: validation Dice {dice:.3f}",
+                    {"val_dice": dice},
+                )
             else:
                 save_rank_rng(rank_rng_path(out, rank), rng)
             if world > 1:
@@ -326,4 +422,9 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         (out / "history.json").write_text(json.dumps(counters["history"], indent=2))
     if own_group:
         dist.destroy_process_group()
-    return {"best_val_dice": counters["best_dice"], "steps": counters["step"], "seconds": time.perf_counter() - t_start, "model": model}
+    return {
+        "best_val_dice": counters["best_dice"],
+        "steps": counters["step"],
+        "seconds": time.perf_counter() - t_start,
+        "model": model,
+    }

@@ -45,7 +45,11 @@ def save_state(path: Path, optimizer, counters: dict, rng) -> None:
     for idx, state in sd["state"].items():
         for key, value in state.items():
             tensors[f"state.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    _save_whole(path, tensors, {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)})
+    _save_whole(
+        path,
+        tensors,
+        {"param_groups": json.dumps(sd["param_groups"]), "counters": json.dumps(counters)},
+    )
 
 
 def _save_whole(path: Path, tensors: dict, meta: dict | None = None) -> None:
@@ -70,7 +74,9 @@ def load_state(path: Path, optimizer=None, rng=None) -> dict:
             if name.startswith("state."):
                 _, idx, key = name.split(".", 2)
                 state.setdefault(int(idx), {})[key] = value
-        optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+        optimizer.load_state_dict(
+            {"state": state, "param_groups": json.loads(meta["param_groups"])}
+        )
     if rng is not None:
         _set_rng(tensors, rng)
     return json.loads(meta["counters"])
@@ -90,6 +96,8 @@ def load_rank_rng(path: Path, rng) -> None:
     from safetensors import safe_open
 
     if not path.exists():
-        raise ValueError(f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)")
+        raise ValueError(
+            f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)"
+        )
     with safe_open(str(path), "pt") as f:
         _set_rng({k: f.get_tensor(k) for k in f.keys()}, rng)

@@ -38,13 +38,19 @@ class ViewTrainConfig:
     max_steps: int | None = None
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ViewTrainConfig":
+    def from_dict(cls, d: dict) -> ViewTrainConfig:
         from .reconstruction import settings_from_dict
 
         return settings_from_dict(cls, d)
 
 
-def make_batch(items: list[dict], rng: np.random.Generator, max_obs: int, query: list[int] | None = None, observed: list[list[int]] | None = None) -> dict:
+def make_batch(
+    items: list[dict],
+    rng: np.random.Generator,
+    max_obs: int,
+    query: list[int] | None = None,
+    observed: list[list[int]] | None = None,
+) -> dict:
     """Tensors of one batch (random queries and observation sets unless given)."""
     import torch
 
@@ -59,7 +65,9 @@ def make_batch(items: list[dict], rng: np.random.Generator, max_obs: int, query:
         q = int(rng.integers(n_slices)) if query is None else query[i]
         if observed is None:
             others = [k for k in range(n_slices) if k != q]
-            obs = list(rng.permutation(others)[: int(rng.integers(0, min(max_obs, len(others)) + 1))])
+            obs = list(
+                rng.permutation(others)[: int(rng.integers(0, min(max_obs, len(others)) + 1))]
+            )
         else:
             obs = observed[i]
         for j, k in enumerate(obs):
@@ -67,8 +75,11 @@ def make_batch(items: list[dict], rng: np.random.Generator, max_obs: int, query:
         qf.append(it["features"][q])
         target.append(it["clean"][q])
     return {
-        "images": torch.as_tensor(images), "poses": torch.as_tensor(poses), "mask": torch.as_tensor(mask),
-        "query": torch.as_tensor(np.stack(qf)), "target": torch.as_tensor(np.stack(target)),
+        "images": torch.as_tensor(images),
+        "poses": torch.as_tensor(poses),
+        "mask": torch.as_tensor(mask),
+        "query": torch.as_tensor(np.stack(qf)),
+        "target": torch.as_tensor(np.stack(target)),
     }
 
 
@@ -85,7 +96,13 @@ def validate(model, scenes, max_obs: int) -> dict[str, float]:
             it = scenes[i]
             n = it["clean"].shape[0]
             queries = list(range(1, n))
-            batch = make_batch([it] * len(queries), np.random.default_rng(0), max_obs, queries, [[0]] * len(queries))
+            batch = make_batch(
+                [it] * len(queries),
+                np.random.default_rng(0),
+                max_obs,
+                queries,
+                [[0]] * len(queries),
+            )
             gen, _ = model.generate(batch["images"], batch["poses"], batch["mask"], batch["query"])
             rows += [similarity(g, t) for g, t in zip(gen.numpy(), batch["target"].numpy())]
     model.train()
@@ -95,13 +112,15 @@ def validate(model, scenes, max_obs: int) -> dict[str, float]:
 def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[dict]:
     import torch
 
+    from ..data.scenes import SceneDataset
     from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..nets.mentalmap import PatchDiscriminator
     from ..nets.registry import VIEW_GENERATOR_KINDS, build_model
-    from ..data.scenes import SceneDataset
 
     if cfg.kind not in VIEW_GENERATOR_KINDS:
-        raise ValueError(f"{cfg.kind!r} is not a view generator; use one of {', '.join(VIEW_GENERATOR_KINDS)}")
+        raise ValueError(
+            f"{cfg.kind!r} is not a view generator; use one of {', '.join(VIEW_GENERATOR_KINDS)}"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -112,11 +131,20 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         model.load_state_dict(loaded.state_dict())
     gan = model.config.adv_weight > 0
     disc = PatchDiscriminator().to(device) if gan else None
-    train, val = SceneDataset("train", cfg.train_size, cfg.cache_dir), SceneDataset("val", cfg.val_size, cfg.cache_dir)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.999) if gan else (0.9, 0.999))
+    train, val = (
+        SceneDataset("train", cfg.train_size, cfg.cache_dir),
+        SceneDataset("val", cfg.val_size, cfg.cache_dir),
+    )
+    opt = torch.optim.Adam(
+        model.parameters(), lr=cfg.lr, betas=(0.5, 0.999) if gan else (0.9, 0.999)
+    )
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999)) if gan else None
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    total = (
+        cfg.epochs * steps_per_epoch
+        if not cfg.max_steps
+        else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    )
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(total, 1), eta_min=cfg.min_lr)
     recipe = asdict(cfg) | {"device": device, "torch": torch.__version__}
     history, step, best, t0 = [], 0, -1.0, time.perf_counter()
@@ -126,12 +154,22 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         for b in range(steps_per_epoch):
             if cfg.max_steps and step >= cfg.max_steps:
                 break
-            batch = {k: v.to(device) for k, v in make_batch([train[int(i)] for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]], rng, cfg.max_observations).items()}
+            batch = {
+                k: v.to(device)
+                for k, v in make_batch(
+                    [train[int(i)] for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]],
+                    rng,
+                    cfg.max_observations,
+                ).items()
+            }
             result = model.training_loss(batch)
             loss = result["loss"]
             if gan:
                 fake = torch.sigmoid(result["logits"])
-                d_loss = torch.relu(1.0 - disc(batch["target"][:, None], batch["query"])).mean() + torch.relu(1.0 + disc(fake.detach(), batch["query"])).mean()
+                d_loss = (
+                    torch.relu(1.0 - disc(batch["target"][:, None], batch["query"])).mean()
+                    + torch.relu(1.0 + disc(fake.detach(), batch["query"])).mean()
+                )
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
@@ -149,11 +187,28 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         metrics = validate(model, val, cfg.max_observations) | {"epoch": epoch + 1, "step": step}
         history.append(metrics | {"loss": float(np.mean(losses)) if losses else None})
         save_checkpoint(out / "last.safetensors", model, recipe, metrics)
-        if metrics["ssim"] > best or gan:  # the GAN keeps its last epoch: SSIM favours blur, the point of the GAN is texture
+        if (
+            metrics["ssim"] > best or gan
+        ):  # the GAN keeps its last epoch: SSIM favours blur, the point of the GAN is texture
             best = max(best, metrics["ssim"])
-            save_checkpoint(out / "model.safetensors", model, recipe | {"seconds": time.perf_counter() - t0}, metrics)
+            save_checkpoint(
+                out / "model.safetensors",
+                model,
+                recipe | {"seconds": time.perf_counter() - t0},
+                metrics,
+            )
         (out / "history.json").write_text(json.dumps(history, indent=2))
-        yield Progress(step, total, f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}", metrics)
+        yield Progress(
+            step,
+            total,
+            f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}",
+            metrics,
+        )
         if cfg.max_steps and step >= cfg.max_steps:
             break
-    return {"best_val_ssim": best, "steps": step, "seconds": time.perf_counter() - t0, "model": model}
+    return {
+        "best_val_ssim": best,
+        "steps": step,
+        "seconds": time.perf_counter() - t0,
+        "model": model,
+    }

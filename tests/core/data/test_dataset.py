@@ -15,7 +15,9 @@ def test_items_are_reproducible_and_typed():
     assert a["skull"].shape == (1, 32, 32, 32) and a["skull"].dtype == torch.float32
     assert a["labels"].shape == (32, 32, 32) and a["labels"].dtype == torch.uint8
     assert a["views"].shape == (3, 64, 64) and a["poses"].shape == (3, 10)
-    assert 16.0 <= float(a["ga"]) <= 38.0 and float(a["biometry"][3]) == pytest.approx(float(a["ga"]))
+    assert 16.0 <= float(a["ga"]) <= 38.0 and float(a["biometry"][3]) == pytest.approx(
+        float(a["ga"])
+    )
     assert torch.equal(a["skull"][0] > 0, a["labels"] == 1)
     assert not torch.equal(ds[0]["skull"], ds[1]["skull"])
 
@@ -38,7 +40,9 @@ def test_disk_cache_round_trip(tmp_path):
     for key in first:
         assert np.array_equal(first[key], again[key])
     files[0].write_bytes(b"broken")  # a damaged cache entry is remade, not trusted
-    assert np.array_equal(PhantomDataset("val", 2, SMALL, cache_dir=tmp_path).arrays(0)["labels"], first["labels"])
+    assert np.array_equal(
+        PhantomDataset("val", 2, SMALL, cache_dir=tmp_path).arrays(0)["labels"], first["labels"]
+    )
 
 
 def test_feeds_a_dataloader():

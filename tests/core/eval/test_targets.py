@@ -1,7 +1,5 @@
 """The targets under `genmed evaluate`'s table: the paired comparison and the checks."""
 
-import json
-
 import numpy as np
 import pytest
 from scipy.stats import ttest_rel
@@ -12,7 +10,9 @@ from napari_genmed.core.eval.targets import check_targets, format_targets, paire
 @pytest.mark.parametrize("shift, verdict", [(0.004, "ahead"), (-0.004, "behind"), (0.0, "a tie")])
 def test_paired_difference_agrees_with_the_paired_t_test(shift, verdict):
     rng = np.random.default_rng(3)
-    rec = rng.uniform(0.80, 0.95, 100)  # the heads' own difficulty varies far more than the difference
+    rec = rng.uniform(
+        0.80, 0.95, 100
+    )  # the heads' own difficulty varies far more than the difference
     noise = rng.normal(0, 0.005, 100)
     hirec = rec + shift + noise - (noise.mean() if shift == 0 else 0)
     d = paired_difference(hirec, rec)
@@ -20,7 +20,9 @@ def test_paired_difference_agrees_with_the_paired_t_test(shift, verdict):
     assert d["mean"] == pytest.approx(float(np.mean(hirec - rec)))
     lo, hi = d["ci95"]
     assert lo < d["mean"] < hi
-    p = ttest_rel(hirec, rec).pvalue  # the interval excludes zero exactly when the paired t test rejects at 5%
+    p = ttest_rel(
+        hirec, rec
+    ).pvalue  # the interval excludes zero exactly when the paired t test rejects at 5%
     assert (p < 0.05) == (verdict != "a tie")
     # compared apart, the two means' standard errors (about 0.004) would call every case a tie
     assert np.std(rec) / np.sqrt(100) > 2 * (hi - lo) / 3.92
@@ -34,8 +36,16 @@ def test_paired_difference_refuses_unpaired_values():
 
 
 def _row(model, views, dice, per_head=None, paper=(0.9, 0.9, 0.9)):
-    r = {"scenario": "held-out", "model": model, "views": views, "dice": dice, "sen": dice, "ppv": dice, "paper": paper,
-         "meets_paper": dice >= paper[0]}
+    r = {
+        "scenario": "held-out",
+        "model": model,
+        "views": views,
+        "dice": dice,
+        "sen": dice,
+        "ppv": dice,
+        "paper": paper,
+        "meets_paper": dice >= paper[0],
+    }
     if per_head is not None:
         r["dice_per_head"] = per_head
     return r
@@ -43,13 +53,21 @@ def _row(model, views, dice, per_head=None, paper=(0.9, 0.9, 0.9)):
 
 def test_check_targets_lists_every_target_the_rows_can_judge():
     heads = [0.86, 0.88, 0.87, 0.85]
-    rows = [_row("rec-cvae", "3 views", 0.92), _row("hirec-cvae", "3 views", 0.905),
-            _row("rec-cvae", "axial+sagittal", 0.91, heads), _row("hirec-cvae", "axial+sagittal", 0.915, [h + 0.01 for h in heads]),
-            _row("rec-cvae", "axial only", 0.87), _row("hirec-cvae", "axial only", 0.86),  # rows from before per-head values
-            {"scenario": "GA 16-18", "model": "rec-cvae", "views": "3 views", "dice": 0.5}]  # robustness rows carry no target
+    rows = [
+        _row("rec-cvae", "3 views", 0.92),
+        _row("hirec-cvae", "3 views", 0.905),
+        _row("rec-cvae", "axial+sagittal", 0.91, heads),
+        _row("hirec-cvae", "axial+sagittal", 0.915, [h + 0.01 for h in heads]),
+        _row("rec-cvae", "axial only", 0.87),
+        _row("hirec-cvae", "axial only", 0.86),  # rows from before per-head values
+        {"scenario": "GA 16-18", "model": "rec-cvae", "views": "3 views", "dice": 0.5},
+    ]  # robustness rows carry no target
     checks = {c["target"]: c for c in check_targets(rows)}
     assert len(checks) == 6 + 2 + 2
-    assert checks["rec-cvae: DC >= 0.91 from three views"]["met"] and not checks["hirec-cvae: DC >= 0.91 from three views"]["met"]
+    assert (
+        checks["rec-cvae: DC >= 0.91 from three views"]["met"]
+        and not checks["hirec-cvae: DC >= 0.91 from three views"]["met"]
+    )
     two = checks["hirec-cvae at or above rec-cvae, axial+sagittal"]
     assert two["met"] and "+0.0100" in two["detail"] and "ahead" in two["detail"]
     one = checks["hirec-cvae at or above rec-cvae, axial only"]
@@ -57,30 +75,5 @@ def test_check_targets_lists_every_target_the_rows_can_judge():
     text = format_targets(list(checks.values()))
     assert text.startswith("Targets: 6 of 10 met") and text.count("NOT met") == 4
     assert check_targets([r for r in rows if r["model"] == "rec-cvae"]) and not any(
-        "hirec" in c["target"] for c in check_targets([r for r in rows if r["model"] == "rec-cvae"]))
-
-
-def test_bundle_keeps_the_table_without_per_head_values(tmp_path, monkeypatch):
-    """`genmed bundle` stores the held-out rows in the checkpoint's metrics, not each head's Dice."""
-    import torch
-    from safetensors import safe_open
-
-    from napari_genmed.core.io import bundled
-    from napari_genmed.core.io.checkpoint import save_checkpoint
-    from napari_genmed.core.nets.registry import build_model
-
-    from ..tiny import TINY_MODEL
-
-    runs = tmp_path / "runs"
-    torch.manual_seed(0)
-    save_checkpoint(runs / "tl-net" / "model.safetensors", build_model("tl-net", TINY_MODEL["tl-net"]))
-    monkeypatch.setattr(bundled, "WEIGHTS_DIR", tmp_path / "weights")
-    monkeypatch.setattr(bundled, "MANIFEST", tmp_path / "weights" / "MANIFEST.json")
-    (tmp_path / "weights").mkdir()
-    rows = [_row("tl-net", "3 views", 0.9, [0.9, 0.9]), _row("rec-cvae", "3 views", 0.9, [0.9, 0.9])]
-    written = bundled.bundle(runs, rows)
-    assert list(written) == ["tl-net"]
-    with safe_open(str(written["tl-net"]), "pt") as f:
-        table = json.loads(f.metadata()["metrics"])["table"]
-    assert len(table) == 1 and table[0]["dice"] == 0.9 and "dice_per_head" not in table[0]
-    assert json.loads((tmp_path / "weights" / "MANIFEST.json").read_text())["tl-net"]["file"] == "tl-net.safetensors"
+        "hirec" in c["target"] for c in check_targets([r for r in rows if r["model"] == "rec-cvae"])
+    )

@@ -140,7 +140,7 @@ def test_dicom_palette_ultrasound() -> None:
     image = read_dicom(path)
     assert image.data.shape == (350, 800) and image.data.dtype == np.float32
     assert np.all(np.isfinite(image.data))
-    assert 0.0 <= image.data.min() and image.data.max() <= 1.0 and image.data.std() > 0
+    assert image.data.min() >= 0.0 and image.data.max() <= 1.0 and image.data.std() > 0
     region = pydicom.dcmread(path).SequenceOfUltrasoundRegions[0]
     assert region.PhysicalUnitsYDirection == 3  # cm
     expected = (region.PhysicalDeltaY * 10.0, region.PhysicalDeltaX * 10.0)

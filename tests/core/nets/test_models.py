@@ -63,8 +63,12 @@ def test_every_subset_of_views_works(kind):
 def test_seeded_sampling(kind):
     model = build_model(kind, TINY_MODEL[kind]).eval()
     b = _batch()
+
     def sample(seed):
-        return model.reconstruct(b["views"], b["mask"], n_samples=4, generator=torch.Generator().manual_seed(seed))
+        return model.reconstruct(
+            b["views"], b["mask"], n_samples=4, generator=torch.Generator().manual_seed(seed)
+        )
+
     (p1, s1), (p2, s2), (p3, _) = sample(5), sample(5), sample(6)
     assert torch.equal(p1, p2) and torch.equal(s1, s2)
     assert not torch.equal(p1, p3)
@@ -74,16 +78,22 @@ def test_seeded_sampling(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_checkpoint_round_trip(kind, tmp_path):
     model = build_model(kind, TINY_MODEL[kind]).eval()
-    path = save_checkpoint(tmp_path / "m.safetensors", model, recipe={"epochs": 1}, metrics={"val_dice": 0.5})
+    path = save_checkpoint(
+        tmp_path / "m.safetensors", model, recipe={"epochs": 1}, metrics={"val_dice": 0.5}
+    )
     meta, table = read_header(path)
-    assert meta["kind"] == kind and json.loads(meta["config"])["grid"] == 16 and meta["grid"] == "16"
+    assert (
+        meta["kind"] == kind and json.loads(meta["config"])["grid"] == 16 and meta["grid"] == "16"
+    )
     assert {"recipe", "metrics", "version", "spacing_mm"} <= set(meta)
     loaded, card = load_checkpoint(path)
     assert card["metrics"]["val_dice"] == 0.5 and card["recipe"]["epochs"] == 1
     for (k1, v1), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k1 == k2 and torch.equal(v1, v2)
     b = _batch()
-    assert torch.equal(model.reconstruct(b["views"], b["mask"])[0], loaded.reconstruct(b["views"], b["mask"])[0])
+    assert torch.equal(
+        model.reconstruct(b["views"], b["mask"])[0], loaded.reconstruct(b["views"], b["mask"])[0]
+    )
 
 
 def test_checkpoint_whose_config_does_not_match_its_weights(tmp_path):
@@ -108,7 +118,11 @@ def test_checkpoint_whose_config_does_not_match_its_weights(tmp_path):
     with pytest.raises(ValueError, match=r"is F16 .* needs torch.float32"):
         load_checkpoint(tmp_path / "half.safetensors")
     for not_an_object in ("5", "null", "[1, 2]"):
-        save_file(load_file(str(path)), str(tmp_path / "odd.safetensors"), metadata=meta | {"config": not_an_object})
+        save_file(
+            load_file(str(path)),
+            str(tmp_path / "odd.safetensors"),
+            metadata=meta | {"config": not_an_object},
+        )
         with pytest.raises(ValueError, match="config must be a JSON object"):
             load_checkpoint(tmp_path / "odd.safetensors")
 
@@ -139,9 +153,24 @@ def test_convert_command_uses_weights_only(tmp_path):
     model = build_model("tl-net", TINY_MODEL["tl-net"])
     torch.save(model.state_dict(), tmp_path / "w.pt")
     (tmp_path / "cfg.json").write_text(json.dumps(TINY_MODEL["tl-net"]))
-    assert main(["convert", str(tmp_path / "w.pt"), str(tmp_path / "w.safetensors"), "--kind", "tl-net", "--config", str(tmp_path / "cfg.json")]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(tmp_path / "w.pt"),
+                str(tmp_path / "w.safetensors"),
+                "--kind",
+                "tl-net",
+                "--config",
+                str(tmp_path / "cfg.json"),
+            ]
+        )
+        == 0
+    )
     loaded, _ = load_checkpoint(tmp_path / "w.safetensors")
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values())
+    )
 
 
 def test_fast_cpu_conv3d_matches_torch_and_trains():

@@ -3,12 +3,13 @@
 import pytest
 import torch
 
-from napari_genmed.core.sim import labels as L
 from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
+from napari_genmed.core.nets.losses import skull_loss, soft_dice
 from napari_genmed.core.nets.registry import RECONSTRUCTION_KINDS, build_model
-from napari_genmed.core.sim.phantom import make_phantom
+from napari_genmed.core.nets.skull_layers import layer_targets, skull_logits
 from napari_genmed.core.progress import run
-from napari_genmed.core.nets.interface import layer_targets, skull_logits, skull_loss, soft_dice
+from napari_genmed.core.sim import labels as L
+from napari_genmed.core.sim.phantom import make_phantom
 from napari_genmed.core.train.reconstruction import TrainConfig, train_job
 
 from ..tiny import TINY_DATA, TINY_MODEL
@@ -54,7 +55,12 @@ def test_layered_models_train_save_and_load(kind, tmp_path):
     model = build_model(kind, LAYERED[kind])
     g = torch.Generator().manual_seed(0)
     lab = torch.randint(0, 10, (2, 16, 16, 16), generator=g).to(torch.uint8)
-    batch = {"skull": (lab == 1).unsqueeze(1).float(), "labels": lab, "views": torch.rand(2, 3, 32, 32, generator=g), "mask": torch.ones(2, 3)}
+    batch = {
+        "skull": (lab == 1).unsqueeze(1).float(),
+        "labels": lab,
+        "views": torch.rand(2, 3, 32, 32, generator=g),
+        "mask": torch.ones(2, 3),
+    }
     out = model(batch, "joint" if kind == "tl-net" else None)
     assert out["logits"].shape == (2, 1, 16, 16, 16)
     out["loss"].backward()
@@ -64,20 +70,37 @@ def test_layered_models_train_save_and_load(kind, tmp_path):
     loaded, _ = load_checkpoint(path)
     assert loaded.config.output_layers == 3
     prob, _ = loaded.reconstruct(batch["views"], batch["mask"])
-    assert prob.shape == (2, 1, 16, 16, 16) and torch.equal(prob, model.reconstruct(batch["views"], batch["mask"])[0])
+    assert prob.shape == (2, 1, 16, 16, 16) and torch.equal(
+        prob, model.reconstruct(batch["views"], batch["mask"])[0]
+    )
 
 
 def test_init_from_a_shell_model_keeps_the_trunk(tmp_path):
     shell = build_model("rec-cvae", TINY_MODEL["rec-cvae"])
     path = save_checkpoint(tmp_path / "shell.safetensors", shell)
-    cfg = TrainConfig(kind="rec-cvae", model=LAYERED["rec-cvae"], data=TINY_DATA, train_size=4, val_size=2, epochs=1, batch_size=2, lr=0.0, min_lr=0.0, init_from=str(path), cache_dir=str(tmp_path / "cache"))
+    cfg = TrainConfig(
+        kind="rec-cvae",
+        model=LAYERED["rec-cvae"],
+        data=TINY_DATA,
+        train_size=4,
+        val_size=2,
+        epochs=1,
+        batch_size=2,
+        lr=0.0,
+        min_lr=0.0,
+        init_from=str(path),
+        cache_dir=str(tmp_path / "cache"),
+    )
     run(train_job(cfg, tmp_path / "run", "cpu"))  # lr 0: the weights stay where init_from put them
     layered, _ = load_checkpoint(tmp_path / "run" / "last.safetensors")
     mine, theirs = layered.state_dict(), shell.state_dict()
     trunk = [k for k in theirs if not k.startswith("decoder.to_subvoxels")]
     assert trunk and all(torch.equal(mine[k], theirs[k]) for k in trunk)
     assert mine["decoder.to_subvoxels.weight"].shape[0] == 24 and "decoder.coarse.weight" in mine
-    other = save_checkpoint(tmp_path / "other.safetensors", build_model("rec-cvae", {**TINY_MODEL["rec-cvae"], "latent_dim": 6}))
+    other = save_checkpoint(
+        tmp_path / "other.safetensors",
+        build_model("rec-cvae", {**TINY_MODEL["rec-cvae"], "latent_dim": 6}),
+    )
     bad = TrainConfig(**{**cfg.__dict__, "init_from": str(other)})
     with pytest.raises(ValueError, match="does not fit"):
         run(train_job(bad, tmp_path / "bad", "cpu"))
@@ -96,10 +119,16 @@ def test_fp_weight_half_is_soft_dice_and_more_costs_false_positives():
     p, t = torch.sigmoid(logits(extra)).flatten(1), target.flatten(1)
     dice = (2 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)
     assert torch.allclose(soft_dice(logits(extra), target), dice)
-    assert torch.allclose(soft_dice(logits(extra), target), soft_dice(logits(extra), target, fp_weight=0.5))
+    assert torch.allclose(
+        soft_dice(logits(extra), target), soft_dice(logits(extra), target, fp_weight=0.5)
+    )
     precise = 0.7
-    assert soft_dice(logits(extra), target, fp_weight=precise) < soft_dice(logits(missing), target, fp_weight=precise)
-    assert soft_dice(logits(extra), target, fp_weight=0.3) > soft_dice(logits(missing), target, fp_weight=0.3)
+    assert soft_dice(logits(extra), target, fp_weight=precise) < soft_dice(
+        logits(missing), target, fp_weight=precise
+    )
+    assert soft_dice(logits(extra), target, fp_weight=0.3) > soft_dice(
+        logits(missing), target, fp_weight=0.3
+    )
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.0, 1.5])

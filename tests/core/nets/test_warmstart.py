@@ -6,9 +6,9 @@ import torch
 
 from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
 from napari_genmed.core.nets.registry import build_model
+from napari_genmed.core.nets.warmstart import warm_start_from_tlnet
 from napari_genmed.core.progress import run
 from napari_genmed.core.train.reconstruction import TrainConfig, train_job
-from napari_genmed.core.nets.warmstart import warm_start_from_tlnet
 
 from ..tiny import TINY_DATA, TINY_MODEL
 
@@ -21,7 +21,9 @@ def _coded(kind: str) -> dict:
 
 def _views(n=3):
     g = torch.Generator().manual_seed(1)
-    return torch.rand(n, 3, 32, 32, generator=g), torch.tensor([[1.0, 1, 1], [1, 0, 0], [1, 1, 0]])[:n]
+    return torch.rand(n, 3, 32, 32, generator=g), torch.tensor([[1.0, 1, 1], [1, 0, 0], [1, 1, 0]])[
+        :n
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +40,23 @@ def test_warm_started_cvae_reconstructs_as_tlnet(kind, tlnet):
     before = model.reconstruct(views, mask)[0]
     copied = warm_start_from_tlnet(model, tlnet)
     assert "decoder.seed.weight" in copied and any(k.startswith("regressor.") for k in copied)
-    assert not any(k.startswith("skull_encoder.") for k in copied)  # TL-net's 3D encoder codes another space
+    assert not any(
+        k.startswith("skull_encoder.") for k in copied
+    )  # TL-net's 3D encoder codes another space
     want = tlnet.reconstruct(views, mask)[0]
     assert not torch.allclose(before, want, atol=1e-3)
     assert torch.allclose(model.reconstruct(views, mask)[0], want, atol=1e-6)
     # z's seed columns start at zero: prior samples decode to the same volume
-    sampled, spread = model.reconstruct(views, mask, n_samples=3, generator=torch.Generator().manual_seed(2))
+    sampled, spread = model.reconstruct(
+        views, mask, n_samples=3, generator=torch.Generator().manual_seed(2)
+    )
     assert torch.allclose(sampled, want, atol=1e-6) and float(spread.max()) < 1e-5
 
 
 def test_warm_start_refuses_what_does_not_fit(tlnet):
-    plain = build_model("rec-cvae", TINY_MODEL["rec-cvae"])  # no code: the decoder reads the pooled views
+    plain = build_model(
+        "rec-cvae", TINY_MODEL["rec-cvae"]
+    )  # no code: the decoder reads the pooled views
     with pytest.raises(ValueError, match="code_dim"):
         warm_start_from_tlnet(plain, tlnet)
     wider = build_model("hirec-cvae", {**_coded("hirec-cvae"), "dec_channels": (8, 8)})
@@ -60,14 +68,35 @@ def test_warm_start_refuses_what_does_not_fit(tlnet):
 
 def test_training_from_a_tlnet_checkpoint_starts_as_tlnet_and_learns_the_latent(tlnet, tmp_path):
     path = save_checkpoint(tmp_path / "tl.safetensors", tlnet)
-    cfg = TrainConfig(kind="rec-cvae", model=_coded("rec-cvae"), data=TINY_DATA, train_size=4, val_size=2, epochs=1, batch_size=2, lr=0.0, min_lr=0.0, init_from=str(path), cache_dir=str(tmp_path / "cache"), seed=1)
+    cfg = TrainConfig(
+        kind="rec-cvae",
+        model=_coded("rec-cvae"),
+        data=TINY_DATA,
+        train_size=4,
+        val_size=2,
+        epochs=1,
+        batch_size=2,
+        lr=0.0,
+        min_lr=0.0,
+        init_from=str(path),
+        cache_dir=str(tmp_path / "cache"),
+        seed=1,
+    )
     run(train_job(cfg, tmp_path / "still", "cpu"))  # lr 0: where init_from put the weights
     still, card = load_checkpoint(tmp_path / "still" / "last.safetensors")
     views, mask = _views()
     assert card["config"]["code_dim"] == CODE and card["recipe"]["init_from"] == str(path)
-    assert torch.allclose(still.reconstruct(views, mask)[0], tlnet.reconstruct(views, mask)[0], atol=1e-6)
-    run(train_job(TrainConfig(**{**cfg.__dict__, "lr": 1e-3, "min_lr": 1e-3}), tmp_path / "run", "cpu"))
+    assert torch.allclose(
+        still.reconstruct(views, mask)[0], tlnet.reconstruct(views, mask)[0], atol=1e-6
+    )
+    run(
+        train_job(
+            TrainConfig(**{**cfg.__dict__, "lr": 1e-3, "min_lr": 1e-3}), tmp_path / "run", "cpu"
+        )
+    )
     trained, _ = load_checkpoint(tmp_path / "run" / "last.safetensors")
     seed = trained.state_dict()["decoder.seed.weight"]
     assert float(seed[:, : trained.latent_dim].abs().sum()) > 0  # z is read now
-    assert not torch.equal(seed[:, trained.latent_dim :], tlnet.state_dict()["decoder.seed.weight"])  # fine-tuned
+    assert not torch.equal(
+        seed[:, trained.latent_dim :], tlnet.state_dict()["decoder.seed.weight"]
+    )  # fine-tuned

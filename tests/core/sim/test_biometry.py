@@ -34,7 +34,6 @@ def test_ramanujan_is_exact_for_a_circle():
     assert bio.ramanujan_perimeter(10.0, 10.0) == pytest.approx(np.pi * 10.0)
 
 
-
 def test_degenerate_cross_section_is_a_clear_error(monkeypatch):
     """A dot fits no ellipse: a ValueError (callers read it as 'no biometry'). Some
     scikit-image versions (seen on the GPU machine's) raise a TypeError inside the
@@ -65,15 +64,27 @@ def test_measured_biometry_of_a_true_skull_matches_the_phantom():
     a bias: what `genmed evaluate` counts as error is the reconstruction's, not the
     ruler's."""
     from napari_genmed import api
-    from napari_genmed.core.sim.biometry import ga_from_hc_hadlock
     from napari_genmed.core.metrics.volume_biometry import measure
+    from napari_genmed.core.sim.biometry import ga_from_hc_hadlock
 
     errors = []
     for ga, seed in [(18.0, 1), (22.0, 2), (26.0, 3), (30.0, 4), (34.0, 5), (37.0, 6)]:
         head = api.make_phantom(ga, seed)
         got, truth = measure(head.skull.astype(np.float32), head.spacing_mm), head.biometry
-        errors.append((got["bpd_mm"] - truth.bpd_mm, got["ofd_mm"] - truth.ofd_mm, got["hc_mm"] - truth.hc_mm,
-                       got["ga_hadlock_weeks"] - ga_from_hc_hadlock(truth.hc_mm)))
+        errors.append(
+            (
+                got["bpd_mm"] - truth.bpd_mm,
+                got["ofd_mm"] - truth.ofd_mm,
+                got["hc_mm"] - truth.hc_mm,
+                got["ga_hadlock_weeks"] - ga_from_hc_hadlock(truth.hc_mm),
+            )
+        )
     errors = np.array(errors)
-    assert np.all(np.abs(errors[:, :2]) < 1.5) and np.all(np.abs(errors[:, 2]) < 4.0) and np.all(np.abs(errors[:, 3]) < 0.4)
-    assert np.all(np.abs(errors.mean(0)[:3]) < (0.6, 0.6, 1.5))  # no systematic growth (half a pixel was +3.6 mm HC)
+    assert (
+        np.all(np.abs(errors[:, :2]) < 1.5)
+        and np.all(np.abs(errors[:, 2]) < 4.0)
+        and np.all(np.abs(errors[:, 3]) < 0.4)
+    )
+    assert np.all(
+        np.abs(errors.mean(0)[:3]) < (0.6, 0.6, 1.5)
+    )  # no systematic growth (half a pixel was +3.6 mm HC)

@@ -8,8 +8,14 @@ unit = st.tuples(*[st.floats(-1, 1) for _ in range(3)]).filter(lambda v: np.lina
 
 
 @settings(max_examples=200, deadline=None)
-@given(origin=st.tuples(*[st.floats(-200, 200) for _ in range(3)]), row=unit, col=unit,
-       spacing=st.floats(0.1, 4.0), r=st.floats(0, 127), c=st.floats(0, 127))
+@given(
+    origin=st.tuples(*[st.floats(-200, 200) for _ in range(3)]),
+    row=unit,
+    col=unit,
+    spacing=st.floats(0.1, 4.0),
+    r=st.floats(0, 127),
+    c=st.floats(0, 127),
+)
 def test_pixels_map_into_the_volume_and_back(origin, row, col, spacing, r, c):
     if np.linalg.norm(np.cross(row, col)) < 0.2 * np.linalg.norm(row) * np.linalg.norm(col):
         return  # nearly parallel axes do not span a plane

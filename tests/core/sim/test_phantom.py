@@ -17,7 +17,11 @@ def test_biometry_is_consistent_with_its_ellipse():
 @pytest.mark.parametrize("ga", [20.0, 28.0, 36.0])
 def test_mean_sizes_over_many_seeds_follow_intergrowth(ga):
     heads = [make_phantom(ga, seed, (16, 16, 16), 8.0).biometry for seed in range(60)]
-    for attr, mean, sd in (("hc_mm", bio.hc_mean, bio.hc_sd), ("bpd_mm", bio.bpd_mean, bio.bpd_sd), ("ofd_mm", bio.ofd_mean, bio.ofd_sd)):
+    for attr, mean, sd in (
+        ("hc_mm", bio.hc_mean, bio.hc_sd),
+        ("bpd_mm", bio.bpd_mean, bio.bpd_sd),
+        ("ofd_mm", bio.ofd_mean, bio.ofd_sd),
+    ):
         values = np.array([getattr(h, attr) for h in heads])
         assert abs(values.mean() - mean(ga)) < sd(ga), attr
         assert values.std() < 1.5 * sd(ga), attr  # variation within the published SD
@@ -74,12 +78,16 @@ def test_skull_band_is_at_least_two_voxels_and_grows_with_ga():
 
 
 def test_sutures_and_fontanelles():
-    young, older = make_phantom(16.0, 2, (128, 128, 128), 1.0), make_phantom(26.0, 2, (128, 128, 128), 1.0)
+    young, older = (
+        make_phantom(16.0, 2, (128, 128, 128), 1.0),
+        make_phantom(26.0, 2, (128, 128, 128), 1.0),
+    )
     for ph in (young, older):
         top = ph.labels[64 + int(0.5 * ph.shape_params.c_up) :]  # vault well above the equator
         assert (top == L.MEMBRANE).sum() > 50  # sagittal suture and anterior fontanelle
         band = (ph.labels == L.BONE) | (ph.labels == L.MEMBRANE)
         assert 0.03 < (ph.labels == L.MEMBRANE).sum() / band.sum() < 0.3
+
     # the anterior fontanelle (a diamond at the vertex, in front of the centre) grows until ~26 weeks
     def af_area_mm2(ph):
         sh, c = ph.shape_params, 64
@@ -96,7 +104,9 @@ def test_any_grid():
     assert ph.skull.sum() > 500
 
 
-@pytest.mark.parametrize("bad", [dict(ga_weeks=12.0), dict(ga_weeks=41.0), dict(shape=(4, 64, 64)), dict(spacing_mm=0.0)])
+@pytest.mark.parametrize(
+    "bad", [dict(ga_weeks=12.0), dict(ga_weeks=41.0), dict(shape=(4, 64, 64)), dict(spacing_mm=0.0)]
+)
 def test_bad_arguments(bad):
     kwargs = dict(ga_weeks=28.0, seed=0, shape=(64, 64, 64), spacing_mm=2.0) | bad
     with pytest.raises(ValueError):

@@ -34,8 +34,10 @@ def test_expected_image_is_the_speckle_free_rendering(phantom28, views):
     v = views["axial"]
     clean = simulate_view(phantom28.labels, v.pose, seed=v.seed, speckle=False)
     assert clean.pose == v.pose
+
     def roughness(img):
         return np.abs(np.diff(img[30:110, 30:100], axis=1)).mean()
+
     assert roughness(clean.image) < 0.75 * roughness(v.image)
     # the speckled image scatters around the expected one
     inside = clean.image > 0.2
@@ -63,7 +65,10 @@ def test_skull_is_bright_and_casts_a_shadow():
     no_bone = simulate_view(np.full_like(lab, L.BRAIN), pose, seed=0, speckle=False).image
     slab_row = int(np.argmax(img[:, 64]))
     assert 54 <= slab_row <= 66 and img[slab_row, 64] > 0.8  # the bone echo is bright
-    before, after = img[slab_row - 18 : slab_row - 6, 50:78].mean(), img[slab_row + 6 : slab_row + 18, 50:78].mean()
+    before, after = (
+        img[slab_row - 18 : slab_row - 6, 50:78].mean(),
+        img[slab_row + 6 : slab_row + 18, 50:78].mean(),
+    )
     assert after < before - 0.1
     assert after < no_bone[slab_row + 6 : slab_row + 18, 50:78].mean() - 0.1
 
@@ -80,7 +85,10 @@ def test_shadow_behind_the_real_skull(phantom28):
     bone_rows = np.flatnonzero(lab[:, col] == L.BONE)
     near_end = bone_rows[np.flatnonzero(np.diff(bone_rows) > 1)[0]]  # last row of the near wall
     behind = slice(near_end + 3, near_end + 15)
-    assert with_bone[behind, col - 8 : col + 8].mean() < without[behind, col - 8 : col + 8].mean() - 0.05
+    assert (
+        with_bone[behind, col - 8 : col + 8].mean()
+        < without[behind, col - 8 : col + 8].mean() - 0.05
+    )
     # and the skull itself is the brightest structure
     assert with_bone[lab == L.BONE].mean() > with_bone[lab == L.BRAIN].mean() + 0.2
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from napari_genmed import api
-from napari_genmed.core.tasks.latent import latent_directions
-from napari_genmed.core.tasks.latentstate import LatentState
 from napari_genmed._qt.mailbox import LatestOnly
 from napari_genmed.core.nets.registry import build_model
+from napari_genmed.core.tasks.latent import latent_directions
+from napari_genmed.core.tasks.latentstate import LatentState
 
 from ..tiny import TINY_MODEL
 
@@ -31,7 +31,10 @@ def tiny(kind, seed=0):
 @pytest.fixture(scope="module")
 def views():
     ph = api.make_phantom(27.0, 3, shape=(16, 16, 16), spacing_mm=8.0)
-    return {k: (v.image, v.pose.spacing_mm) for k, v in api.simulate_views(ph.labels, 8.0, seed=3).items()}
+    return {
+        k: (v.image, v.pose.spacing_mm)
+        for k, v in api.simulate_views(ph.labels, 8.0, seed=3).items()
+    }
 
 
 @pytest.mark.parametrize("kind", ["rec-cvae", "hirec-cvae", "tl-net"])
@@ -43,7 +46,11 @@ def test_directions_rank_every_dimension_and_are_cached(kind, tmp_path):
     assert [d.effect[k] for k in d.order] == sorted(d.effect, reverse=True)
     assert sorted(k for _, dims in d.groups for k in dims) == list(range(model.latent_dim))
     if kind == "hirec-cvae":
-        assert [name for name, _ in d.groups] == ["level 1 (axial)", "level 2 (sagittal)", "level 3 (coronal)"]
+        assert [name for name, _ in d.groups] == [
+            "level 1 (axial)",
+            "level 2 (sagittal)",
+            "level 3 (coronal)",
+        ]
     assert (d.code_sigma is not None) == (kind == "tl-net")
     files = list((tmp_path / "cache" / "latent").glob("*.json"))
     assert len(files) == 1
@@ -72,19 +79,29 @@ def test_decode_reference_is_the_point_estimate(kind, views):
     state = LatentState(model, latent_directions(model), views)
     rec = api.reconstruct(model, views)
     assert np.array_equal(api.decode(model, state.z, views), rec.probability)
-    assert np.array_equal(api.decode(model, state.z, views), api.decode(model, state.z, views))  # bit-identical
+    assert np.array_equal(
+        api.decode(model, state.z, views), api.decode(model, state.z, views)
+    )  # bit-identical
     batch = api.decode(model, np.stack([state.z, state.z]), views)
     assert batch.shape == (2, 16, 16, 16)
-    prior_state = LatentState(model, state.directions, None)  # no views: the unconditional prior's mean
+    prior_state = LatentState(
+        model, state.directions, None
+    )  # no views: the unconditional prior's mean
     unconditional = api.decode(model, prior_state.z)
-    assert unconditional.shape == (16, 16, 16) and not np.array_equal(unconditional, rec.probability)
+    assert unconditional.shape == (16, 16, 16) and not np.array_equal(
+        unconditional, rec.probability
+    )
 
 
 def test_decode_rejects_bad_latents(views):
     model = tiny("rec-cvae")
     for bad, words in [
-        (np.zeros(3), "4 numbers"), (np.zeros((2, 5)), "4 numbers"), (np.full(4, np.nan), "NaN"),
-        (np.array(["a"] * 4), "numbers"), (np.zeros((300, 4)), "1..256"), (np.zeros((2, 2, 4)), "4 numbers"),
+        (np.zeros(3), "4 numbers"),
+        (np.zeros((2, 5)), "4 numbers"),
+        (np.full(4, np.nan), "NaN"),
+        (np.array(["a"] * 4), "numbers"),
+        (np.zeros((300, 4)), "1..256"),
+        (np.zeros((2, 2, 4)), "4 numbers"),
     ]:
         with pytest.raises(ValueError, match=words):
             api.decode(model, bad, views)
@@ -139,7 +156,9 @@ def test_state_refuses_bad_files_and_values(views, tmp_path):
         "garbage.json": b"\x00\xffnot json",
         "list.json": b"[1, 2, 3]",
         "short.json": json.dumps({"format": "napari-genmed latent", "z": [0.0, 1.0]}).encode(),
-        "nan.json": json.dumps({"format": "napari-genmed latent", "z": [float("nan")] * 6}).encode(),
+        "nan.json": json.dumps(
+            {"format": "napari-genmed latent", "z": [float("nan")] * 6}
+        ).encode(),
         "text.json": json.dumps({"format": "napari-genmed latent", "z": ["x"] * 6}).encode(),
     }
     for name, content in bad.items():
@@ -198,12 +217,16 @@ def test_every_bundled_model_can_be_explored(kind):
     point = state.decode()
     assert np.array_equal(point, api.reconstruct(model, views).probability)
     state.set_value(d.order[0], 3.0)
-    assert np.sum((state.decode() > 0.5) != (point > 0.5)) > 0  # the views pin most of the skull down
+    assert (
+        np.sum((state.decode() > 0.5) != (point > 0.5)) > 0
+    )  # the views pin most of the skull down
     state.set_condition_on_views(False)  # the unconditional prior: the latent holds the whole shape
     state.reset()
     prior_mean = state.decode()
     state.set_value(d.order[0], 3.0)
-    assert np.sum((state.decode() > 0.5) != (prior_mean > 0.5)) > 500  # voxels of skull gained or lost
+    assert (
+        np.sum((state.decode() > 0.5) != (prior_mean > 0.5)) > 500
+    )  # voxels of skull gained or lost
     state.sample(5)
     z = state.z.copy()
     state.sample(5)

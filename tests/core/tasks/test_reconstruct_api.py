@@ -12,7 +12,10 @@ from ..tiny import TINY_MODEL
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    path = save_checkpoint(tmp_path_factory.mktemp("w") / "tiny.safetensors", build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]))
+    path = save_checkpoint(
+        tmp_path_factory.mktemp("w") / "tiny.safetensors",
+        build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]),
+    )
     return api.load_model(str(path), device="cpu")
 
 
@@ -24,7 +27,11 @@ def views():
 
 def test_reconstruct_from_any_subset(model, views):
     full = api.reconstruct(model, views)
-    assert full.probability.shape == (16, 16, 16) and full.uncertainty is None and full.spacing_mm == 8.0
+    assert (
+        full.probability.shape == (16, 16, 16)
+        and full.uncertainty is None
+        and full.spacing_mm == 8.0
+    )
     assert full.views_used == ("axial", "sagittal", "coronal")
     axial = api.reconstruct(model, {"axial": views["axial"]})
     assert axial.views_used == ("axial",)
@@ -35,7 +42,9 @@ def test_samples_give_uncertainty_and_are_seeded(model, views):
     a = api.reconstruct(model, views, n_samples=4, seed=3)
     b = api.reconstruct(model, views, n_samples=4, seed=3)
     c = api.reconstruct(model, views, n_samples=4, seed=4)
-    assert np.array_equal(a.probability, b.probability) and np.array_equal(a.uncertainty, b.uncertainty)
+    assert np.array_equal(a.probability, b.probability) and np.array_equal(
+        a.uncertainty, b.uncertainty
+    )
     assert not np.array_equal(a.probability, c.probability)
     assert a.uncertainty.shape == a.probability.shape and a.uncertainty.max() > 0
 
@@ -48,14 +57,32 @@ def test_views_of_any_size_and_form(views):
     assert np.array_equal(ref, img)  # already at the model's pixel size and size
     big = np.kron(img, np.ones((2, 2), np.float32))  # 256 x 256 at 0.5 mm
     assert np.abs(prepare_view("axial", (big, 0.5), 128) - img)[8:-8, 8:-8].mean() < 0.03
-    assert np.abs(prepare_view("axial", {"image": np.round(img * 255).astype(np.uint8), "spacing_mm": 1.0}, 128) - img).max() <= 0.5 / 255 + 1e-6
-    assert np.abs(prepare_view("axial", np.repeat(img[..., None], 3, axis=2), 128) - img).max() < 1e-5  # RGB screenshot
-    small = prepare_view("axial", img, 32, pixel_mm=4.0)  # a coarse model sees the whole field of view
+    assert (
+        np.abs(
+            prepare_view(
+                "axial", {"image": np.round(img * 255).astype(np.uint8), "spacing_mm": 1.0}, 128
+            )
+            - img
+        ).max()
+        <= 0.5 / 255 + 1e-6
+    )
+    assert (
+        np.abs(prepare_view("axial", np.repeat(img[..., None], 3, axis=2), 128) - img).max() < 1e-5
+    )  # RGB screenshot
+    small = prepare_view(
+        "axial", img, 32, pixel_mm=4.0
+    )  # a coarse model sees the whole field of view
     assert small.shape == (32, 32) and abs(small.mean() - img.mean()) < 0.02
     padded = prepare_view("axial", img[:100, :90], 128)  # smaller images are centred
-    assert padded.shape == (128, 128) and padded[:14].max() == 0 and np.array_equal(padded[14:114, 19:109], img[:100, :90])
+    assert (
+        padded.shape == (128, 128)
+        and padded[:14].max() == 0
+        and np.array_equal(padded[14:114, 19:109], img[:100, :90])
+    )
     # a huge fine image is cropped before resampling, never blown up
-    assert prepare_view("axial", (np.random.rand(8000, 8000).astype(np.float32), 20.0), 128).shape == (128, 128)
+    assert prepare_view(
+        "axial", (np.random.rand(8000, 8000).astype(np.float32), 20.0), 128
+    ).shape == (128, 128)
 
 
 def test_integer_and_colour_views_scale_by_their_content(views):
@@ -66,10 +93,17 @@ def test_integer_and_colour_views_scale_by_their_content(views):
     img = views["axial"].image
     u8 = np.round(img * 255).astype(np.uint8)
     ref = prepare_view("axial", u8, 128)
-    assert np.array_equal(prepare_view("axial", u8.astype(np.int64), 128), ref)  # np.array's default int
-    assert np.abs(prepare_view("axial", np.dstack([u8] * 3), 128) - ref).max() < 1e-5  # a screenshot of it
+    assert np.array_equal(
+        prepare_view("axial", u8.astype(np.int64), 128), ref
+    )  # np.array's default int
+    assert (
+        np.abs(prepare_view("axial", np.dstack([u8] * 3), 128) - ref).max() < 1e-5
+    )  # a screenshot of it
     stretched = (img - img.min()) / (img.max() - img.min())
-    for wide in (np.round(img * 4095).astype(np.uint16), np.round(img * 2000 - 1000).astype(np.int16)):
+    for wide in (
+        np.round(img * 4095).astype(np.uint16),
+        np.round(img * 2000 - 1000).astype(np.int16),
+    ):
         assert np.abs(prepare_view("axial", wide, 128) - stretched).max() < 2e-3
     # a very fine image is block-averaged before blurring: quick, and the same picture
     fine = np.kron(img, np.ones((8, 8), np.float32))  # 1024 x 1024 at 0.125 mm

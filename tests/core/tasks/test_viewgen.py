@@ -7,14 +7,23 @@ import numpy as np
 import pytest
 
 from napari_genmed import api
-from napari_genmed.core.sim.geometry import standard_pose
-from napari_genmed.core.nets.registry import build_model
 from napari_genmed.core.data.scenes import SIZE, SceneDataset, coarse_pose, pose_from_vector
+from napari_genmed.core.nets.registry import build_model
+from napari_genmed.core.sim.geometry import standard_pose
 
 from ..tiny import TINY_MODEL
 
-TINY_MAP = dict(channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8))
-TINY_SPATIAL = dict(TINY_MAP, scene_grid=16, grid_channels=8, grid_widths=(8, 8, 8), volume_channels=8, plane_side=32)
+TINY_MAP = dict(
+    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
+)
+TINY_SPATIAL = dict(
+    TINY_MAP,
+    scene_grid=16,
+    grid_channels=8,
+    grid_widths=(8, 8, 8),
+    volume_channels=8,
+    plane_side=32,
+)
 SCENE_CODES = {"vector": TINY_MAP, "spatial": TINY_SPATIAL}
 
 
@@ -36,11 +45,19 @@ def tiny_map(kind="mental-map", seed=0, scene="vector"):
 def test_scene_slices_poses_and_cache(cache):
     scenes = SceneDataset("train", 8, cache)
     it = scenes[3]
-    assert it["speckled"].shape == it["clean"].shape == (5, SIZE, SIZE) and it["features"].shape == (5, 12)
-    assert np.abs(it["speckled"] - it["clean"]).mean() < 0.05 < np.abs(it["clean"][0] - it["clean"][1]).mean()
+    assert it["speckled"].shape == it["clean"].shape == (5, SIZE, SIZE) and it[
+        "features"
+    ].shape == (5, 12)
+    assert (
+        np.abs(it["speckled"] - it["clean"]).mean()
+        < 0.05
+        < np.abs(it["clean"][0] - it["clean"][1]).mean()
+    )
     again = SceneDataset("train", 8, cache)[3]
     assert all(np.array_equal(it[k], again[k]) for k in it)
-    assert np.array_equal(scenes.make(3)["clean"], it["clean"])  # made again from scratch: the same scene
+    assert np.array_equal(
+        scenes.make(3)["clean"], it["clean"]
+    )  # made again from scratch: the same scene
     # the coarse pose is the same plane: block centres of the 1 mm grid are its pixel centres
     fine = pose_from_vector([*it["poses"][0][:9], 1.0], (128, 128))
     coarse = coarse_pose(fine)
@@ -58,7 +75,11 @@ def test_the_scene_representation_ignores_order_and_handles_none(scene):
     r = model.represent(imgs, poses, mask)
     perm = [2, 0, 1]
     assert torch.allclose(r, model.represent(imgs[:, perm], poses[:, perm], mask), atol=1e-5)
-    padded = model.represent(torch.cat([imgs, torch.rand(1, 1, SIZE, SIZE)], 1), torch.cat([poses, torch.rand(1, 1, 12)], 1), torch.tensor([[1.0, 1, 1, 0]]))
+    padded = model.represent(
+        torch.cat([imgs, torch.rand(1, 1, SIZE, SIZE)], 1),
+        torch.cat([poses, torch.rand(1, 1, 12)], 1),
+        torch.tensor([[1.0, 1, 1, 0]]),
+    )
     assert torch.allclose(r, padded, atol=1e-5)  # a masked slot is no observation
     none = model.represent(imgs[:, :0], poses[:, :0], mask[:, :0])
     assert none.shape == r.shape and torch.count_nonzero(none) == 0
@@ -70,17 +91,28 @@ def test_a_backprojected_slice_comes_back_at_its_pose_only(cache):
     from napari_genmed.core.nets.spatial_scene import backproject, slice_volume
 
     it = SceneDataset("train", 8, cache)[2]
-    features, images = torch.as_tensor(it["features"][:3])[None], torch.as_tensor(it["clean"][:3])[None]
+    features, images = (
+        torch.as_tensor(it["features"][:3])[None],
+        torch.as_tensor(it["clean"][:3])[None],
+    )
     volume = backproject(images[:, :, None], features, torch.ones(1, 3), 32, 2 / 32)
     assert volume.shape == (1, 3, 32, 32, 32)
-    mean = volume[:, :1] / volume[:, 1:2].clamp_min(1e-3)  # weighted mean of the images at each voxel
+    mean = volume[:, :1] / volume[:, 1:2].clamp_min(
+        1e-3
+    )  # weighted mean of the images at each voxel
     for q in range(3):
         back = slice_volume(mean, features[:, q], SIZE)[0, 0].numpy()
-        assert np.corrcoef(back.ravel(), it["clean"][q].ravel())[0, 1] > 0.85  # each plane comes back
+        assert (
+            np.corrcoef(back.ravel(), it["clean"][q].ravel())[0, 1] > 0.85
+        )  # each plane comes back
     tilted = features[:, 0].clone()
-    tilted[:, :3] += torch.as_tensor(it["features"][0][9:12]) * 0.5  # 16 mm along the axial plane's normal
+    tilted[:, :3] += (
+        torch.as_tensor(it["features"][0][9:12]) * 0.5
+    )  # 16 mm along the axial plane's normal
     seen = slice_volume(volume[:, 1:2], tilted, SIZE)[0, 0]
-    assert float(seen.mean()) < 0.5 * float(slice_volume(volume[:, 1:2], features[:, 0], SIZE)[0, 0].mean())
+    assert float(seen.mean()) < 0.5 * float(
+        slice_volume(volume[:, 1:2], features[:, 0], SIZE)[0, 0].mean()
+    )
     assert np.allclose(volume[0, 2].numpy(), np.log(4))  # log(1 + n) everywhere
 
 
@@ -93,21 +125,34 @@ def test_generate_view_api(cache, scene):
     obs = [(scene["speckled"][0], poses[0]), (scene["speckled"][1], poses[1])]
     g = api.generate_view(model, obs, query)
     assert g.image.shape == (128, 128) and g.native.shape == (SIZE, SIZE) and g.std is None
-    assert np.array_equal(g.image, api.generate_view(model, obs[::-1], query).image) or np.allclose(g.image, api.generate_view(model, obs[::-1], query).image, atol=1e-5)
+    assert np.array_equal(g.image, api.generate_view(model, obs[::-1], query).image) or np.allclose(
+        g.image, api.generate_view(model, obs[::-1], query).image, atol=1e-5
+    )
     s1 = api.generate_view(model, obs, query, n_samples=4, seed=2)
     assert np.array_equal(s1.image, api.generate_view(model, obs, query, n_samples=4, seed=2).image)
     assert s1.std.shape == (128, 128) and s1.std.max() > 0
-    assert api.generate_view(model, [], query.to_dict()).image.shape == (128, 128)  # no observation: the prior
+    assert api.generate_view(model, [], query.to_dict()).image.shape == (
+        128,
+        128,
+    )  # no observation: the prior
     other = standard_pose("sagittal", (64.0, 64.0, 64.0))
-    assert not np.allclose(api.generate_view(model, obs, other).native, g.native)  # the query pose matters
+    assert not np.allclose(
+        api.generate_view(model, obs, other).native, g.native
+    )  # the query pose matters
     views = api.simulate_views(api.make_phantom(28.0, 1).labels, seed=1)  # View objects at 1 mm
     assert api.generate_view(model, views, query).image.shape == (128, 128)
     for bad, words in [
-        (lambda: api.generate_view(build_model("rec-cvae", TINY_MODEL["rec-cvae"]), obs, query), "view generator"),
+        (
+            lambda: api.generate_view(build_model("rec-cvae", TINY_MODEL["rec-cvae"]), obs, query),
+            "view generator",
+        ),
         (lambda: api.generate_view(model, obs, "coronal"), "query_pose"),
         (lambda: api.generate_view(model, [obs[0]] * 9, query), "at most"),
         (lambda: api.generate_view(model, [(np.full((64, 64), np.nan), poses[0])], query), "NaN"),
-        (lambda: api.generate_view(model, [(np.zeros((10, 10)), poses[0])], query), "does not match"),
+        (
+            lambda: api.generate_view(model, [(np.zeros((10, 10)), poses[0])], query),
+            "does not match",
+        ),
         (lambda: api.generate_view(model, ["not an observation"], query), "observation"),
         (lambda: api.generate_view(model, obs, query, n_samples=0), "n_samples"),
     ]:
@@ -115,29 +160,52 @@ def test_generate_view_api(cache, scene):
             bad()
 
 
-@pytest.mark.parametrize("kind,scene", [("mental-map", "vector"), ("mental-map-gan", "vector"), ("mental-map", "spatial")])
+@pytest.mark.parametrize(
+    "kind,scene",
+    [("mental-map", "vector"), ("mental-map-gan", "vector"), ("mental-map", "spatial")],
+)
 def test_training_saves_loadable_generators(cache, tmp_path, kind, scene):
     from napari_genmed.core.progress import run
     from napari_genmed.core.train.views import ViewTrainConfig, train_views_job
 
     model = dict(SCENE_CODES[scene], adv_weight=0.1 if kind == "mental-map-gan" else 0.0)
     seen = []
-    cfg = ViewTrainConfig(kind=kind, model=model, train_size=8, val_size=2, epochs=2, batch_size=4, cache_dir=str(cache))
+    cfg = ViewTrainConfig(
+        kind=kind,
+        model=model,
+        train_size=8,
+        val_size=2,
+        epochs=2,
+        batch_size=4,
+        cache_dir=str(cache),
+    )
     result = run(train_views_job(cfg, tmp_path / kind), lambda p: seen.append(p.partial or {}))
     assert result["steps"] == 4 and 0 <= result["best_val_ssim"] <= 1
     assert ("d_loss" in seen[0]) == (kind == "mental-map-gan")
     loaded = api.load_model(str(tmp_path / kind / "model.safetensors"), "cpu")
-    assert loaded.kind == kind and loaded.config.scene_grid == model.get("scene_grid", 0) and json.loads((tmp_path / kind / "history.json").read_text())[-1]["epoch"] == 2
+    assert (
+        loaded.kind == kind
+        and loaded.config.scene_grid == model.get("scene_grid", 0)
+        and json.loads((tmp_path / kind / "history.json").read_text())[-1]["epoch"] == 2
+    )
 
 
 def test_evaluate_views_rows_and_baseline(cache):
-    from napari_genmed.core.progress import run
     from napari_genmed.core.eval.views import evaluate_views_job, format_view_table
+    from napari_genmed.core.progress import run
 
     recon = build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]).eval()
     rows = run(evaluate_views_job({"mental-map": tiny_map()}, recon, n=2, cache_dir=cache))
     assert {(r["method"], r["observed"], r["target"], r["queries"]) for r in rows} == {
-        (m, k, t, q) for m in ("mental-map", "baseline (reconstruct + simulate)") for k in (1, 2, 3) for t in ("clean", "speckled") for q in ("unobserved", "oblique")
+        (m, k, t, q)
+        for m in ("mental-map", "baseline (reconstruct + simulate)")
+        for k in (1, 2, 3)
+        for t in ("clean", "speckled")
+        for q in ("unobserved", "oblique")
     }
-    assert all(r["n"] == 2 * ((5 - r["observed"]) if r["queries"] == "unobserved" else 2) and -1 <= r["ncc"] <= 1 for r in rows)
+    assert all(
+        r["n"] == 2 * ((5 - r["observed"]) if r["queries"] == "unobserved" else 2)
+        and -1 <= r["ncc"] <= 1
+        for r in rows
+    )
     assert "| oblique | mental-map | axial | clean |" in format_view_table(rows)

@@ -24,11 +24,22 @@ def digest(model) -> str:
     return h.hexdigest()
 
 
-out, mode = Path(sys.argv[1]), sys.argv[2]  # one training per launch: torchrun's store serves one process group
+out, mode = (
+    Path(sys.argv[1]),
+    sys.argv[2],
+)  # one training per launch: torchrun's store serves one process group
 torch.manual_seed(0)
 initial = digest(build_model("rec-cvae", TINY_MODEL["rec-cvae"]))
-cfg = TrainConfig(kind="rec-cvae", model=TINY_MODEL["rec-cvae"], data=TINY_DATA, train_size=16, val_size=2, epochs=1,
-                  batch_size=2, cache_dir=os.environ["GENMED_CACHE"])
+cfg = TrainConfig(
+    kind="rec-cvae",
+    model=TINY_MODEL["rec-cvae"],
+    data=TINY_DATA,
+    train_size=16,
+    val_size=2,
+    epochs=1,
+    batch_size=2,
+    cache_dir=os.environ["GENMED_CACHE"],
+)
 if mode == "straight":
     result = run(train_job(cfg, out / "run", "cpu"))  # the job makes (and ends) the process group
 elif mode == "cut":  # stopped after 2 of its 4 steps ...
@@ -37,4 +48,6 @@ else:  # ... and resumed: every rank picks up its own random state (view masks, 
     result = run(train_job(cfg, out / "cut", "cpu", resume=True))
 assert not dist.is_initialized()
 rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-(out / f"{mode}{rank}.txt").write_text(f"{digest(result['model'])} {world} {initial} {result['steps']}")
+(out / f"{mode}{rank}.txt").write_text(
+    f"{digest(result['model'])} {world} {initial} {result['steps']}"
+)

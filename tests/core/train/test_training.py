@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from napari_genmed.core.io.checkpoint import load_checkpoint
 from napari_genmed.core.eval.reconstruction import evaluate_job, format_table
 from napari_genmed.core.eval.targets import check_targets
+from napari_genmed.core.io.checkpoint import load_checkpoint
 from napari_genmed.core.progress import Progress, run
 from napari_genmed.core.train.reconstruction import TrainConfig, train_job
 
@@ -21,7 +21,18 @@ from ..tiny import TINY_DATA, TINY_DATASET, TINY_MODEL
 
 
 def _cfg(kind, cache, **kw):
-    return TrainConfig(kind=kind, model=TINY_MODEL[kind], data=TINY_DATA, train_size=8, val_size=4, epochs=2, stage_epochs=(1, 1, 1), batch_size=4, cache_dir=str(cache), **kw)
+    return TrainConfig(
+        kind=kind,
+        model=TINY_MODEL[kind],
+        data=TINY_DATA,
+        train_size=8,
+        val_size=4,
+        epochs=2,
+        stage_epochs=(1, 1, 1),
+        batch_size=4,
+        cache_dir=str(cache),
+        **kw,
+    )
 
 
 def _digest(model) -> str:
@@ -95,15 +106,35 @@ def test_cli_resume_takes_the_settings_the_run_started_with(cache, tmp_path, cap
     cfg = _cfg("tl-net", cache)
     run(train_job(cfg, tmp_path / "straight", "cpu"))
     run(train_job(TrainConfig(**{**cfg.__dict__, "max_steps": 2}), tmp_path / "cut", "cpu"))
-    assert main(["train", "tl-net", "--resume", "--out", str(tmp_path / "cut"), "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "tl-net",
+                "--resume",
+                "--out",
+                str(tmp_path / "cut"),
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     straight = load_checkpoint(tmp_path / "straight" / "last.safetensors")
     resumed = load_checkpoint(tmp_path / "cut" / "last.safetensors")
     assert resumed[1]["metrics"]["step"] == straight[1]["metrics"]["step"] > 2
     assert _digest(resumed[0]) == _digest(straight[0])
     capsys.readouterr()
-    assert main(["train", "rec-cvae", "--resume", "--out", str(tmp_path / "cut"), "--device", "cpu"]) == 2
+    assert (
+        main(["train", "rec-cvae", "--resume", "--out", str(tmp_path / "cut"), "--device", "cpu"])
+        == 2
+    )
     assert "tl-net run, not rec-cvae" in capsys.readouterr().err
-    assert main(["train", "tl-net", "--resume", "--out", str(tmp_path / "nothing"), "--device", "cpu"]) == 2
+    assert (
+        main(["train", "tl-net", "--resume", "--out", str(tmp_path / "nothing"), "--device", "cpu"])
+        == 2
+    )
     assert "nothing to resume" in capsys.readouterr().err
 
 
@@ -139,8 +170,20 @@ def test_ddp_two_cpu_processes_keep_identical_replicas(cache, tmp_path):
     digests = {}
     for mode in ("straight", "cut", "resume"):
         res = subprocess.run(
-            [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}", str(script), str(tmp_path), mode],
-            capture_output=True, text=True, env=env, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nproc_per_node=2",
+                f"--master_port={_free_port()}",
+                str(script),
+                str(tmp_path),
+                mode,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
         )
         assert res.returncode == 0, mode + res.stdout[-2000:] + res.stderr[-4000:]
         digests[mode] = [(tmp_path / f"{mode}{r}.txt").read_text().split() for r in range(2)]
@@ -164,18 +207,37 @@ def test_evaluate_on_a_tiny_config():
     for r in rows:
         assert 0.0 <= r["dice"] <= 1.0 and r["n"] == 2 and np.isfinite(r["sen"])
     for r in rows:  # a head without an axial ellipse has no biometry: counted, not averaged
-        assert 0 <= r["biometry_failed"] <= 2 and np.isnan(r["ga_err_wk"]) == (r["biometry_failed"] == 2)
+        assert 0 <= r["biometry_failed"] <= 2 and np.isnan(r["ga_err_wk"]) == (
+            r["biometry_failed"] == 2
+        )
     table = format_table(rows)
-    assert "axial only" in table and "GA 36-38" in table and "paper" in table.splitlines()[0] and "GA err wk" in table
+    assert (
+        "axial only" in table
+        and "GA 36-38" in table
+        and "paper" in table.splitlines()[0]
+        and "GA err wk" in table
+    )
     # each held-out head's Dice, in order, for the paired comparisons of the targets; robustness rows have none
-    assert all(len(r["dice_per_head"]) == 2 and np.mean(r["dice_per_head"]) == pytest.approx(r["dice"]) for r in rows if r["scenario"] == "held-out")
+    assert all(
+        len(r["dice_per_head"]) == 2 and np.mean(r["dice_per_head"]) == pytest.approx(r["dice"])
+        for r in rows
+        if r["scenario"] == "held-out"
+    )
     assert not any("dice_per_head" in r for r in rows if r["scenario"] != "held-out")
-    checks = check_targets(rows)  # 9 paper rows, two CVAEs' three-view Dice, HiREC against REC with two view sets
+    checks = check_targets(
+        rows
+    )  # 9 paper rows, two CVAEs' three-view Dice, HiREC against REC with two view sets
     assert len(checks) == 13 and sum("paired difference" in c["detail"] for c in checks) == 2
     # the same table on validation heads: other phantoms, labelled as such, never the test heads
-    val = run(evaluate_job({"tl-net": models["tl-net"]}, n=2, data=TINY_DATASET, robustness=False, split="val"))
+    val = run(
+        evaluate_job(
+            {"tl-net": models["tl-net"]}, n=2, data=TINY_DATASET, robustness=False, split="val"
+        )
+    )
     test = [r for r in rows if r["model"] == "tl-net" and r["scenario"] == "held-out"]
-    assert [r["scenario"] for r in val] == ["validation"] * 3 and all(r["split"] == "val" and "paper" in r for r in val)
+    assert [r["scenario"] for r in val] == ["validation"] * 3 and all(
+        r["split"] == "val" and "paper" in r for r in val
+    )
     assert [r["dice"] for r in val] != [r["dice"] for r in test]
     with pytest.raises(ValueError, match="split"):
         run(evaluate_job(models, n=2, data=TINY_DATASET, split="train"))
@@ -183,7 +245,10 @@ def test_evaluate_on_a_tiny_config():
     low = run(evaluate_job(models, n=2, data=TINY_DATASET, robustness=False, threshold=0.3))
     held_out = [r for r in rows if r["scenario"] == "held-out"]
     assert [(a["model"], a["views"]) for a in low] == [(b["model"], b["views"]) for b in held_out]
-    assert all(a["threshold"] == 0.3 and b["threshold"] == 0.5 and a["sen"] >= b["sen"] for a, b in zip(low, held_out))
+    assert all(
+        a["threshold"] == 0.3 and b["threshold"] == 0.5 and a["sen"] >= b["sen"]
+        for a, b in zip(low, held_out)
+    )
     assert any(a["sen"] > b["sen"] for a, b in zip(low, held_out))  # the cut did something
     assert format_table(low).startswith("Skull probability cut at 0.3 (the reported table: 0.5)")
     assert format_table(rows).startswith("| scenario")
