@@ -15,17 +15,8 @@ def sample_head():
 def toy_flow():
     """The seed material's 2D flow x = (u1, u2 - u1^2 - 1): base, true and learnt
     densities (the bundled RealNVP) as three images side by side."""
-    from . import api
     from .core.flows.toyflow import density_images
+    from .core.io.checkpoint import load_model
+    from .layer_data import toy_flow_layers
 
-    images = density_images(api.load_model("toy-flow", "cpu"))
-    return [
-        (
-            images[key],
-            {"name": f"toy flow: {title}", "translate": (0.0, 140.0 * k), "colormap": "magma"},
-            "image",
-        )
-        for k, (key, title) in enumerate(
-            (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
-        )
-    ]
+    return toy_flow_layers(density_images(load_model("toy-flow", "cpu")))

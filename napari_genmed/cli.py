@@ -288,12 +288,17 @@ def _cmd_convert(args) -> int:
 def _cmd_bundle(args) -> int:
     from .dev.bundle import bundle
 
-    rows = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
-    view_rows = json.loads(Path(args.view_evaluation).read_text()) if args.view_evaluation else None
-    density = (
-        json.loads(Path(args.density_evaluation).read_text()) if args.density_evaluation else None
+    def read(path):
+        return json.loads(Path(path).read_text()) if path else None
+
+    written = bundle(
+        args.runs,
+        read(args.evaluation),
+        read(args.view_evaluation),
+        read(args.density_evaluation),
+        read(args.ceiling),
     )
-    for name, path in bundle(args.runs, rows, view_rows, density).items():
+    for name, path in written.items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -439,14 +444,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", required=True, choices=MODEL_NAMES + VIEW_GENERATORS)
     s.add_argument("--config", help="JSON file of the model config")
     s.set_defaults(func=_cmd_convert)
-    s = sub.add_parser("bundle", help="(developers) copy trained models into the package's weights")
-    s.add_argument("runs", help="folder with <model>/model.safetensors")
+    s = sub.add_parser(
+        "bundle", help="(developers) trained models, or measurements, into the package's weights"
+    )
+    s.add_argument(
+        "runs",
+        nargs="?",
+        help="folder with <model>/model.safetensors; without it the measurements go into the bundled weights' cards",
+    )
     s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
     s.add_argument(
         "--view-evaluation", help="JSON rows from `genmed evaluate-views --json --weights ...`"
     )
     s.add_argument(
         "--density-evaluation", help="JSON from `genmed evaluate-density --json --weights ...`"
+    )
+    s.add_argument(
+        "--ceiling",
+        help="JSON rows from `genmed ceiling --models ... --reading-error E --json` (the variants' spread)",
     )
     s.set_defaults(func=_cmd_bundle)
     return p

@@ -34,6 +34,11 @@ def open_demo(viewer, load_model: bool = True):
         )
     from qtpy.QtCore import QTimer
 
+    # the demo's own choices, made on screen: the sample's planes as the views and its
+    # skull as the ground truth (a panel never assigns layers by itself)
+    widgets["Skull reconstruction"].views.assign_by_name()
+    widgets["Skull reconstruction"].state.set_truth("skull")
+    widgets["Missing views"].truth.value = "head labels"
     front = docks[PANELS[0]]
     front.raise_()  # and in front: now, and again once Qt has built the tab bar (a raise before that is lost)
     QTimer.singleShot(0, front.raise_)

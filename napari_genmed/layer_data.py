@@ -1,9 +1,12 @@
-"""Core results as napari layer data, and replacing result layers in place.
+"""Core results as napari layer data: ``(data, kwargs, layer type)`` tuples.
 
-Plain functions with no Qt import: the npe2 sample-data contribution uses them
-too. A 2D view becomes a ``(1, H, W)`` image whose 4x4 affine
+Plain functions with no Qt (nor napari) import: the npe2 sample-data contribution
+uses them too, and the panels add what they return (``_qt/layers.py``). A 2D view
+becomes a ``(1, H, W)`` image whose 4x4 affine
 (:meth:`~napari_genmed.core.sim.geometry.Pose.affine`) places it at its pose in the
-volume's millimetre space, so it shows in 3D through the head.
+volume's millimetre space, so it shows in 3D through the head. A reconstruction
+becomes its result layers (:func:`reconstruction_layers`), whose names are
+:data:`RESULT_LAYERS`.
 """
 
 from __future__ import annotations
@@ -77,25 +80,6 @@ def view_layer(view, name: str | None = None) -> LayerData:
     return (data, kwargs, "image")
 
 
-def view_image(layer) -> np.ndarray:
-    """The (H, W) image of a layer made by :func:`view_layer` (or any 2D layer)."""
-    data = np.asarray(layer.data)
-    axes = (layer.metadata or {}).get("view_axes")
-    if axes is not None and data.ndim == 3:
-        return np.moveaxis(data, tuple(axes), (0, 1, 2))[0]
-    if data.ndim == 3 and data.shape[0] == 1:
-        return data[0]
-    return data
-
-
-def view_index(layer, row: float, col: float) -> tuple:
-    """The data index of pixel (row, col) of a view layer."""
-    k, r, c = layer.metadata["view_axes"]
-    idx = [0.0, 0.0, 0.0]
-    idx[r], idx[c] = row, col
-    return tuple(idx)
-
-
 def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list[LayerData]:
     """Layers of a phantom: its skull and all labels (2 mm scale), then its views."""
     scale = (phantom.spacing_mm,) * 3
@@ -151,28 +135,111 @@ def surface_layer(
     return ((verts, faces, values), kwargs, "surface")
 
 
-def layer_kind(layer) -> str:
-    """``"image"``, ``"labels"``, ``"surface"``, ... of a napari layer, from its public
-    class (napari hands plugins proxies, on which private attributes are deprecated)."""
-    return (
-        layer.__class__.__name__.lower()
-    )  # __class__, not type(): a proxy reports the wrapped class
+PROBABILITY, MASK, SURFACE, UNCERTAINTY = (
+    "skull probability",
+    "reconstructed skull",
+    "reconstructed surface",
+    "skull uncertainty",
+)
+RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)  #: the layers a reconstruction shows as
 
 
-def set_layer(viewer, data, kwargs: dict, layer_type: str):
-    """Add a layer, or update the existing layer of that name and type in place
-    (results replace earlier results instead of piling up)."""
-    name = kwargs.get("name")
-    if name in viewer.layers:
-        layer = viewer.layers[name]
-        same_kind = layer_kind(layer) == layer_type and (
-            layer_type == "surface" or layer.data.ndim == np.ndim(data)
+def reconstruction_layers(r) -> list[LayerData]:
+    """The result layers of a :class:`~.core.tasks.reconstruct.Reconstruction`: the
+    probability and the skull at the threshold (hidden: the surface shows it), the
+    surface when it has one, and the uncertainty with samples > 1."""
+    scale = (r.spacing_mm,) * 3
+    meta = {
+        "genmed_reconstruction": {
+            "model": r.model_kind,
+            "views": r.views_used,
+            "threshold": r.threshold,
+        }
+    }
+    out = [
+        (
+            r.probability,
+            {
+                "name": PROBABILITY,
+                "scale": scale,
+                "colormap": "inferno",
+                "contrast_limits": (0.0, 1.0),
+                "rendering": "attenuated_mip",
+                "visible": False,
+                "metadata": meta,
+            },
+            "image",
+        ),
+        (
+            r.mask().astype(np.uint8),
+            {"name": MASK, "scale": scale, "opacity": 0.6, "visible": False, "metadata": meta},
+            "labels",
+        ),
+    ]
+    if r.surface is not None:
+        verts, faces = r.surface
+        kwargs = {
+            "name": SURFACE,
+            "colormap": RECONSTRUCTION_COLORMAP,
+            "opacity": 0.8,
+            "shading": "smooth",
+            "metadata": meta,
+        }
+        out.append(((verts, faces, np.ones(len(verts), np.float32)), kwargs, "surface"))
+    if r.uncertainty is not None:
+        hi = float(max(r.uncertainty.max(), 1e-6))
+        kwargs = {
+            "name": UNCERTAINTY,
+            "scale": scale,
+            "colormap": "viridis",
+            "rendering": "mip",
+            "contrast_limits": (0.0, hi),
+            "metadata": meta,
+        }
+        out.append((r.uncertainty, kwargs, "image"))
+    return out
+
+
+TOY_TITLES = (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
+
+
+def toy_flow_layers(images: dict) -> list[LayerData]:
+    """The teaching flow's three densities side by side (see ``core.flows.toyflow``)."""
+    return [
+        (
+            images[key],
+            {
+                "name": f"toy flow: {title}",
+                "translate": (0.0, 140.0 * k),
+                "colormap": "magma",
+                "metadata": {"genmed_toy": key},
+            },
+            "image",
         )
-        if same_kind:
-            for key in ("affine", "scale", "translate", "metadata", "contrast_limits"):
-                if key in kwargs:
-                    setattr(layer, key, kwargs[key])
-            layer.data = data
-            return layer
-        viewer.layers.remove(layer)
-    return getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+        for k, (key, title) in enumerate(TOY_TITLES)
+    ]
+
+
+GENERATED, GENERATED_STD = "generated {view}", "generated {view} std"  #: the layers' names
+
+
+def generated_view_layers(g, view: str, seed: int) -> list[LayerData]:
+    """A generated view (:class:`~.core.tasks.viewgen.GeneratedView`) at its pose,
+    named after its query, and with samples > 1 its per-pixel std (hidden: the
+    panel shows it; in 3D on request)."""
+    from .core.sim.ultrasound import View
+
+    name, std_name = GENERATED.format(view=view), GENERATED_STD.format(view=view)
+    data, kwargs, kind = view_layer(View(name, g.image, g.pose, int(seed), speckle=False), name)
+    kwargs["metadata"] = dict(kwargs["metadata"], genmed_generated=g.method)
+    out = [(data, kwargs, kind)]
+    if g.std is not None:
+        std = g.std / max(float(g.std.max()), 1e-6)
+        data, kwargs, kind = view_layer(View(std_name, std, g.pose, 0, False), std_name)
+        kwargs.update(
+            colormap="viridis",
+            visible=False,
+            metadata=dict(kwargs["metadata"], genmed_generated=g.method),
+        )
+        out.append((data, kwargs, kind))
+    return out

@@ -1,15 +1,14 @@
 """Dock widget "Flow density": where does a view look unlike ultrasound?
 
 Pick the patch flow (bundled or a file) and a 2D layer (a generated missing view, an
-opened frame, the sample's planes), Compute: a worker runs
-:func:`~napari_genmed.core.tasks.density.density_map` and the per-pixel negative
+opened frame, the sample's planes), Compute: a worker runs the core's
+:func:`~napari_genmed.core.tasks.density.density_job` and the per-pixel negative
 log-likelihood (bits per dimension) appears over the view, at the view's own place
-(in 3D at its pose), with a diverging colormap centred near the top of what clean
-simulated views score, and a legend. "Teaching example" shows the seed material's 2D flow
-x = (u1, u2 - u1^2 - 1): the base density, the true density and the learnt one.
-The target "latent plane" shows the latent flow's density over two latent
-dimensions of the Latent explorer's model instead (docked if it is not), as layers
-beside the skull (:mod:`.latent_density`).
+(in 3D at its pose), with a diverging colormap centred on how clean held-out views
+score (the flow card's measurement), and a legend. "Teaching example" shows the seed
+material's 2D flow x = (u1, u2 - u1^2 - 1). The target "latent plane" asks the
+Latent explorer (docked if it is not) for its latent density map, through the
+viewer's state, and shows its summary here.
 """
 
 from __future__ import annotations
@@ -19,16 +18,16 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.progress import Progress
 from ..core.sim.geometry import Pose
 from ..core.sim.ultrasound import View
-from ..layer_data import set_layer, view_layer
+from ..core.tasks.density import DensityMap, clean_reference, density_job
+from ..layer_data import toy_flow_layers, view_layer
+from ..state import state_of
+from .docks import docked
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
+from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
 from .model_box import PATCH_FLOWS, ModelBox
-from .views_box import NONE, is_view_layer, layer_image, layer_spacing
 
-TYPICAL_BPD = 5.5  #: colormap centre (white): about the 95th percentile of the map in the fan of clean held-out views (median 5.0), so clean anatomy reads white to blue and only the unusual red
-HALF_RANGE = 2.0  #: colormap spans centre +- this many bits/dim
 DENSITY_COLORMAP = "bwr"
 LATENT_PLANE = "latent plane (Latent explorer)"
 
@@ -42,31 +41,47 @@ def legend_pixmap(width: int = 220, height: int = 14) -> QPixmap:
     return QPixmap.fromImage(q.copy())
 
 
-def density_job(flow, image: np.ndarray, spacing_mm: float):
-    from ..core.tasks.density import density_map
-
-    yield Progress(0, 1, "scoring patches")
-    out = density_map(image, flow, spacing_mm)
-    yield Progress(1, 1, "done")
-    return out
+def colour_limits(flow, score: np.ndarray) -> tuple[tuple[float, float], str]:
+    """The colour scale and its legend: white at the 95th percentile of clean
+    held-out views in the fan (from the flow's card), spanning four times their spread
+    above the median either way (clean anatomy reads white to blue, only the unusual
+    red); without that measurement the map's own range, and the legend says so."""
+    ref = clean_reference(flow)
+    if ref is None:
+        lo, hi = float(np.min(score)), float(np.max(score))
+        return (
+            (lo, hi),
+            f"this flow's card has no clean-view reference: the map's own range {lo:.1f}-{hi:.1f} bits/dim",
+        )
+    half = max(4.0 * (ref["p95"] - ref["median"]), 0.5)
+    lo, hi = ref["p95"] - half, ref["p95"] + half
+    return (lo, hi), (
+        f"white: the 95th percentile of clean held-out views ({ref['p95']:.1f} bits/dim); "
+        f"blue: likely ({lo:.1f}), red: unlikely ({hi:.1f})"
+    )
 
 
 class DensityWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=False)
         self.viewer = napari_viewer
+        self.state = state_of(napari_viewer)
         self.worker = None
-        self.result = None
+        self.result: DensityMap | None = None
         self.models = ModelBox(PATCH_FLOWS, "Patch flow (views)")
-        self.target = ComboBox(choices=self._targets, label="view")
-        self.run_button = PushButton(text="Compute density map")
+        self.target = ComboBox(
+            choices=self._targets, label="view", tooltip="the 2D view layer to score"
+        )
+        self.run_button = PushButton(
+            text="Compute density map", tooltip="score every pixel under the patch flow"
+        )
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.legend = Label(value="")
-        self.legend_text = Label(
-            value=f"blue: likely ({TYPICAL_BPD - HALF_RANGE:g} bits/dim)   red: unlikely ({TYPICAL_BPD + HALF_RANGE:g} bits/dim)"
-        )
+        self.legend_text = Label(value="")
+        self.legend_text.native.setWordWrap(True)
         self.readout = Label(value="")
+        self.readout.native.setWordWrap(True)
         self.toy_button = PushButton(text="Teaching example: the 2D banana flow")
         settings = Container(widgets=[self.target, self.progress], labels=True)
         buttons = Container(
@@ -89,6 +104,7 @@ class DensityWidget(JobPanel, Container):
         self.cancel.changed.connect(self.stop)
         self.toy_button.changed.connect(self.show_toy)
         watch(self, layer_list_events(napari_viewer), self._refresh)
+        watch(self, [self.state.latent_map_changed], self._on_latent_map)
         self._refresh()  # layers already open: pick a view now
         self.stop_on_close()
 
@@ -131,44 +147,33 @@ class DensityWidget(JobPanel, Container):
             show_error("Pick a 2D view layer.")
             return None
         layer = self.viewer.layers[name]
+        job = density_job(flow, np.asarray(layer_image(layer)), layer_spacing(layer))
         try:
-            from ..core.tasks.density import check_image
-            from ..core.tasks.viewprep import to_gray
-
-            image = to_gray(name, np.asarray(layer_image(layer)))
-            check_image(image)
+            next(job)  # checks the image before a worker starts
         except ValueError as exc:
             show_error(f"Cannot compute a density map: {exc}")
             return None
-        job = density_job(flow, image, layer_spacing(layer))
         self._source = name
         return self.launch(job, "Density map", self._on_result)
 
-    def _on_result(self, score: np.ndarray):
-        if (
-            self.worker is not None
-            and self.worker.abort_requested
-            or self._source not in self.viewer.layers
-        ):
+    def _on_result(self, result: DensityMap):
+        cancelled = self.worker is not None and self.worker.abort_requested
+        if cancelled or self._source not in self.viewer.layers:
             return
         source = self.viewer.layers[self._source]
         name = f"{self._source} density"
-        limits = (TYPICAL_BPD - HALF_RANGE, TYPICAL_BPD + HALF_RANGE)
+        limits, legend = colour_limits(self.models.model, result.score)
         meta = source.metadata or {}
         if "pose" in meta and "view_axes" in meta:
-            data, kwargs, kind = view_layer(
-                View(name, score, Pose.from_dict(meta["pose"]), 0, False), name
-            )
+            view = View(name, result.score, Pose.from_dict(meta["pose"]), 0, False)
+            data, kwargs, kind = view_layer(view, name)
         else:
-            data, kwargs, kind = (
-                score,
-                {
-                    "name": name,
-                    "scale": tuple(source.scale)[-2:],
-                    "translate": tuple(source.translate)[-2:],
-                },
-                "image",
-            )
+            kwargs = {
+                "name": name,
+                "scale": tuple(source.scale)[-2:],
+                "translate": tuple(source.translate)[-2:],
+            }
+            data, kind = result.score, "image"
         kwargs.update(
             colormap=DENSITY_COLORMAP,
             contrast_limits=limits,
@@ -177,55 +182,41 @@ class DensityWidget(JobPanel, Container):
             metadata=dict(kwargs.get("metadata", {}), genmed_density=self._source),
         )
         set_layer(self.viewer, data, kwargs, kind)
-        self.result = score
-        inside = (
-            score[np.asarray(layer_image(source)) > 0.05]
-            if score.shape == np.shape(layer_image(source))
-            else score
+        self.result = result
+        self.legend_text.value = legend
+        self.readout.value = (
+            f"{self._source}: median {result.median:.2f}, "
+            f"99th percentile {result.p99:.2f} bits/dim in the fan"
         )
-        self.readout.value = f"{self._source}: median {np.median(inside):.2f}, 99th percentile {np.percentile(inside, 99):.2f} bits/dim"
 
     def show_latent_plane(self):
-        """The latent flow's density map, through the Latent explorer (docked if needed)."""
-        from .docks import docked
-        from .latent_widget import LatentWidget
-
-        explorer = docked(self.viewer, LatentWidget, "Latent explorer")
-        if explorer.state is None:
+        """Ask the Latent explorer (docked if needed) for its latent density map."""
+        docked(self.viewer, "Latent explorer")
+        if self.state.latent is None:
             show_error(
-                "Latent plane: load a reconstruction model (Skull reconstruction panel) and wait for the Latent explorer's sliders."
+                "Latent plane: load a reconstruction model (Skull reconstruction panel) "
+                "and wait for the Latent explorer's sliders."
             )
             return None
-        logp = explorer.density.compute()
-        if logp is not None:
-            self.readout.value = explorer.density.caption.value
-        return logp
+        self.state.request_latent_map()
+        return self.state.latent_map
+
+    def _on_latent_map(self, summary):
+        if summary is not None and self.target.value == LATENT_PLANE:
+            self.readout.value = summary.describe()
 
     def show_toy(self):
         """The teaching example as three image layers side by side (2D)."""
-        from .. import api
         from ..core.flows.toyflow import density_images
+        from ..core.io.checkpoint import load_model
 
         try:
-            flow = api.load_model("toy-flow", "cpu")
+            flow = load_model("toy-flow", "cpu")
         except ValueError as exc:
             show_error(f"Cannot load the toy flow: {exc}")
             return None
         images = density_images(flow)
-        for k, (key, title) in enumerate(
-            (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
-        ):
-            set_layer(
-                self.viewer,
-                images[key],
-                {
-                    "name": f"toy flow: {title}",
-                    "translate": (0.0, 140.0 * k),
-                    "colormap": "magma",
-                    "metadata": {"genmed_toy": key},
-                },
-                "image",
-            )
+        add_layers(self.viewer, toy_flow_layers(images))
         self.viewer.dims.ndisplay = 2
         self.viewer.reset_view()
         return images

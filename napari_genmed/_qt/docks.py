@@ -1,17 +1,20 @@
-"""Finding a panel of this plugin in a viewer's window, docking it when it is not."""
+"""Docking one of this plugin's panels by its menu name, when it is not docked yet.
+
+By name, not by class: a panel never imports another panel (they share the viewer's
+state instead, :mod:`napari_genmed.state`).
+"""
 
 from __future__ import annotations
 
 PLUGIN = "napari-genmed"
 
 
-def docked(viewer, cls, name: str):
-    """The viewer's panel of class ``cls`` (the plugin's dock widget ``name``),
-    docked (tabbed) if it is not yet. napari hands plugins proxies of their own
-    widgets: the real widget is returned."""
-    for widget in viewer.window.dock_widgets.values():
-        widget = getattr(widget, "__wrapped__", widget)
-        if isinstance(widget, cls):
-            return widget
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
-    return getattr(widget, "__wrapped__", widget)
+def is_docked(viewer, name: str) -> bool:
+    """Whether the plugin's dock widget ``name`` (its menu name) is in the window."""
+    return f"{name} ({PLUGIN})" in viewer.window.dock_widgets
+
+
+def docked(viewer, name: str) -> None:
+    """Dock (tabbed) the plugin's widget ``name`` unless it is docked already."""
+    if not is_docked(viewer, name):
+        viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)

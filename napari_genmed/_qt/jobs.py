@@ -80,8 +80,8 @@ def leave_a_core_for_the_gui() -> None:
 
 def watch(widget, emitters, callback) -> None:
     """Connect ``callback`` to napari event emitters (e.g. ``viewer.layers.events.
-    inserted``) for as long as ``widget``'s Qt object lives: a closed panel leaves no
-    connection behind."""
+    inserted``) or psygnal signals (the viewer state's) for as long as ``widget``'s
+    Qt object lives: a closed panel leaves no connection behind."""
     for emitter in emitters:
         emitter.connect(callback)
 

@@ -1,13 +1,15 @@
 """Dock widget "Missing views": generate an unseen plane from the observed slices.
 
 Pick a view generator (the mental map, plain or GAN; or a file), the observed slices
-(Image layers that carry their pose: the sample's planes, extracted or generated
-planes) and the query plane (a standard plane through the head, or a plane of the
-Plane picker), then Generate: a worker runs :func:`~napari_genmed.core.tasks.viewgen.generate`
-and, when the true head is in the viewer, renders the true plane without speckle.
-The result: the generated slice in 3D at its pose (an Image layer, replaced on a
-re-run), with "samples > 1" its per-pixel standard deviation, and in the panel the
-row generated | truth | |difference| with SSIM / NCC / PSNR.
+(Image layers that carry their pose; by default the views assigned in the Skull
+reconstruction panel, through the viewer's state) and the query plane (a standard
+plane through the head, or a plane of the Plane picker, also through the state),
+then Generate: a worker runs the core's
+:func:`~napari_genmed.core.tasks.viewgen.generation_job` and, when the user picks the
+true head, renders the true plane without speckle. The result: the generated slice
+in 3D at its pose (an Image layer, replaced on a re-run), with samples > 1 its
+per-pixel standard deviation, and in the panel the row generated | truth |
+|difference| with SSIM / NCC / PSNR.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Spi
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
-from ..core.progress import Progress
 from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
-from ..core.sim.ultrasound import View
-from ..layer_data import layer_kind, set_layer, view_image, view_layer
+from ..core.tasks.planes import plane_centre
+from ..core.tasks.viewgen import Generation, generation_job
+from ..layer_data import GENERATED_STD, generated_view_layers
+from ..state import state_of
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
+from .layers import NONE, add_layers, layer_kind, view_image
 from .model_box import GENERATORS, ModelBox
-from .views_box import NONE
 
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
@@ -55,47 +58,44 @@ def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
     return QPixmap.fromImage(q.copy())
 
 
-def generation_job(
-    model,
-    observations,
-    query: Pose,
-    view: str,
-    n_samples: int,
-    seed: int,
-    truth_labels=None,
-    truth_spacing: float = 2.0,
-):
-    from ..core.metrics.similarity import similarity
-    from ..core.sim.ultrasound import simulate_view
-    from ..core.tasks.viewgen import generate
-
-    total = 3 if truth_labels is not None else 2
-    yield Progress(0, total, "generating")
-    generated = generate(model, observations, query, n_samples, seed)
-    out = {"generated": generated, "view": view, "truth": None, "scores": None}
-    if truth_labels is not None:
-        yield Progress(1, total, "rendering the true plane")
-        truth = simulate_view(truth_labels, query, truth_spacing, seed=seed, speckle=False).image
-        out["truth"], out["scores"] = truth, similarity(generated.image, truth)
-    yield Progress(total, total, "done")
-    return out
-
-
 class MissingViewsWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=False)
         self.viewer = napari_viewer
+        self.state = state_of(napari_viewer)
         self.worker = None
-        self.result: dict | None = None
+        self.result: Generation | None = None
+        self._observed_by_user = False
+        self._syncing = False
         self.models = ModelBox(GENERATORS, "Mental map (VAE)")
         self.observed = Select(
-            choices=lambda w=None: posed_layers(self.viewer), label="observed slices"
+            choices=lambda w=None: posed_layers(self.viewer),
+            label="observed slices",
+            tooltip="the acquired slices the generator sees (by default the assigned views)",
         )
-        self.query = ComboBox(choices=self._query_choices, label="query plane")
-        self.truth = ComboBox(choices=self._truth_choices, label="true head")
-        self.samples = SpinBox(value=1, min=1, max=32, label="samples")
-        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
-        self.run_button = PushButton(text="Generate")
+        self.query = ComboBox(
+            choices=self._query_choices,
+            value=f"coronal{STANDARD}",
+            label="query plane",
+            tooltip="the plane to generate",
+        )
+        self.truth = ComboBox(
+            choices=self._truth_choices,
+            value=NONE,
+            label="true head",
+            tooltip="a phantom's labels to render the true plane from (scores)",
+        )
+        self.samples = SpinBox(
+            value=1,
+            min=1,
+            max=32,
+            label="samples",
+            tooltip="more: the mean of variants and their std",
+        )
+        self.seed = SpinBox(
+            value=0, min=0, max=2**31 - 1, label="seed", tooltip="seed of the variants"
+        )
+        self.run_button = PushButton(text="Generate", tooltip="generate the query plane")
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.titles = Label(value="")
@@ -121,18 +121,18 @@ class MissingViewsWidget(JobPanel, Container):
             ]
         )
         self.observed.native.setMaximumHeight(90)
+        self.observed.changed.connect(self._on_observed)
         self.run_button.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
         watch(self, layer_list_events(napari_viewer), self._refresh)
+        watch(self, [self.state.views_changed, self.state.planes_changed], self._refresh)
         self.stop_on_close()
         self._refresh()
 
     # -- choices ----------------------------------------------------------------
     def _query_choices(self, widget=None):
         out = [f"{v}{STANDARD}" for v in VIEW_NAMES]
-        if self._picker() is not None:
-            out += [f"{v}{PICKER}" for v in VIEW_NAMES]
-        return out
+        return out + [f"{v}{PICKER}" for v in VIEW_NAMES if v in self.state.planes]
 
     def _truth_choices(self, widget=None):
         return [NONE] + [
@@ -141,30 +141,29 @@ class MissingViewsWidget(JobPanel, Container):
             if layer_kind(layer) == "labels" and "genmed_phantom" in (layer.metadata or {})
         ]
 
-    def _picker(self):
-        from .plane_picker import PlanePicker
+    def _on_observed(self, value):
+        if not self._syncing:
+            self._observed_by_user = True
 
-        for widget in self.viewer.window.dock_widgets.values():
-            if isinstance(widget, PlanePicker):
-                return getattr(widget, "__wrapped__", widget)
-        return None
-
-    def _refresh(self, event=None):
+    def _refresh(self, *_):
+        """New choices, the user's picks kept; until the user picks observed slices,
+        they follow the assigned views (those with a pose), less the query's view."""
         for combo in (self.query, self.truth):
             current = combo.value
             combo.reset_choices()
-            if current in combo.choices:
-                combo.value = current
-        if self.query.value is None or self.query.value == self.query.choices[0] and event is None:
-            self.query.value = f"coronal{STANDARD}"  # the plane clinicians most often lack
-        if self.truth.value in (None, NONE) and len(self.truth.choices) > 1:
-            self.truth.value = self.truth.choices[1]
-        selected = [n for n in (self.observed.value or []) if n in posed_layers(self.viewer)]
-        self.observed.reset_choices()
-        view = str(self.query.value).split(" ")[0]
-        self.observed.value = selected or [
-            n for n in self.observed.choices if n in VIEW_NAMES and n != view
-        ]
+            combo.value = current if current in combo.choices else combo.choices[0]
+        posed = posed_layers(self.viewer)
+        self._syncing = True
+        try:
+            self.observed.reset_choices()
+            if self._observed_by_user:
+                self.observed.value = [n for n in (self.observed.value or []) if n in posed]
+            else:
+                view = str(self.query.value).split(" ")[0]
+                assigned = self.state.assigned()
+                self.observed.value = [n for v, n in assigned.items() if v != view and n in posed]
+        finally:
+            self._syncing = False
 
     # -- inputs -----------------------------------------------------------------
     def observations(self) -> list[tuple[np.ndarray, Pose]]:
@@ -185,18 +184,13 @@ class MissingViewsWidget(JobPanel, Container):
     def query_pose(self, observations) -> tuple[str, Pose]:
         view, _, source = str(self.query.value).partition(" ")
         if source == PICKER.strip():
-            pose = self._picker().pose(view) if self._picker() is not None else None
+            pose = self.state.planes.get(view)
             if pose is None:
                 raise ValueError("the Plane picker has no volume to place planes in")
             return view, pose
         truth = self._truth_layer()
         if truth is not None:
-            from ..core.sim.geometry import standard_centre
-            from ..core.sim.labels import as_labels, head_mask
-
-            centre = standard_centre(
-                head_mask(as_labels(np.asarray(truth.data))), float(truth.scale[0])
-            )
+            centre = plane_centre(np.asarray(truth.data), float(truth.scale[0]), is_labels=True)
         elif observations:
             centre = np.mean([p.origin for _, p in observations], axis=0)
         else:
@@ -218,6 +212,7 @@ class MissingViewsWidget(JobPanel, Container):
             view, query = self.query_pose(obs)
             truth = self._truth_layer()
             labels = np.asarray(truth.data) if truth is not None else None
+            spacing = float(truth.scale[0]) if truth is not None else 2.0
             job = generation_job(
                 model,
                 obs,
@@ -226,11 +221,9 @@ class MissingViewsWidget(JobPanel, Container):
                 int(self.samples.value),
                 int(self.seed.value),
                 labels,
-                float(truth.scale[0]) if truth is not None else 2.0,
+                spacing,
             )
-            from ..core.tasks.viewgen import prepare_observations
-
-            prepare_observations(obs)  # bad slices fail here, before a worker starts
+            next(job)  # bad slices fail here, before a worker starts
         except (ValueError, KeyError) as exc:
             show_error(f"Cannot generate: {exc}")
             return None
@@ -239,39 +232,25 @@ class MissingViewsWidget(JobPanel, Container):
     def start_buttons(self):
         return [self.run_button, self.models.load]
 
-    def _on_result(self, result: dict):
+    def _on_result(self, result: Generation):
         if self.worker is not None and self.worker.abort_requested:
             return
-        g = result["generated"]
-        name = f"generated {result['view']}"
-        data, kwargs, kind = view_layer(
-            View(name, g.image, g.pose, int(self.seed.value), speckle=False), name
-        )
-        kwargs["metadata"] = dict(kwargs["metadata"], genmed_generated=g.method)
-        set_layer(self.viewer, data, kwargs, kind)
-        std_name = f"{name} std"
-        if g.std is not None:
-            data, kwargs, kind = view_layer(
-                View(std_name, g.std / max(float(g.std.max()), 1e-6), g.pose, 0, False), std_name
-            )
-            kwargs.update(
-                colormap="viridis",
-                visible=False,
-                metadata=dict(kwargs["metadata"], genmed_generated=g.method),
-            )  # shown in the panel; in 3D on request
-            set_layer(self.viewer, data, kwargs, kind)
-        elif std_name in self.viewer.layers:
+        g = result.generated
+        layers = generated_view_layers(g, result.view, int(self.seed.value))
+        add_layers(self.viewer, layers)
+        std_name = GENERATED_STD.format(view=result.view)
+        if g.std is None and std_name in self.viewer.layers:
             self.viewer.layers.remove(std_name)
         tiles, titles = [g.image], ["generated"]
-        if result["truth"] is not None:
-            tiles += [result["truth"], np.abs(g.image - result["truth"])]
+        if result.truth is not None:
+            tiles += [result.truth, np.abs(g.image - result.truth)]
             titles += ["truth (no speckle)", "|difference|"]
         if g.std is not None:
             tiles.append(g.std / max(float(g.std.max()), 1e-6))
             titles.append("std over samples")
         self.preview.native.setPixmap(to_pixmap(tiles))
         self.titles.value = "  |  ".join(titles)
-        s = result["scores"]
+        s = result.scores
         self.readout.value = (
             "no true head: no scores"
             if s is None

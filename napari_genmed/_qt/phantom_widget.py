@@ -11,8 +11,9 @@ from __future__ import annotations
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
 
 from ..core.sim.scan import scan_job
-from ..layer_data import phantom_layers, set_layer
+from ..layer_data import phantom_layers
 from .jobs import JobPanel, progress_bar, start_job
+from .layers import add_layers
 
 
 class PhantomWidget(JobPanel, Container):
@@ -58,8 +59,7 @@ class PhantomWidget(JobPanel, Container):
         return [self.generate]
 
     def _on_done(self, scan):
-        for data, kwargs, kind in phantom_layers(scan.phantom, scan.views):
-            set_layer(self.viewer, data, kwargs, kind)
+        add_layers(self.viewer, phantom_layers(scan.phantom, scan.views))
         b = scan.phantom.biometry
         self.readout.value = (
             f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA {b.ga_weeks:.1f} w)"

@@ -15,20 +15,22 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
 
-from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, sample_plane, standard_pose
-from ..layer_data import layer_kind, set_layer, view_layer
-from .jobs import layer_list_events, watch
-
-NONE = "(none)"
+from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, standard_pose
+from ..core.tasks.planes import extract_plane, plane_centre
+from ..layer_data import view_layer
+from ..state import state_of
+from .jobs import abandon, layer_list_events, start_job, watch
+from .layers import NONE, layer_kind, set_layer
 
 
 class PlanePicker(Container):
     def __init__(self, napari_viewer):
         super().__init__(labels=True)
         self.viewer = napari_viewer
-        self.state = {
-            v: [0.0, 0.0, 0.0] for v in VIEW_NAMES
-        }  # offset, tilt about rows, tilt about columns
+        self.state = state_of(napari_viewer)
+        #: per view: offset along the normal (mm), tilt about rows and about columns (deg)
+        self.placements = {v: [0.0, 0.0, 0.0] for v in VIEW_NAMES}
+        self.worker = None  #: an extraction running
         self._syncing = False
         self._centre_cache = (None, None)
         self._planes_of = None  # the volume layer the plane layers show
@@ -60,6 +62,8 @@ class PlanePicker(Container):
         self.snap.changed.connect(self.snap_to_standard)
         self.extract.changed.connect(self.extract_view)
         watch(self, layer_list_events(napari_viewer), self._refresh_volumes)
+        holder = self
+        self.native.destroyed.connect(lambda *_: abandon(holder.worker))
         self._refresh_volumes()
 
     # -- the volume -----------------------------------------------------------
@@ -116,16 +120,11 @@ class PlanePicker(Container):
 
     def _centre(self, layer) -> np.ndarray:
         """Centre of the standard planes, computed once per volume layer."""
-        data = np.asarray(layer.data)
         key = self._key(layer)
         if self._centre_cache[0] != key:
-            if layer_kind(layer) == "labels":
-                from ..core.sim.geometry import standard_centre
-                from ..core.sim.labels import as_labels, head_mask
-
-                centre = standard_centre(head_mask(as_labels(data)), self._spacing(layer))
-            else:
-                centre = (np.array(data.shape) - 1) / 2 * self._spacing(layer)
+            centre = plane_centre(
+                np.asarray(layer.data), self._spacing(layer), layer_kind(layer) == "labels"
+            )
             self._centre_cache = (key, centre)
         return self._centre_cache[1]
 
@@ -133,13 +132,14 @@ class PlanePicker(Container):
         layer = self._layer()
         if layer is None:
             return None
-        offset, a, b = self.state[view]
+        offset, a, b = self.placements[view]
         return adjusted_pose(standard_pose(view, self._centre(layer)), offset, a, b)
 
     # -- the planes in 3D -----------------------------------------------------
     def show_planes(self):
         layer = self._layer()
         if layer is None:
+            self.state.set_planes({})
             return
         if self._planes_of != self._key(layer):  # a new volume: new plane layers
             for view in VIEW_NAMES:
@@ -180,6 +180,7 @@ class PlanePicker(Container):
                     opacity=0.7,
                 )
                 target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
+        self.state.set_planes({view: self.pose(view) for view in VIEW_NAMES})
 
     def _on_drag(self, view: str):
         """A plane dragged in the canvas: read its new position back into the offset."""
@@ -195,12 +196,12 @@ class PlanePicker(Container):
         s = self._spacing(layer)
         pose = self.pose(view)
         moved = np.asarray(target.plane.position) * s - np.asarray(pose.origin)
-        self.state[view][0] += float(moved @ pose.normal)
+        self.placements[view][0] += float(moved @ pose.normal)
         if view == self.view.value:
             self._syncing = True
             try:
                 self.offset.value = float(
-                    np.clip(self.state[view][0], self.offset.min, self.offset.max)
+                    np.clip(self.placements[view][0], self.offset.min, self.offset.max)
                 )
             finally:
                 self._syncing = False
@@ -208,7 +209,7 @@ class PlanePicker(Container):
     def _on_slider(self, _=None):
         if self._syncing:
             return
-        self.state[self.view.value] = [
+        self.placements[self.view.value] = [
             float(self.offset.value),
             float(self.tilt_a.value),
             float(self.tilt_b.value),
@@ -218,47 +219,53 @@ class PlanePicker(Container):
     def _on_view(self, view):
         self._syncing = True
         try:
-            self.offset.value, self.tilt_a.value, self.tilt_b.value = self.state[view]
+            self.offset.value, self.tilt_a.value, self.tilt_b.value = self.placements[view]
         finally:
             self._syncing = False
 
     def snap_to_standard(self):
-        self.state[self.view.value] = [0.0, 0.0, 0.0]
+        self.placements[self.view.value] = [0.0, 0.0, 0.0]
         self._on_view(self.view.value)
         self.show_planes()
 
     # -- extraction -----------------------------------------------------------
     def extract_view(self):
+        """The 2D view at the current plane, made in a worker (simulated ultrasound for
+        a label volume, resampled intensities for an image volume); returns the worker."""
         layer = self._layer()
         if layer is None:
             show_error("Pick a 3D volume first.")
             return None
+        if self.worker is not None:
+            return None
         view = self.view.value
         pose = self.pose(view)
         pose = Pose(pose.origin, pose.row_axis, pose.col_axis, 1.0, (128, 128), name=view)
-        s = self._spacing(layer)
-        try:
-            if layer_kind(layer) == "labels":
-                from ..core.sim.ultrasound import simulate_view
+        args = (
+            np.asarray(layer.data),
+            self._spacing(layer),
+            pose,
+            layer_kind(layer) == "labels",
+            view,
+        )
+        offset = np.asarray(layer.translate, float)  # the volume layer's offset in the world
+        self.extract.enabled = False
+        self.worker = start_job(
+            extract_plane,
+            *args,
+            what=f"Extracting the {view} plane",
+            on_result=lambda v: self._on_extracted(v, offset),
+            on_finished=self._extracted,
+            progress=False,
+        )
+        return self.worker
 
-                v = simulate_view(np.asarray(layer.data), pose, spacing_mm=s, seed=0, name=view)
-            else:
-                from ..core.sim.ultrasound import View
+    def _on_extracted(self, v, offset):
+        data, kwargs, kind = view_layer(v, v.name)
+        kwargs["affine"][:3, 3] += offset
+        set_layer(self.viewer, data, kwargs, kind)
+        self.info.value = f"{v.name}: extracted at {np.round(v.pose.origin, 1)} mm"
 
-                img = sample_plane(np.asarray(layer.data), s, pose)
-                lo, hi = np.percentile(np.asarray(layer.data), [1, 99.5])
-                v = View(
-                    name=view,
-                    image=np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32),
-                    pose=pose,
-                )
-        except ValueError as exc:
-            show_error(f"Cannot extract the {view} plane: {exc}")
-            return None
-        data, kwargs, kind = view_layer(v, view)
-        kwargs["affine"][:3, 3] += np.asarray(
-            layer.translate
-        )  # the volume layer's offset in the world
-        out = set_layer(self.viewer, data, kwargs, kind)
-        self.info.value = f"{view}: extracted at {np.round(pose.origin, 1)} mm"
-        return out
+    def _extracted(self):
+        self.worker = None
+        self.extract.enabled = True

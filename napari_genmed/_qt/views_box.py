@@ -1,96 +1,106 @@
-"""The views section: assign 2D Image layers to axial / sagittal / coronal, each
-with its pixel spacing (read from the layer when it carries one)."""
+"""The views section: assign 2D Image layers to axial / sagittal / coronal, each with
+its pixel spacing (read from the layer when it carries one).
+
+Every assignment is the user's: a slot set to "(none)" stays empty, and nothing
+fills a slot by itself (not the sample's planes, not a layer added later). The
+assignments live in the viewer's state (:class:`~napari_genmed.state.ViewerState`);
+this box shows and edits them. "Assign by name" is the one shortcut, on request: the
+layers named after the views go to their slots.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton
 
 from ..core.sim.geometry import VIEW_NAMES
-from ..layer_data import layer_kind, view_image
 from .jobs import layer_list_events, watch
-
-NONE = "(none)"
-
-
-def is_view_layer(layer) -> bool:
-    """A 2D image, a slice placed in 3D (one singleton axis), or an RGB frame."""
-    if layer_kind(layer) != "image":
-        return False
-    shape = np.shape(layer.data)
-    if getattr(layer, "rgb", False):
-        return len(shape) == 3
-    return len(shape) == 2 or (len(shape) == 3 and min(shape) == 1)
-
-
-def layer_image(layer) -> np.ndarray:
-    if getattr(layer, "rgb", False):
-        return np.asarray(layer.data)
-    return view_image(layer)
-
-
-def layer_spacing(layer) -> float:
-    meta = layer.metadata or {}
-    if "pixel_spacing_mm" in meta:
-        sp = meta["pixel_spacing_mm"]
-        return float(np.mean(sp)) if np.ndim(sp) else float(sp)
-    return float(np.mean(np.asarray(layer.scale)[-2:]))
+from .layers import NONE, is_view_layer, layer_image, layer_spacing
 
 
 class ViewsBox(Container):
-    def __init__(self, viewer):
+    def __init__(self, viewer, state):
         super().__init__(labels=True)
-        self.viewer = viewer
-        self.pick = {}
-        self.spacing = {}
+        self.viewer, self.state = viewer, state
+        self.pick: dict[str, ComboBox] = {}
+        self.spacing: dict[str, FloatSpinBox] = {}
+        self._syncing = False
         for name in VIEW_NAMES:
-            self.pick[name] = ComboBox(choices=self._choices, label=name)
+            self.pick[name] = ComboBox(
+                choices=self._choices,
+                value=NONE,
+                label=name,
+                tooltip=f"the 2D image layer acquired as the {name} plane, or (none)",
+            )
             self.spacing[name] = FloatSpinBox(
-                value=1.0, min=0.01, max=20.0, step=0.05, label="  pixel mm"
+                value=state.pixel_mm[name],
+                min=0.01,
+                max=20.0,
+                step=0.05,
+                label="  pixel mm",
+                tooltip=f"pixel size of the {name} image (read from the layer when it says)",
             )
             self.pick[name].changed.connect(lambda value, n=name: self._on_pick(n, value))
+            self.spacing[name].changed.connect(lambda v, n=name: state.set_pixel_mm(n, v))
             self.extend([self.pick[name], self.spacing[name]])
+        self.by_name = PushButton(
+            text="Assign by name",
+            tooltip="put the layers named axial, sagittal and coronal in those slots",
+        )
+        self.by_name.changed.connect(self.assign_by_name)
+        self.append(self.by_name)
+        watch(self, [state.views_changed], self._show_state)
         watch(self, layer_list_events(viewer), self.refresh)
-        self.auto_assign()
+        self._show_state()
 
     def _choices(self, widget=None):
         return [NONE] + [layer.name for layer in self.viewer.layers if is_view_layer(layer)]
 
     def refresh(self, event=None):
-        for combo in self.pick.values():
-            current = combo.value
-            combo.reset_choices()
-            if current in combo.choices:
-                combo.value = current
-        self.auto_assign(only_empty=True)
+        """The layer list changed: new choices; a slot whose layer is gone becomes empty."""
+        for name in [n for n in self.state.assigned().values() if n not in self.viewer.layers]:
+            self.state.forget_layer(name)
+        self._syncing = True
+        try:
+            for combo in self.pick.values():
+                combo.reset_choices()
+        finally:
+            self._syncing = False
+        self._show_state()
 
-    def auto_assign(self, only_empty: bool = False):
-        """Assign layers whose names are the view names (the sample, extracted planes)."""
-        for name, combo in self.pick.items():
-            if only_empty and combo.value != NONE:
-                continue
-            match = [
-                c
-                for c in combo.choices
-                if c == name or (isinstance(c, str) and c.startswith(f"{name} "))
-            ]
-            if match:
-                combo.value = match[0]
+    def _show_state(self, *_):
+        """Show the state's assignments (the combos never choose by themselves)."""
+        self._syncing = True
+        try:
+            for name, combo in self.pick.items():
+                held = self.state.views[name]
+                combo.value = held if held in combo.choices else NONE
+                self.spacing[name].value = self.state.pixel_mm[name]
+        finally:
+            self._syncing = False
 
-    def _on_pick(self, name, value):
-        if value not in (None, NONE) and value in self.viewer.layers:
-            self.spacing[name].value = layer_spacing(self.viewer.layers[value])
+    def _on_pick(self, slot, value):
+        if self._syncing:
+            return
+        layer = None if value in (None, NONE) else value
+        spacing = layer_spacing(self.viewer.layers[layer]) if layer in self.viewer.layers else None
+        self.state.assign(slot, layer, spacing)
+        if spacing is not None:
+            self.spacing[slot].value = self.state.pixel_mm[slot]
+
+    def assign_by_name(self):
+        """Assign the layers named after the views (the sample's planes, say)."""
+        for slot in VIEW_NAMES:
+            if slot in self.viewer.layers and is_view_layer(self.viewer.layers[slot]):
+                self.state.assign(slot, slot, layer_spacing(self.viewer.layers[slot]))
+        self._show_state()
 
     def views(self) -> dict:
-        """``{view: (image, pixel mm)}`` of the assigned layers (what api.reconstruct takes)."""
+        """``{view: (image, pixel mm)}`` of the assigned layers (what the models take)."""
         out = {}
-        for name, combo in self.pick.items():
-            if combo.value in (None, NONE):
-                continue
-            if combo.value not in self.viewer.layers:
-                raise ValueError(f"the layer assigned to {name} ({combo.value!r}) is gone")
-            out[name] = (
-                layer_image(self.viewer.layers[combo.value]),
-                float(self.spacing[name].value),
-            )
+        for slot, name in self.state.assigned().items():
+            if name not in self.viewer.layers:
+                raise ValueError(f"the layer assigned to {slot} ({name!r}) is gone")
+            image = layer_image(self.viewer.layers[name])
+            out[slot] = (np.asarray(image), float(self.state.pixel_mm[slot]))
         return out

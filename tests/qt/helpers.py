@@ -23,9 +23,15 @@ def panel_with_weights(viewer, qtbot, name: str, weights):
     return panel
 
 
-def reconstruction_panel(viewer, qtbot, weights):
-    """The sample head and the reconstruction panel with ``weights`` loaded."""
-    return panel_with_weights(viewer, qtbot, "Skull reconstruction", weights)
+def reconstruction_panel(viewer, qtbot, weights, assign: bool = True):
+    """The sample head and the reconstruction panel with ``weights`` loaded; with
+    ``assign``, the user's choices: the sample's planes as the views (by name) and its
+    skull as the ground truth."""
+    panel = panel_with_weights(viewer, qtbot, "Skull reconstruction", weights)
+    if assign:
+        panel.views.assign_by_name()
+        panel.truth.value = "skull"
+    return panel
 
 
 def click_world(viewer, world, qtbot=None):

@@ -92,13 +92,13 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     recon.run()
     _wait(qtbot, recon)
     latent = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
-    qtbot.waitUntil(lambda: latent.state is not None and latent.idle, timeout=180_000)
-    assert latent.state.model is recon.models.model and len(latent.sliders) == 32
+    qtbot.waitUntil(lambda: latent.latent is not None and latent.idle, timeout=180_000)
+    assert latent.latent.model is recon.models.model and len(latent.sliders.sliders) == 32
     before = np.array(viewer.layers["skull probability"].data)
     readout_before = latent.readout.value
     latent.on_views.value = False
-    top = latent.state.directions.order[0]
-    latent.sliders[top].value = 2.5
+    top = latent.latent.directions.order[0]
+    latent.sliders.sliders[top].value = 2.5
     qtbot.waitUntil(lambda: latent.idle, timeout=60_000)
     after = np.array(viewer.layers["skull probability"].data)
     assert np.sum((after > 0.5) != (before > 0.5)) > 500
@@ -115,15 +115,15 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     skull_right = viewer.layers["skull probability"].extent.world[1][-1]
     assert image.extent.world[0][-1] > skull_right  # beside the skull, not over it
     i, j = density.dims
-    u = latent.state.values()
+    u = latent.latent.values()
     assert np.allclose(point.data[0], density.place.to_world(u[i], u[j]))
     viewer.scene.camera.angles = (10.0, -25.0, 80.0)
     qtbot.wait(50)
     click_world(viewer, (0.0, *density.place.to_world(1.5, -1.0)))
-    assert latent.state.values()[i] == pytest.approx(1.5, abs=0.02) and latent.state.values()[
+    assert latent.latent.values()[i] == pytest.approx(1.5, abs=0.02) and latent.latent.values()[
         j
     ] == pytest.approx(-1.0, abs=0.02)
-    assert latent.sliders[i].value == pytest.approx(1.5, abs=0.05)
+    assert latent.sliders.sliders[i].value == pytest.approx(1.5, abs=0.05)
     assert np.allclose(
         point.data[0], density.place.to_world(1.5, -1.0), atol=0.5
     )  # the point followed
@@ -134,20 +134,20 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     assert np.allclose(
         image.data, logp, atol=1e-4
     )  # the map's own dimensions moved: the same slice
-    k = next(d for d in latent.state.directions.order if d not in (i, j))
-    latent.sliders[k].value = -2.0  # another dimension: the map follows, in a worker
+    k = next(d for d in latent.latent.directions.order if d not in (i, j))
+    latent.sliders.sliders[k].value = -2.0  # another dimension: the map follows, in a worker
     qtbot.waitUntil(
         lambda: latent.idle and density.worker is None and not density.timer.isActive(),
         timeout=60_000,
     )
     assert not np.allclose(image.data, logp, atol=1e-2)
-    before = latent.state.values().copy()
+    before = latent.latent.values().copy()
     click_world(viewer, (0.0, 0.0, skull_right / 2))  # on the skull, not the map: nothing moves
-    assert np.array_equal(latent.state.values(), before)
+    assert np.array_equal(latent.latent.values(), before)
     point.data = np.asarray(
         [density.place.to_world(-0.5, 2.0)]
     )  # dragging the point (select mode) lands here
-    assert latent.state.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.state.values()[
+    assert latent.latent.values()[i] == pytest.approx(-0.5, abs=1e-3) and latent.latent.values()[
         j
     ] == pytest.approx(2.0, abs=1e-3)
     qtbot.waitUntil(
@@ -163,7 +163,7 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
         lambda: latent.idle and density.worker is None and not density.timer.isActive(),
         timeout=60_000,
     )
-    assert "Dice" in latent.readout.value and np.allclose(latent.state.values(), 0.0)
+    assert "Dice" in latent.readout.value and np.allclose(latent.latent.values(), 0.0)
     viewer.scene.camera.angles = (0.0, 0.0, 90.0)
     viewer.reset_view()
     raise_dock(latent)
@@ -189,7 +189,7 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     panel.samples.value = 8
     panel.run()
     _wait(qtbot, panel)
-    s = panel.result["scores"]
+    s = panel.result.scores
     assert s["ssim"] > 0.5 and s["ncc"] > 0.7, s
     assert "generated coronal" in viewer.layers and "generated coronal std" in viewer.layers
     raise_dock(panel)
@@ -223,10 +223,10 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     assert density.target.value == "generated coronal"
     density.run()
     _wait(qtbot, density)
-    clean = density.result.copy()
+    clean = density.result.score.copy()
     assert clean.shape == (128, 128) and np.isfinite(clean).all()
     image = np.array(viewer.layers["axial"].data)
-    from napari_genmed.layer_data import view_image
+    from napari_genmed._qt.layers import view_image
 
     noisy = view_image(viewer.layers["axial"]).copy()
     noisy[50:74, 50:74] = np.random.default_rng(0).random((24, 24))
@@ -234,7 +234,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     density.target.value = "axial with noise"
     density.run()
     _wait(qtbot, density)
-    flagged = density.result
+    flagged = density.result.score
     assert (
         flagged[54:70, 54:70].mean()
         > np.median(flagged[view_image(viewer.layers["axial"]) > 0.05]) + 1.0
@@ -253,15 +253,19 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     qtbot.wait(500)
     viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
     explorer = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
-    qtbot.waitUntil(lambda: explorer.worker is None and explorer.state is not None, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: explorer.worker is None and explorer.latent is not None, timeout=120_000
+    )
     # the other target: the latent plane, through the Latent explorer
     from napari_genmed._qt.density_widget import LATENT_PLANE
 
     assert LATENT_PLANE in density.target.choices
     density.target.value = LATENT_PLANE
-    logp = density.run()
-    assert logp is not None and np.array_equal(viewer.layers["latent density"].data, logp)
+    summary = density.run()  # asked through the viewer state; the explorer answers there
+    assert summary is not None and (summary.rows, summary.cols) == explorer.density.dims
+    assert np.array_equal(viewer.layers["latent density"].data, explorer.density.logp)
     assert "current latent" in viewer.layers and "log q(z)" in density.readout.value
+    assert f"{summary.log_q:.1f} nats" in density.readout.value
     assert density.target.value == LATENT_PLANE  # adding the layers kept the choice
 
 

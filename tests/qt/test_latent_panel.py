@@ -14,7 +14,7 @@ def explorer(viewer, qtbot, weights, reconstruct=True):
         wait_job(qtbot, recon)
     _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
     panel = getattr(panel, "__wrapped__", panel)
-    qtbot.waitUntil(lambda: panel.state is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.latent is not None, timeout=60_000)
     qtbot.waitUntil(lambda: panel.idle, timeout=30_000)
     return recon, panel
 
@@ -25,15 +25,19 @@ def settle(qtbot, panel):
 
 def test_sliders_follow_the_ranking_and_groups(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
-    state = panel.state
+    state = panel.latent
     assert state.model is recon.models.model and state.condition_on_views
-    assert set(panel.sliders) == set(range(state.dims)) == set(range(6))
-    assert set(panel.headers) == {"level 1 (axial)", "level 2 (sagittal)", "level 3 (coronal)"}
-    panel.top_k.value = 2
-    shown = {d for d, s in panel.sliders.items() if s.visible}
+    assert set(panel.sliders.sliders) == set(range(state.dims)) == set(range(6))
+    assert set(panel.sliders.headers) == {
+        "level 1 (axial)",
+        "level 2 (sagittal)",
+        "level 3 (coronal)",
+    }
+    panel.sliders.top_k.value = 2
+    shown = {d for d, s in panel.sliders.sliders.items() if s.visible}
     assert shown == set(state.directions.order[:2])
-    panel.show_all.value = True
-    assert all(s.visible for s in panel.sliders.values())
+    panel.sliders.show_all.value = True
+    assert all(s.visible for s in panel.sliders.sliders.values())
     assert (
         "hirec-cvae" in panel.info.value
         and "conditioned on axial, sagittal, coronal" in panel.info.value
@@ -43,16 +47,16 @@ def test_sliders_follow_the_ranking_and_groups(viewer, qtbot, tiny_weights):
 def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
     assert (
-        panel.decodes == 0 and panel.readout.value == recon.readout.value
+        panel.decoder.decodes == 0 and panel.readout.value == recon.readout.value
     )  # the reconstruction stays on screen
     names = [layer.name for layer in viewer.layers]
     before = np.array(viewer.layers["skull probability"].data)
-    top = panel.state.directions.order[0]
-    panel.sliders[top].value = 2.5
+    top = panel.latent.directions.order[0]
+    panel.sliders.sliders[top].value = 2.5
     settle(qtbot, panel)
     after = np.array(viewer.layers["skull probability"].data)
     assert not np.array_equal(after, before)
-    assert np.array_equal(after, panel.state.decode())  # the same latent, bit-identical volume
+    assert np.array_equal(after, panel.latent.decode())  # the same latent, bit-identical volume
     assert [layer.name for layer in viewer.layers] == names  # no layer per move
     assert np.array_equal(
         viewer.layers["reconstructed skull"].data, (after > recon.threshold.value).astype(np.uint8)
@@ -62,16 +66,18 @@ def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
 
 def test_a_burst_of_moves_ends_in_the_last_state(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
-    decodes = panel.decodes
-    dims = panel.state.directions.order
+    decodes = panel.decoder.decodes
+    dims = panel.latent.directions.order
     rng = np.random.default_rng(0)
     for k in range(50):
-        panel.sliders[dims[k % len(dims)]].value = float(np.round(rng.uniform(-3, 3), 2))
+        panel.sliders.sliders[dims[k % len(dims)]].value = float(np.round(rng.uniform(-3, 3), 2))
     settle(qtbot, panel)
-    assert 1 <= panel.decodes - decodes < 50
-    assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
+    assert 1 <= panel.decoder.decodes - decodes < 50
+    assert np.array_equal(viewer.layers["skull probability"].data, panel.latent.decode())
     assert np.allclose(
-        panel.state.values(), [panel.sliders[d].value for d in range(panel.state.dims)], atol=1e-5
+        panel.latent.values(),
+        [panel.sliders.sliders[d].value for d in range(panel.latent.dims)],
+        atol=1e-5,
     )
 
 
@@ -81,8 +87,8 @@ def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights,
     panel.seed.value = 11
     panel.random.changed.emit(True)
     settle(qtbot, panel)
-    sampled = panel.state.z.copy()
-    assert panel.state.seed == 11 and "seed 11" in panel.status.value
+    sampled = panel.latent.z.copy()
+    assert panel.latent.seed == 11 and "seed 11" in panel.status.value
     assert not np.array_equal(viewer.layers["skull probability"].data, point)
     panel.set_a.changed.emit(True)
     panel.reset.changed.emit(True)
@@ -90,14 +96,14 @@ def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights,
     assert np.array_equal(
         viewer.layers["skull probability"].data, point
     )  # back to the point estimate
-    assert all(s.value == 0 for s in panel.sliders.values())
+    assert all(s.value == 0 for s in panel.sliders.sliders.values())
     panel.set_b.changed.emit(True)
     assert panel.t.enabled
     panel.t.value = 0.0
     panel.t.value = 1.0
     panel.t.value = 0.25
     settle(qtbot, panel)
-    assert np.allclose(panel.state.z, 0.75 * sampled + 0.25 * panel.state.b, atol=1e-6)
+    assert np.allclose(panel.latent.z, 0.75 * sampled + 0.25 * panel.latent.b, atol=1e-6)
     # save, move on, load back
     panel.path.value = str(tmp_path / "z.json")
     saved_path = panel.save()
@@ -114,9 +120,9 @@ def test_buttons_reset_sample_interpolate_save_load(viewer, qtbot, tiny_weights,
         json.dumps({"format": "napari-genmed latent", "z": [1.0, 2.0]})
     )
     panel.path.value = str(tmp_path / "bad.json")
-    z = panel.state.z.copy()
+    z = panel.latent.z.copy()
     panel.load()
-    assert any("6 dimensions" in n for n in notes) and np.array_equal(panel.state.z, z)
+    assert any("6 dimensions" in n for n in notes) and np.array_equal(panel.latent.z, z)
 
 
 def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weights):
@@ -124,29 +130,29 @@ def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weight
     point = np.array(viewer.layers["skull probability"].data)
     panel.on_views.value = False
     settle(qtbot, panel)
-    assert not panel.state.condition_on_views and "unconditional prior" in panel.info.value
+    assert not panel.latent.condition_on_views and "unconditional prior" in panel.info.value
     assert not np.array_equal(viewer.layers["skull probability"].data, point)
     recon.run()  # a new reconstruction: the explorer returns to its point estimate
     wait_job(qtbot, recon)
-    assert panel.state.condition_on_views and panel.on_views.value
-    assert np.array_equal(panel.state.decode(), viewer.layers["skull probability"].data)
+    assert panel.latent.condition_on_views and panel.on_views.value
+    assert np.array_equal(panel.latent.decode(), viewer.layers["skull probability"].data)
 
 
 def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False)
-    assert panel.state.views is None and not panel.on_views.enabled
+    assert panel.latent.views is None and not panel.on_views.enabled
     assert (
-        "skull probability" not in viewer.layers and panel.decodes == 0
+        "skull probability" not in viewer.layers and panel.decoder.decodes == 0
     )  # nothing decoded before a move
-    panel.sliders[panel.state.directions.order[0]].value = 1.0
+    panel.sliders.sliders[panel.latent.directions.order[0]].value = 1.0
     settle(qtbot, panel)
-    assert np.array_equal(viewer.layers["skull probability"].data, panel.state.decode())
+    assert np.array_equal(viewer.layers["skull probability"].data, panel.latent.decode())
 
 
 def test_opening_the_explorer_first_docks_the_reconstruction_panel(viewer, qtbot):
     _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
     panel = getattr(panel, "__wrapped__", panel)
-    assert panel.state is None and "Load a model" in panel.info.value
+    assert panel.latent is None and "Load a model" in panel.info.value
     assert sum("Skull reconstruction" in name for name in viewer.window.dock_widgets) == 1
     assert not panel.reset.enabled
     panel.reset.changed.emit(True)  # nothing to do, nothing breaks
@@ -155,7 +161,7 @@ def test_opening_the_explorer_first_docks_the_reconstruction_panel(viewer, qtbot
 
 def test_latent_density_refuses_a_flow_of_another_model(viewer, qtbot, tiny_weights, notes):
     recon, panel = explorer(viewer, qtbot, tiny_weights)
-    assert panel.density.dim_x.value == panel.state.directions.order[0]
+    assert panel.density.dim_x.value == panel.latent.directions.order[0]
     assert panel.density.compute() is None and any("Latent density" in n for n in notes)
     assert (
         "latent density" not in viewer.layers

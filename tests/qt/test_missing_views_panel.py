@@ -31,12 +31,31 @@ def panel_with(viewer, qtbot, weights):
     return panel
 
 
+def test_observed_slices_follow_the_assigned_views_and_truth_is_never_picked(
+    viewer, qtbot, generator_weights
+):
+    """Until the user picks observed slices they are the views assigned in the viewer's
+    state (the Skull reconstruction panel's slots), less the query's; the true head is
+    none until the user picks one."""
+    from napari_genmed.state import state_of
+
+    panel = panel_with(viewer, qtbot, generator_weights)
+    assert panel.observed.value == [] and panel.truth.value == "(none)"
+    state = state_of(viewer)
+    for view in ("axial", "sagittal", "coronal"):
+        state.assign(view, view)
+    assert panel.query.value == "coronal (standard plane)"
+    assert sorted(panel.observed.value) == ["axial", "sagittal"]  # the query's own view left out
+    panel.observed.value = ["axial"]  # the user's pick now holds
+    state.assign("sagittal", None)
+    assert panel.observed.value == ["axial"] and panel.truth.value == "(none)"
+
+
 def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
     panel = panel_with(viewer, qtbot, generator_weights)
     assert panel.query.value == "coronal (standard plane)"
-    assert (
-        sorted(panel.observed.value) == ["axial", "sagittal"] and panel.truth.value == "head labels"
-    )
+    panel.observed.value = ["axial", "sagittal"]
+    panel.truth.value = "head labels"
     assert panel.run() is not None
     wait_job(qtbot, panel)
     layer = viewer.layers["generated coronal"]
@@ -58,6 +77,7 @@ def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
 
 def test_bad_inputs_are_notifications(viewer, qtbot, generator_weights, notes):
     panel = panel_with(viewer, qtbot, generator_weights)
+    panel.observed.value = ["axial", "sagittal"]
     viewer.layers["axial"].data = np.full_like(viewer.layers["axial"].data, np.nan)
     before = [layer.name for layer in viewer.layers]
     assert panel.run() is None and any("NaN" in n for n in notes)

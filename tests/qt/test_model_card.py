@@ -1,7 +1,7 @@
 """The model card a panel shows for the bundled weights."""
 
 from napari_genmed import api
-from napari_genmed._qt.model_box import model_card
+from napari_genmed._qt.model_card import model_card
 
 
 def test_bundled_card_names_its_stage_and_its_table():
@@ -21,7 +21,7 @@ def test_bundled_card_names_its_stage_and_its_table():
 
 
 def test_card_says_which_epoch_was_kept():
-    from napari_genmed._qt.model_box import _kept
+    from napari_genmed._qt.model_card import _kept
 
     assert _kept({"epochs": 10}, {"epoch": 8}) == " (kept: epoch 8, the best validation Dice)"
     assert _kept({"epochs": 10}, {"epoch": 10}) == ""  # the last epoch: nothing to say
@@ -45,11 +45,11 @@ def test_bundled_tl_net_card_names_its_stages():
 
 
 def test_card_names_where_a_stage_started():
-    from napari_genmed._qt.model_box import _duration
+    from napari_genmed._qt.model_card import _duration
 
     assert (
         _duration({"init_from": "tl-net", "seconds": 120})
-        == " in 2 min, from the bundled tl-net weights (stages: README, model card)"
+        == " in 2 min, from the bundled tl-net weights (docs/model-card.md)"
     )
     assert "from the hirec-cvae-warm run's weights" in _duration(
         {"init_from": "runs/hirec-cvae-warm/model.safetensors"}

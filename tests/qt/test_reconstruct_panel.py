@@ -1,10 +1,12 @@
 """The clinician's workflow in a real napari viewer, with a tiny trained-shape model."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from napari_genmed._qt.layers import view_image, view_index
 from napari_genmed.core.sim.geometry import Pose
-from napari_genmed.layer_data import view_image, view_index
 
 from .helpers import PLUGIN
 from .helpers import reconstruction_panel as _panel
@@ -55,15 +57,63 @@ def test_model_panel(viewer, qtbot, tiny_weights, notes):
     )
 
 
-def test_views_are_assigned_from_the_sample(viewer, qtbot, tiny_weights):
-    panel = _panel(viewer, qtbot, tiny_weights)
+def test_nothing_is_assigned_until_the_user_chooses(viewer, qtbot, tiny_weights):
+    """The sample's planes are in the viewer, but every slot and the ground truth stay
+    "(none)" until the user picks; "Assign by name" is the one shortcut, on request."""
+    panel = _panel(viewer, qtbot, tiny_weights, assign=False)
+    assert {k: c.value for k, c in panel.views.pick.items()} == dict.fromkeys(
+        panel.views.pick, "(none)"
+    )
+    assert panel.truth.value == "(none)" and panel.state.truth is None
+    assert panel.run() is None  # no views: nothing to reconstruct from
+    panel.views.assign_by_name()
     assert {k: c.value for k, c in panel.views.pick.items()} == {
         "axial": "axial",
         "sagittal": "sagittal",
         "coronal": "coronal",
     }
+    assert panel.state.views == {"axial": "axial", "sagittal": "sagittal", "coronal": "coronal"}
     assert panel.views.spacing["axial"].value == pytest.approx(1.0)
-    assert panel.truth.value == "skull"
+    assert panel.truth.value == "(none)"  # the truth is never picked by a shortcut
+
+
+def test_a_users_own_file_is_not_mixed_with_the_sample(viewer, qtbot, tiny_weights):
+    """The bug a user hit: with the sample open, their own frame as axial and the
+    other slots "(none)", the first Reconstruct refilled the empty slots with the
+    sample's planes and the second fused them into the patient's reconstruction; and
+    the ground truth defaulted to the sample's skull (Dice against another head)."""
+    import pydicom
+
+    from napari_genmed.core.io.dicom import read_dicom
+
+    panel = _panel(viewer, qtbot, tiny_weights, assign=False)
+    frame = read_dicom(
+        Path(pydicom.__file__).parent / "data" / "test_files" / "examples_palette.dcm"
+    )
+    viewer.add_image(
+        frame.data,
+        name="patient frame",
+        metadata={"pixel_spacing_mm": list(frame.pixel_spacing_mm)},
+    )
+    panel.views.pick["axial"].value = "patient frame"
+    assert panel.state.views == {"axial": "patient frame", "sagittal": None, "coronal": None}
+    for _ in range(2):
+        assert panel.run() is not None
+        _wait(qtbot, panel)
+        assert panel.result.views_used == ("axial",)
+        assert panel.state.views == {"axial": "patient frame", "sagittal": None, "coronal": None}
+        assert [c.value for c in panel.views.pick.values()] == ["patient frame", "(none)", "(none)"]
+    assert panel.truth.value == "(none)" and "dice" not in panel.result.measurements
+    assert "vs truth" not in panel.readout.value
+
+
+def test_a_removed_layer_leaves_its_slot_empty(viewer, qtbot, tiny_weights):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    viewer.layers.remove("sagittal")
+    assert panel.state.views["sagittal"] is None and panel.views.pick["sagittal"].value == "(none)"
+    viewer.layers.remove("skull")
+    assert panel.state.truth is None and panel.truth.value == "(none)"
+    assert panel.views.views().keys() == {"axial", "coronal"}
 
 
 def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tmp_path):
@@ -112,12 +162,12 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
     )
     assert panel.result.surface is not None and "reconstructed surface" in viewer.layers
     # export
-    panel.nifti_path.value = str(tmp_path / "recon.nii.gz")
-    vol = read_nifti(panel.export_volume())
+    panel.export.nifti_path.value = str(tmp_path / "recon.nii.gz")
+    vol = read_nifti(panel.export.export_volume())
     assert np.allclose(vol.data, prob, atol=1e-6) and vol.spacing_mm == (8.0, 8.0, 8.0)
     for suffix in (".stl", ".obj", ".ply"):
-        panel.mesh_path.value = str(tmp_path / f"surface{suffix}")
-        verts, faces = read_mesh(panel.export_surface())
+        panel.export.mesh_path.value = str(tmp_path / f"surface{suffix}")
+        verts, faces = read_mesh(panel.export.export_surface())
         assert len(faces) == len(panel.result.surface[1])
         from scipy.spatial import cKDTree
 
@@ -173,7 +223,9 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
     assert picker.offset.value == 0.0 and picker.tilt_a.value == 0.0
     assert np.allclose(plane.plane.position, start)
     picker.offset.value = 4.0
-    layer = picker.extract_view()
+    assert picker.extract_view() is not None  # made in a worker
+    _wait(qtbot, picker)
+    layer = viewer.layers["axial"]
     pose = Pose.from_dict(layer.metadata["pose"])
     assert (
         layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
@@ -182,7 +234,7 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
     assert np.allclose(pose.origin, picker.pose("axial").origin)
 
 
-def test_plane_picker_on_an_image_volume(viewer):
+def test_plane_picker_on_an_image_volume(viewer, qtbot):
     from napari_genmed.core.sim.phantom import make_phantom
 
     vol = make_phantom(30.0, 2).skull.astype(np.float32) * 100.0
@@ -190,7 +242,9 @@ def test_plane_picker_on_an_image_volume(viewer):
     _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
     picker.volume.value = "mri-like"
     picker.view.value = "coronal"
-    layer = picker.extract_view()
+    picker.extract_view()
+    _wait(qtbot, picker)
+    layer = viewer.layers["coronal"]
     assert (
         layer.name == "coronal"
         and layer.data.min() >= 0.0
@@ -225,7 +279,7 @@ def test_closing_the_viewer_while_jobs_run_leaves_no_thread(
     _, latent = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
     latent = getattr(latent, "__wrapped__", latent)
     qtbot.waitUntil(
-        lambda: latent.loop is not None, timeout=60_000
+        lambda: latent.decoder.loop is not None, timeout=60_000
     )  # the explorer's decoding worker runs
     panel.samples.value = 64
     panel.run()

@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from napari_genmed._qt.layers import view_image, view_index
 from napari_genmed.core.data.sample import sample_scan
 from napari_genmed.core.sim.geometry import Pose
-from napari_genmed.layer_data import view_image, view_index
 
 
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):

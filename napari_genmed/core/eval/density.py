@@ -89,7 +89,7 @@ def evaluate_density_job(
 
     from ..data.patches import random_patches, view_bank
     from ..flows.glow import bits_per_dim
-    from ..tasks.density import density_map
+    from ..tasks.density import FAN_LEVEL, density_map
 
     rng = np.random.default_rng(seed)
     p = flow.config.size
@@ -106,15 +106,17 @@ def evaluate_density_job(
             ).mean()
         )
     gauss_bpd = float(bits_per_dim(torch.as_tensor(gauss.log_prob(test_x)), p * p).mean())
+    clean: list[np.ndarray] = []  # each clean view's map inside the fan: the scale's reference
     pos: dict = {k: [] for k in CORRUPTIONS}
     neg: dict = {k: [] for k in CORRUPTIONS}
     for i in range(n):
         yield Progress(2 + i, n + 2, f"corrupted held-out view {i + 1} of {n}")
         image = test[3 * i + int(rng.integers(3))]
+        clean.append(density_map(image, flow)[image > FAN_LEVEL])
         for kind in CORRUPTIONS:
             bad, mask = corrupt(image, kind, rng)
             score = density_map(bad, flow)
-            far = ~ndimage.binary_dilation(mask, iterations=p) & (image > 0.05)
+            far = ~ndimage.binary_dilation(mask, iterations=p) & (image > FAN_LEVEL)
             pos[kind].append(score[mask])
             neg[kind].append(score[far])
     aucs = {k: roc_auc(np.concatenate(pos[k]), np.concatenate(neg[k])) for k in CORRUPTIONS}
@@ -122,10 +124,16 @@ def evaluate_density_job(
         np.concatenate([np.concatenate(pos[k]) for k in CORRUPTIONS]),
         np.concatenate([np.concatenate(neg[k]) for k in CORRUPTIONS]),
     )
+    fan = np.concatenate(clean)
+    reference = {
+        key: float(np.percentile(fan, q))
+        for key, q in (("p5", 5), ("median", 50), ("p95", 95), ("p99", 99))
+    }
     return {
         "test_bpd_flow": flow_bpd,
         "test_bpd_gaussian": gauss_bpd,
         "auc": aucs,
         "n_views": n,
         "patch": p,
+        "clean_fan_bpd": reference,  #: how clean held-out views score in the fan
     }

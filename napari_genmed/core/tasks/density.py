@@ -11,9 +11,12 @@ Its evaluation (corruptions, AUC) is :mod:`~..eval.density`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..flows.patches import VIEW_SIZE, extract, patch_context
+from ..progress import Job, Progress
 
 
 def check_image(image) -> np.ndarray:
@@ -93,3 +96,37 @@ def _back_to(grid_map: np.ndarray, shape, spacing_mm: float) -> np.ndarray:
     cols = (np.arange(w) - (w - 1) / 2) * spacing_mm + (VIEW_SIZE - 1) / 2
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     return ndimage.map_coordinates(grid_map, [rr, cc], order=1, mode="nearest").astype(np.float32)
+
+
+FAN_LEVEL = 0.05  #: pixels brighter than this are inside the ultrasound fan
+
+
+@dataclass
+class DensityMap:
+    """A view's density map and how it reads inside the fan."""
+
+    score: np.ndarray  #: negative log-likelihood per pixel, bits/dim, the image's shape
+    median: float  #: of the score inside the fan
+    p99: float  #: its 99th percentile there
+
+
+def density_job(flow, image, spacing_mm: float = 1.0) -> Job[DensityMap]:
+    """:func:`density_map` as a job: the image is checked (and made gray) before the
+    first yield, so a caller can validate it by taking one step."""
+    from .viewprep import to_gray
+
+    img = check_image(to_gray("image", np.asarray(image)))
+    yield Progress(0, 1, "scoring patches")
+    score = density_map(img, flow, spacing_mm)
+    inside = score[img > FAN_LEVEL] if np.any(img > FAN_LEVEL) else score.ravel()
+    yield Progress(1, 1, "done")
+    return DensityMap(score, float(np.median(inside)), float(np.percentile(inside, 99)))
+
+
+def clean_reference(flow) -> dict | None:
+    """How clean held-out views score under ``flow`` (its card's evaluation,
+    ``clean_fan_bpd``: median and percentiles in the fan), or None when its card has
+    no such measurement. The panel centres its colour scale there."""
+    metrics = (getattr(flow, "card", {}) or {}).get("metrics", {}) or {}
+    ref = (metrics.get("evaluation") or {}).get("clean_fan_bpd")
+    return ref if isinstance(ref, dict) and {"median", "p95", "p99"} <= set(ref) else None

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..data.scenes import PIXEL_MM, SIZE, coarse_pose, downsample, pose_features
+from ..progress import Job, Progress
 from ..sim.geometry import Pose
 
 MAX_OBSERVATIONS = 8
@@ -150,3 +151,43 @@ def baseline(recon_model, views: dict, query: Pose, seed: int = 0) -> GeneratedV
     return GeneratedView(
         image=from_grid(native, query), std=None, pose=query, native=native, method="baseline"
     )
+
+
+@dataclass
+class Generation:
+    """A generated view, and when the true head is known its truth and scores."""
+
+    generated: GeneratedView
+    view: str  #: the query's view name (what the layer is called after)
+    truth: np.ndarray | None = None  #: the speckle-free rendering of the true plane
+    scores: dict | None = None  #: SSIM, NCC and PSNR against it
+
+
+def generation_job(
+    model,
+    observations,
+    query: Pose,
+    view: str,
+    n_samples: int = 1,
+    seed: int = 0,
+    truth_labels=None,
+    truth_spacing: float = 2.0,
+) -> Job[Generation]:
+    """:func:`generate` as a job; with the true head's labels, the true plane is
+    rendered without speckle and the generated one scored against it. The
+    observations are checked before the first yield."""
+    from ..metrics.similarity import similarity
+    from ..sim.ultrasound import simulate_view
+
+    prepare_observations(observations)  # bad slices fail here, before any work
+    total = 3 if truth_labels is not None else 2
+    yield Progress(0, total, "generating")
+    out = Generation(generate(model, observations, query, n_samples, seed), view)
+    if truth_labels is not None:
+        yield Progress(1, total, "rendering the true plane")
+        out.truth = simulate_view(
+            truth_labels, query, truth_spacing, seed=seed, speckle=False
+        ).image
+        out.scores = similarity(out.generated.image, out.truth)
+    yield Progress(total, total, "done")
+    return out

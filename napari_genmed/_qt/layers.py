@@ -1,0 +1,101 @@
+"""Reading and writing the viewer's layers: what the panels take from layers and how
+their results replace earlier ones.
+
+A result layer is replaced in place by name (:func:`set_layer`); a view layer's 2D
+image is read back whatever axis it was stored on (:func:`view_image`); a layer's
+pixel spacing comes from its metadata or its scale (:func:`layer_spacing`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NONE = "(none)"  #: the choice of no layer in every combo box
+
+
+def layer_kind(layer) -> str:
+    """``"image"``, ``"labels"``, ``"surface"``, ... of a napari layer, from its public
+    class (napari hands plugins proxies, on which private attributes are deprecated)."""
+    return (
+        layer.__class__.__name__.lower()
+    )  # __class__, not type(): a proxy reports the wrapped class
+
+
+def is_view_layer(layer) -> bool:
+    """A 2D image, a slice placed in 3D (one singleton axis), or an RGB frame."""
+    if layer_kind(layer) != "image":
+        return False
+    shape = np.shape(layer.data)
+    if getattr(layer, "rgb", False):
+        return len(shape) == 3
+    return len(shape) == 2 or (len(shape) == 3 and min(shape) == 1)
+
+
+def view_image(layer) -> np.ndarray:
+    """The (H, W) image of a layer made by :func:`view_layer` (or any 2D layer)."""
+    data = np.asarray(layer.data)
+    axes = (layer.metadata or {}).get("view_axes")
+    if axes is not None and data.ndim == 3:
+        return np.moveaxis(data, tuple(axes), (0, 1, 2))[0]
+    if data.ndim == 3 and data.shape[0] == 1:
+        return data[0]
+    return data
+
+
+def layer_image(layer) -> np.ndarray:
+    """The 2D image of a view layer, an RGB frame as it is (colour is made gray later)."""
+    if getattr(layer, "rgb", False):
+        return np.asarray(layer.data)
+    return view_image(layer)
+
+
+def layer_spacing(layer) -> float:
+    """The pixel spacing (mm) of a view layer: its metadata's, else its scale."""
+    meta = layer.metadata or {}
+    if "pixel_spacing_mm" in meta:
+        sp = meta["pixel_spacing_mm"]
+        return float(np.mean(sp)) if np.ndim(sp) else float(sp)
+    return float(np.mean(np.asarray(layer.scale)[-2:]))
+
+
+def view_index(layer, row: float, col: float) -> tuple:
+    """The data index of pixel (row, col) of a view layer."""
+    k, r, c = layer.metadata["view_axes"]
+    idx = [0.0, 0.0, 0.0]
+    idx[r], idx[c] = row, col
+    return tuple(idx)
+
+
+def truth_mask(viewer, name: str | None, grid_shape) -> np.ndarray | None:
+    """The skull (label 1) of labels layer ``name`` when it lies on the model's grid;
+    None when no layer is chosen, it is gone, or its grid differs (no Dice then)."""
+    if name is None or name not in viewer.layers:
+        return None
+    data = np.asarray(viewer.layers[name].data)
+    if data.shape != tuple(grid_shape):
+        return None
+    return data == 1
+
+
+def add_layers(viewer, layers) -> list:
+    """Add or update ``(data, kwargs, type)`` layer data (see :func:`set_layer`)."""
+    return [set_layer(viewer, data, kwargs, kind) for data, kwargs, kind in layers]
+
+
+def set_layer(viewer, data, kwargs: dict, layer_type: str):
+    """Add a layer, or update the existing layer of that name and type in place
+    (results replace earlier results instead of piling up)."""
+    name = kwargs.get("name")
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        same_kind = layer_kind(layer) == layer_type and (
+            layer_type == "surface" or layer.data.ndim == np.ndim(data)
+        )
+        if same_kind:
+            for key in ("affine", "scale", "translate", "metadata", "contrast_limits"):
+                if key in kwargs:
+                    setattr(layer, key, kwargs[key])
+            layer.data = data
+            return layer
+        viewer.layers.remove(layer)
+    return getattr(viewer, f"add_{layer_type}")(data, **kwargs)

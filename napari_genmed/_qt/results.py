@@ -1,0 +1,53 @@
+"""How a reconstruction is shown: its result layers and its readout.
+
+Both the Skull reconstruction panel and the Latent explorer put reconstructions on
+screen through :func:`show_reconstruction`, then tell the viewer's state
+(:meth:`~napari_genmed.state.ViewerState.show`), whose subscribers (the readouts)
+follow. The result layers are replaced all together or not at all.
+"""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_error
+
+from ..layer_data import RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
+from .layers import add_layers
+
+
+def show_reconstruction(viewer, r, partial: bool = False) -> bool:
+    """Replace the result layers with reconstruction ``r``; ``partial`` (a latent
+    move a newer one supersedes) leaves the surface as it is. On failure no mix of
+    old and new layers is left (all result layers go) and False is returned."""
+    layers = reconstruction_layers(r)
+    try:
+        add_layers(viewer, layers)
+    except Exception as exc:  # napari or vispy refusing the data: never half a result
+        for name in RESULT_LAYERS:
+            if name in viewer.layers:
+                viewer.layers.remove(name)
+        show_error(f"Could not show the reconstruction: {exc}")
+        return False
+    stale = {SURFACE, UNCERTAINTY} - {kwargs["name"] for _, kwargs, _ in layers}
+    if partial:
+        stale.discard(SURFACE)
+    for name in stale:
+        if name in viewer.layers:
+            viewer.layers.remove(name)
+    return True
+
+
+def format_readout(measurements: dict) -> str:
+    """Biometry, the gestational age it implies, and the overlap with the truth."""
+    m = measurements
+    parts = []
+    if "bpd_mm" in m:
+        parts.append(f"BPD {m['bpd_mm']:.1f}  OFD {m['ofd_mm']:.1f}  HC {m['hc_mm']:.1f} mm")
+        parts.append(
+            f"GA {m['ga_hadlock_weeks']:.1f} weeks (Hadlock), "
+            f"{m['ga_intergrowth_weeks']:.1f} weeks (INTERGROWTH)"
+        )
+    else:
+        parts.append("no closed skull in the axial plane: no biometry")
+    if "dice" in m:
+        parts.append(f"vs truth: Dice {m['dice']:.3f}  SEN {m['sen']:.3f}  PPV {m['ppv']:.3f}")
+    return "\n".join(parts)
