@@ -18,7 +18,7 @@ from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, 
 from napari.utils.notifications import show_error, show_info
 
 from ..core.sim.geometry import VIEW_NAMES
-from ..core.tasks.latent import directions_job
+from ..core.tasks.latent_ranking import directions_job
 from ..core.tasks.latentstate import LatentState
 from ..state import state_of
 from .docks import docked

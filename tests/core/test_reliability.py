@@ -229,7 +229,8 @@ def test_soak_reconstructions_and_latent_moves(artifacts):
     """200 reconstructions and 1,000 latent moves with the bundled HiREC-CVAE:
     resident memory grows by less than 10% after the warm-up."""
     from napari_genmed.core.data.sample import sample_scan
-    from napari_genmed.core.tasks.latent import latent_directions, latent_reconstruction
+    from napari_genmed.core.tasks.latent import latent_reconstruction
+    from napari_genmed.core.tasks.latent_ranking import latent_directions
     from napari_genmed.core.tasks.latentstate import LatentState
 
     model = api.load_model("hirec-cvae", "cpu")

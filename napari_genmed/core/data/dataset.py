@@ -19,8 +19,9 @@ import numpy as np
 
 from ..sim.geometry import VIEW_NAMES
 from ..sim.labels import BONE
+from ..sim.medium import Medium
 from ..sim.phantom import Phantom, make_phantom
-from ..sim.ultrasound import Medium, simulate_views
+from ..sim.ultrasound import simulate_views
 
 SPLIT_SEED_BASE = {"train": 0, "val": 10_000_000, "test": 20_000_000}  #: disjoint seed ranges
 MAX_SPLIT_SIZE = 10_000_000

@@ -94,7 +94,8 @@ class SceneDataset:
         return item
 
     def make(self, index: int) -> dict[str, np.ndarray]:
-        from ..sim.ultrasound import Medium, simulate_view, view_seed
+        from ..sim.medium import Medium
+        from ..sim.ultrasound import simulate_view, view_seed
 
         head = self.heads.arrays(index)
         seed = int(head["seed"])

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from ..progress import Job, Progress
 from .geometry import VIEW_NAMES, scan_poses
+from .medium import Medium
 from .phantom import Phantom, make_phantom
-from .ultrasound import Medium, View, simulate_view, view_seed
+from .ultrasound import View, simulate_view, view_seed
 
 
 @dataclass

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from . import labels as L
-from .geometry import VIEW_NAMES, Pose, scan_poses, standard_centre
+from .geometry import VIEW_NAMES, Pose, scan_poses
+from .medium import Medium, maternal_wall
 
 NEPER_PER_DB = 0.1151  # ln(10) / 20
 
@@ -75,68 +75,11 @@ class View:
         return self.pose.spacing_mm
 
 
-class Medium:
-    """Acoustic property volumes of a label volume, computed once per volume."""
-
-    def __init__(self, labels_or_mask: np.ndarray, spacing_mm: float = 2.0):
-        if not (np.isfinite(spacing_mm) and spacing_mm > 0):
-            raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
-        self.labels = L.as_labels(labels_or_mask)
-        self.spacing_mm = float(spacing_mm)
-        self.impedance = L.property_table("impedance")[self.labels]
-        self.attenuation = L.property_table("attenuation")[self.labels]
-        self.scatter = L.property_table("scatter")[self.labels]
-        smooth = ndimage.gaussian_filter(self.impedance, 0.7)
-        self.gradient = np.stack(np.gradient(smooth), axis=0)  # interface normals
-
-    def sample(self, points_mm: np.ndarray) -> dict[str, np.ndarray]:
-        idx = np.moveaxis(points_mm / self.spacing_mm, -1, 0)
-        fluid = L.ACOUSTIC[L.FLUID]
-
-        def at(vol, cval):
-            return ndimage.map_coordinates(
-                vol, idx, order=1, mode="constant", cval=cval, prefilter=False
-            )
-
-        return {
-            "impedance": at(self.impedance, fluid.impedance),
-            "attenuation": at(self.attenuation, fluid.attenuation),
-            "scatter": at(self.scatter, fluid.scatter),
-            "gradient": np.stack([at(g, 0.0) for g in self.gradient], axis=-1),
-        }
-
-    def standard_centre(self) -> np.ndarray:
-        """Centre of the standard planes (mm), see :func:`~.geometry.standard_centre`."""
-        return standard_centre(L.head_mask(self.labels), self.spacing_mm)
-
-
 def _gauss_kernel(sigma: float, peak_one: bool = False) -> np.ndarray:
     radius = max(1, int(np.ceil(3.5 * sigma)))
     x = np.arange(-radius, radius + 1, dtype=float)
     k = np.exp(-0.5 * (x / max(sigma, 1e-3)) ** 2)
     return k / (k.max() if peak_one else k.sum())
-
-
-def _maternal_wall(depth_mm: np.ndarray, rng: np.random.Generator):
-    """Impedance, attenuation and scatter of skin, fat and muscle near the probe
-    (None where the wall has ended), drawn per scan."""
-    total = rng.uniform(6.0, 14.0)
-    skin, fat = 1.2, rng.uniform(0.25, 0.45) * total
-    z = np.full(depth_mm.shape, np.nan, np.float32)
-    a = np.zeros(depth_mm.shape, np.float32)
-    s = np.zeros(depth_mm.shape, np.float32)
-    layers = (
-        (0.0, skin, 1.62, 0.5),
-        (skin, skin + fat, 1.38, 0.12),
-        (skin + fat, total, 1.70, 0.32),
-    )
-    for lo, hi, zi, si in layers:
-        m = (depth_mm >= lo) & (depth_mm < hi)
-        z[m], a[m], s[m] = zi, 0.7, si
-    # muscle striations
-    m = (depth_mm >= skin + fat) & (depth_mm < total)
-    s[m] *= 1.0 + 0.8 * (np.sin(depth_mm[m] * rng.uniform(1.5, 2.5)) > 0.6)
-    return z, a, s
 
 
 def _lateral_blur(field: np.ndarray, sigmas_by_depth: np.ndarray, squared: bool) -> np.ndarray:
@@ -206,7 +149,7 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     props = medium.sample(points)
 
     rng_scan = np.random.default_rng([seed & 0xFFFFFFFF, 1])
-    wall_z, wall_a, wall_s = _maternal_wall(np.broadcast_to(depth, v.shape), rng_scan)
+    wall_z, wall_a, wall_s = maternal_wall(np.broadcast_to(depth, v.shape), rng_scan)
     in_wall = np.isfinite(wall_z)
     Z = np.where(in_wall, wall_z, props["impedance"])
     alpha = np.where(in_wall, wall_a, props["attenuation"])

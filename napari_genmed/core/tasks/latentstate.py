@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .latent import LatentDirections, condition_of, decode, model_device, prior
+from .latent import condition_of, decode, model_device, prior
+from .latent_ranking import LatentDirections
 
 
 class LatentState:

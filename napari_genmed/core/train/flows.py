@@ -31,7 +31,7 @@ class FlowTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> FlowTrainConfig:
-        from .reconstruction import settings_from_dict
+        from .settings import settings_from_dict
 
         return settings_from_dict(cls, d)
 

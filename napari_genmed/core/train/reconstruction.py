@@ -16,201 +16,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..progress import Job, Progress
+from .batches import batch_of, datasets, hold_split, init_weights, validation_dice, view_masks
 from .resume_state import load_rank_rng, load_state, rank_rng_path, save_rank_rng, save_state
+from .settings import TrainConfig
 
 if TYPE_CHECKING:
-    import torch
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    kind: str = "rec-cvae"  #: rec-cvae, hirec-cvae or tl-net
-    model: dict = field(default_factory=dict)  #: overrides of the model's config
-    data: dict = field(default_factory=dict)  #: overrides of the DatasetConfig
-    train_size: int = 4000  #: phantoms in the training split
-    val_size: int = 64  #: phantoms for the per-epoch validation Dice
-    epochs: int = 12  #: passes over the training split (CVAEs)
-    stage_epochs: tuple[int, int, int] = (4, 3, 5)  #: TL-net: autoencoder, image, joint
-    batch_size: int = 8
-    lr: float = 1e-3
-    min_lr: float = 2e-5  #: end of the cosine schedule
-    all_views_p: float = 0.4  #: share of samples that see all three views
-    keep_view_p: float = 0.6  #: otherwise each view is kept with this probability
-    nested_views_p: float = 0.0  #: share of samples given a prefix of the clinical order instead (axial; axial + sagittal; all three, equally often): HiREC's hierarchy
-    seed: int = 0
-    cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
-    amp: bool = True  #: bf16 autocast on CUDA
-    max_steps: int | None = None  #: stop early (smoke tests)
-    init_from: str | None = (
-        None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
-    )
-    preload: bool = False  #: hold the training split in memory (on the device) rather than read each batch: for GPUs
-
-    def stages(self) -> list[tuple[str, int]]:
-        if self.kind == "tl-net":
-            return list(zip(("autoencoder", "image", "joint"), self.stage_epochs))
-        return [("elbo", self.epochs)]
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        return settings_from_dict(cls, d)
-
-
-def settings_from_dict(cls, d: dict):
-    """A settings dataclass from JSON: unknown keys are an error, lists become tuples."""
-    if not isinstance(d, dict):
-        raise ValueError("training settings must be a JSON object")
-    unknown = set(d) - set(cls.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-    try:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-    except TypeError as exc:
-        raise ValueError(f"bad training settings: {exc}") from exc
-
-
-def resume_settings(out_dir, kind: str) -> dict:
-    """The training settings a run in ``out_dir`` was started with (from its
-    ``last.safetensors``), for ``--resume`` without ``--config``. ``max_steps`` is
-    dropped: the resumed run goes on to the end of its recipe."""
-    from ..io.checkpoint import read_header
-
-    last = Path(out_dir) / "last.safetensors"
-    if not last.exists():
-        raise ValueError(f"nothing to resume in {out_dir}: no last.safetensors")
-    meta, _ = read_header(last)
-    try:
-        recipe = json.loads(meta["recipe"])
-    except (KeyError, ValueError):
-        raise ValueError(f"{last}: no training recipe recorded; resume with --config") from None
-    if not isinstance(recipe, dict) or recipe.get("kind") != kind:
-        raise ValueError(
-            f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} run, not {kind}"
-        )
-    return {
-        k: v
-        for k, v in recipe.items()
-        if k in TrainConfig.__dataclass_fields__ and k != "max_steps"
-    }
-
-
-def view_masks(n: int, cfg: TrainConfig, generator) -> torch.Tensor:
-    """Random view subsets: all views with ``all_views_p``, else each kept with
-    ``keep_view_p`` (the empty set included: the prior alone). With
-    ``nested_views_p`` > 0 that share of samples instead gets axial, axial +
-    sagittal or all three views (the order of clinical relevance: the subsets a
-    scan usually has), equally often."""
-    import torch
-
-    every = torch.rand(n, 1, generator=generator) < cfg.all_views_p
-    keep = torch.rand(n, 3, generator=generator) < cfg.keep_view_p
-    masks = (every | keep).float()
-    if cfg.nested_views_p > 0:  # extra draws only then: older recipes replay exactly
-        nested = torch.rand(n, 1, generator=generator) < cfg.nested_views_p
-        depth = torch.randint(1, 4, (n, 1), generator=generator)
-        masks = torch.where(nested, (torch.arange(3) < depth).float(), masks)
-    return masks
-
-
-def _datasets(cfg: TrainConfig):
-    from ..data.dataset import DatasetConfig, PhantomDataset
-
-    data = DatasetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.data.items()})
-    return (
-        PhantomDataset("train", cfg.train_size, data, cache_dir=cfg.cache_dir),
-        PhantomDataset("val", cfg.val_size, data, cache_dir=cfg.cache_dir),
-        data,
-    )
-
-
-def _init_weights(model, cfg: TrainConfig) -> None:
-    """Copy the weights of ``cfg.init_from`` into ``model`` (same kind, same tensor
-    shapes; loss weights such as ``kl_weight`` may differ), or, for a CVAE, TL-net's
-    image path (:mod:`.warmstart`). From a model with other
-    ``output_layers`` everything but the decoder's output head is copied (the head
-    starts fresh): a shell decoder fine-tuned into a layered one."""
-    from ..io.bundled import NAMES, bundled_path
-    from ..io.checkpoint import load_checkpoint
-
-    path = bundled_path(cfg.init_from) if cfg.init_from in NAMES else Path(cfg.init_from)
-    loaded, card = load_checkpoint(path, "cpu")
-    if card["kind"] == "tl-net" and cfg.kind != "tl-net":
-        from ..nets.warmstart import warm_start_from_tlnet
-
-        warm_start_from_tlnet(model, loaded)
-        return
-    if card["kind"] != cfg.kind:
-        raise ValueError(
-            f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}"
-        )
-    mine, theirs = model.state_dict(), loaded.state_dict()
-    if loaded.config.output_layers != model.config.output_layers:
-        head = ("decoder.to_subvoxels.", "decoder.coarse.")
-        mine = {k: v for k, v in mine.items() if not k.startswith(head)}
-        theirs = {k: v for k, v in theirs.items() if not k.startswith(head)}
-    wrong = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
-    if wrong or set(theirs) - set(mine):
-        raise ValueError(
-            f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})"
-        )
-    model.load_state_dict(theirs, strict=False)
-
-
-def _hold_split(dataset, device: str) -> dict:
-    """The whole split as tensors on ``device``: label volumes (uint8) and views."""
-    import torch
-
-    arrays = dataset.stacked(("labels", "views"))
-    return {k: torch.as_tensor(v).to(device) for k, v in arrays.items()}
-
-
-def _batch(dataset, held: dict | None, idx, device: str) -> dict:
-    """Skulls, label volumes and views of items ``idx``, from memory when held."""
-    import torch
-
-    from ..sim.labels import BONE
-
-    if held is not None:
-        i = torch.as_tensor(idx).to(held["labels"].device)
-        labels, views = held["labels"][i], held["views"][i]
-    else:
-        items = [dataset[int(j)] for j in idx]
-        labels = torch.stack([it["labels"] for it in items]).to(device)
-        views = torch.stack([it["views"] for it in items]).to(device)
-    return {
-        "skull": (labels == BONE).unsqueeze(1).float(),
-        "views": views.float(),
-        "labels": labels,
-    }
-
-
-def validation_dice(
-    model, dataset, device: str, batch_size: int = 8, mask=(1.0, 1.0, 1.0)
-) -> float:
-    """Mean Dice of the point estimate (threshold 0.5) over ``dataset``."""
-    import torch
-
-    from ..metrics.overlap import overlap
-
-    model.eval()
-    scores = []
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-            views = torch.stack([it["views"] for it in items]).to(device)
-            m = torch.tensor([mask] * len(items), device=device)
-            prob, _ = model.reconstruct(views, m)
-            for p, it in zip(prob.cpu().numpy(), items):
-                scores.append(overlap(p[0] > 0.5, it["skull"][0].numpy() > 0.5)["dice"])
-    model.train()
-    return float(np.mean(scores))
+    pass
 
 
 def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = False) -> Job[dict]:
@@ -238,10 +56,10 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
             dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
             own_group = True
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-    train_set, val_set, data_cfg = _datasets(cfg)
+    train_set, val_set, data_cfg = datasets(cfg)
     model = build_model(cfg.kind, cfg.model).to(device)
     if cfg.init_from and not resume:
-        _init_weights(model, cfg)
+        init_weights(model, cfg)
     mc = model.config
     if (mc.grid, mc.view_size, mc.view_pixel_mm, mc.spacing_mm) != (
         data_cfg.grid[0],
@@ -304,7 +122,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         torch.backends.cudnn.benchmark = (
             True  # fixed shapes: let cuDNN pick its fastest 3D convolutions
         )
-    held = _hold_split(train_set, device) if cfg.preload else None
+    held = hold_split(train_set, device) if cfg.preload else None
     ddp = (
         torch.nn.parallel.DistributedDataParallel(
             model,
@@ -346,7 +164,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 if stopped():
                     break
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                batch = _batch(train_set, held, idx, device)
+                batch = batch_of(train_set, held, idx, device)
                 batch["mask"] = view_masks(len(idx), cfg, rng).to(device)
                 if (
                     model.config.output_layers == 1

@@ -39,7 +39,7 @@ class ViewTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ViewTrainConfig:
-        from .reconstruction import settings_from_dict
+        from .settings import settings_from_dict
 
         return settings_from_dict(cls, d)
 

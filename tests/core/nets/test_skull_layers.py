@@ -10,7 +10,8 @@ from napari_genmed.core.nets.skull_layers import layer_targets, skull_logits
 from napari_genmed.core.progress import run
 from napari_genmed.core.sim import labels as L
 from napari_genmed.core.sim.phantom import make_phantom
-from napari_genmed.core.train.reconstruction import TrainConfig, train_job
+from napari_genmed.core.train.reconstruction import train_job
+from napari_genmed.core.train.settings import TrainConfig
 
 from ..tiny import TINY_DATA, TINY_MODEL
 

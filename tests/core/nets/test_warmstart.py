@@ -8,7 +8,8 @@ from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
 from napari_genmed.core.nets.registry import build_model
 from napari_genmed.core.nets.warmstart import warm_start_from_tlnet
 from napari_genmed.core.progress import run
-from napari_genmed.core.train.reconstruction import TrainConfig, train_job
+from napari_genmed.core.train.reconstruction import train_job
+from napari_genmed.core.train.settings import TrainConfig
 
 from ..tiny import TINY_DATA, TINY_MODEL
 

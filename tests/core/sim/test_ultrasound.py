@@ -3,7 +3,8 @@ import pytest
 
 from napari_genmed.core.sim import labels as L
 from napari_genmed.core.sim.geometry import VIEW_NAMES, Pose, angle_between_deg, standard_pose
-from napari_genmed.core.sim.ultrasound import Medium, simulate_view, simulate_views
+from napari_genmed.core.sim.medium import Medium
+from napari_genmed.core.sim.ultrasound import simulate_view, simulate_views
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from napari_genmed import api
 from napari_genmed._qt.mailbox import LatestOnly
 from napari_genmed.core.nets.registry import build_model
-from napari_genmed.core.tasks.latent import latent_directions
+from napari_genmed.core.tasks.latent_ranking import latent_directions
 from napari_genmed.core.tasks.latentstate import LatentState
 
 from ..tiny import TINY_MODEL

@@ -14,7 +14,8 @@ from tiny import TINY_DATA, TINY_MODEL  # noqa: E402
 
 from napari_genmed.core.nets.registry import build_model  # noqa: E402
 from napari_genmed.core.progress import run  # noqa: E402
-from napari_genmed.core.train.reconstruction import TrainConfig, train_job  # noqa: E402
+from napari_genmed.core.train.reconstruction import train_job
+from napari_genmed.core.train.settings import TrainConfig
 
 
 def digest(model) -> str:

@@ -15,7 +15,8 @@ from napari_genmed.core.eval.reconstruction import evaluate_job, format_table
 from napari_genmed.core.eval.targets import check_targets
 from napari_genmed.core.io.checkpoint import load_checkpoint
 from napari_genmed.core.progress import Progress, run
-from napari_genmed.core.train.reconstruction import TrainConfig, train_job
+from napari_genmed.core.train.reconstruction import train_job
+from napari_genmed.core.train.settings import TrainConfig
 
 from ..tiny import TINY_DATA, TINY_DATASET, TINY_MODEL
 
@@ -259,7 +260,7 @@ def test_evaluate_on_a_tiny_config():
 def test_nested_view_masks_follow_the_clinical_order_and_leave_old_recipes_alone():
     """``nested_views_p`` gives that share of samples axial, axial + sagittal or all
     three views; at 0 the masks are exactly the plain view dropout's."""
-    from napari_genmed.core.train.reconstruction import view_masks
+    from napari_genmed.core.train.batches import view_masks
 
     plain = view_masks(4000, TrainConfig(), torch.Generator().manual_seed(1))
     again = view_masks(4000, TrainConfig(nested_views_p=0.0), torch.Generator().manual_seed(1))

@@ -1,0 +1,220 @@
+"""The evaluation commands: Table 1 and its targets, the ceiling of what the views
+determine, the missing views and the density maps, each on held-out data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..core.eval.paper import VIEW_SETS
+from ..core.io.bundled import NAMES as MODEL_NAMES
+from ..core.io.bundled import VIEW_GENERATORS
+
+
+def _with_bar(job, desc: str, quiet: bool = False):
+    """Run a core job with a tqdm progress bar (none with ``quiet``)."""
+    from tqdm import tqdm
+
+    from ..core.progress import run
+
+    with tqdm(total=None, desc=desc, disable=quiet) as bar:
+
+        def show(p):
+            bar.total = p.total
+            bar.update(p.step - bar.n)
+
+        return run(job, show)
+
+
+def _weights(name: str, folder: str | None) -> str:
+    """A bundled name, or ``folder/<name>.safetensors`` / ``folder/<name>/model.safetensors``."""
+    if not folder:
+        return name
+    flat = Path(folder) / f"{name}.safetensors"
+    return str(flat if flat.exists() else Path(folder) / name / "model.safetensors")
+
+
+def _cmd_evaluate(args) -> int:
+    from .. import api
+    from ..core.eval.reconstruction import evaluate_job, format_table
+    from ..core.eval.targets import check_targets, format_targets
+
+    models = {
+        name: api.load_model(_weights(name, args.weights), args.device) for name in args.models
+    }
+    device = str(next(iter(models.values())).parameters().__next__().device)
+    rows = _with_bar(
+        evaluate_job(
+            models,
+            n=args.n,
+            robustness=not args.no_robustness,
+            device=device,
+            split=args.split,
+            threshold=args.threshold,
+        ),
+        "evaluate",
+        quiet=args.json,
+    )
+    print(
+        json.dumps(rows, indent=2)
+        if args.json
+        else format_table(rows) + "\n\n" + format_targets(check_targets(rows))
+    )
+    return 0
+
+
+def _cmd_ceiling(args) -> int:
+    from ..core.eval.ceiling import ceiling_job, format_ceiling
+
+    models = {}
+    if args.models:
+        from .. import api
+
+        models = {
+            name: api.load_model(_weights(name, args.weights), args.device) for name in args.models
+        }
+    job = ceiling_job(
+        args.view_sets,
+        n=args.n,
+        draws=args.draws,
+        reading_error=args.reading_error,
+        thresholds=args.thresholds,
+        split=args.split,
+        models=models,
+    )
+    rows = _with_bar(job, "ceiling", quiet=args.json)
+    print(json.dumps(rows, indent=2) if args.json else format_ceiling(rows))
+    return 0
+
+
+def _cmd_evaluate_views(args) -> int:
+    from .. import api
+    from ..core.eval.views import evaluate_views_job, format_view_table
+
+    generators = {
+        name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods
+    }
+    recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
+    rows = _with_bar(
+        evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache),
+        "evaluate-views",
+        quiet=args.json,
+    )
+    print(json.dumps(rows, indent=2) if args.json else format_view_table(rows))
+    return 0
+
+
+def _cmd_evaluate_density(args) -> int:
+    from .. import api
+    from ..core.eval.density import evaluate_density_job
+
+    flow = api.load_model(args.weights or "patch-flow", "cpu")
+    result = _with_bar(
+        evaluate_density_job(flow, n=args.n, cache_dir=args.cache),
+        "evaluate-density",
+        quiet=args.json,
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline {result['test_bpd_gaussian']:.3f}"
+        )
+        print(
+            "corruption detection, ROC AUC (corrupted vs clean fan pixels): "
+            + "  ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
+        )
+    return 0
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("evaluate", help="Table 1 on held-out phantoms")
+    s.add_argument("--n", type=int, default=50, help="test phantoms per scenario")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
+    s.add_argument("--device", default="auto")
+    s.add_argument("--no-robustness", action="store_true")
+    s.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads",
+    )
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="cut the skull probability here (0.5: the reported table; lower: more SEN, less PPV)",
+    )
+    s.set_defaults(func=_cmd_evaluate)
+    s = sub.add_parser(
+        "ceiling",
+        help="what each view set determines: a perfect reader's DC/SEN/PPV on held-out heads",
+    )
+    s.add_argument("--n", type=int, default=50, help="held-out heads")
+    s.add_argument(
+        "--draws",
+        type=int,
+        default=16,
+        help="heads drawn over what the planes leave open, per head",
+    )
+    s.add_argument(
+        "--view-sets",
+        nargs="+",
+        default=list(VIEW_SETS),
+        choices=list(VIEW_SETS),
+        metavar="SET",
+        help=f"view sets ({', '.join(VIEW_SETS)}; quote them)",
+    )
+    s.add_argument(
+        "--reading-error",
+        type=float,
+        default=0.0,
+        help="relative error of every seen semi-axis (0: a perfect reader)",
+    )
+    s.add_argument("--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6])
+    s.add_argument("--split", choices=("test", "val"), default="test")
+    s.add_argument(
+        "--models",
+        nargs="*",
+        default=[],
+        choices=[m for m in MODEL_NAMES if m != "tl-net"],
+        help="CVAEs whose sampled variants' spread to show beside the reader's",
+    )
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
+    s.add_argument("--device", default="auto")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_ceiling)
+    s = sub.add_parser(
+        "evaluate-views", help="generated missing views vs the truth, on held-out scenes"
+    )
+    s.add_argument("--n", type=int, default=20, help="held-out scenes")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--methods", nargs="+", default=list(VIEW_GENERATORS), choices=VIEW_GENERATORS)
+    s.add_argument(
+        "--baseline",
+        default="hirec-cvae",
+        help="reconstruction model of the baseline route, or none",
+    )
+    s.add_argument(
+        "--weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+    )
+    s.add_argument("--cache", help="dataset cache folder")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=_cmd_evaluate_views)
+    s = sub.add_parser(
+        "evaluate-density", help="the patch flow: test NLL vs a Gaussian, corruption detection AUC"
+    )
+    s.add_argument("--n", type=int, default=20, help="held-out views to corrupt")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--weights", help="a patch-flow .safetensors instead of the bundled one")
+    s.add_argument("--cache", help="dataset cache folder")
+    s.set_defaults(func=_cmd_evaluate_density)

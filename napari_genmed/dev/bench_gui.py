@@ -1,0 +1,111 @@
+"""``genmed bench`` rows of the GUI: napari's start-up with the plugin and its panels,
+and the longest event-loop stall while a reconstruction runs (each in a process of
+its own with a display)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .timing import row
+
+
+def napari_rows() -> list[dict]:
+    """napari start-up alone, and with the plugin's panels and sample (needs a display)."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return [
+            {
+                "name": "napari start-up",
+                "p50_ms": float("nan"),
+                "p95_ms": float("nan"),
+                "n": 0,
+                "note": "skipped: no display (run under xvfb-run)",
+            }
+        ]
+    disabled = "import npe2; npe2.PluginManager.instance().disable('napari-genmed')\nimport napari; v = napari.Viewer(show=False); v.close()"
+    bare = "import napari; v = napari.Viewer(show=False); v.close()"
+    panel = "import napari; v = napari.Viewer(show=False); v.window.add_plugin_dock_widget('napari-genmed', 'Skull reconstruction'); v.close()"
+    plugin = (
+        "import napari; v = napari.Viewer(show=False)\n"
+        "for p in ('Skull reconstruction', 'Latent explorer', 'Missing views', 'Flow density', 'Plane picker', 'Fetal head phantom'):\n"
+        "    v.window.add_plugin_dock_widget('napari-genmed', p, tabify=True)\n"
+        "v.open_sample('napari-genmed', 'fetal_head'); v.close()"
+    )
+    out = []
+    cases = (
+        ("napari start-up, plugin disabled", disabled),
+        ("napari start-up, plugin installed", bare),
+        ("napari start-up + the reconstruction panel", panel),
+        ("napari start-up + all six panels + the sample", plugin),
+    )
+    for name, code in cases:
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            try:
+                subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, check=True, timeout=300
+                )
+            except (subprocess.SubprocessError, OSError) as exc:
+                return out + [
+                    {
+                        "name": name,
+                        "p50_ms": float("nan"),
+                        "p95_ms": float("nan"),
+                        "n": 0,
+                        "note": f"failed: {exc}",
+                    }
+                ]
+            runs.append((time.perf_counter() - t0) * 1000.0)
+        out.append(row(name, np.array(runs)))
+    for r in out[1:]:
+        r["note"] = f"+{r['p50_ms'] - out[0]['p50_ms']:.0f} ms over the plugin disabled"
+    return out
+
+
+def stall_rows() -> list[dict]:
+    """The GUI's longest event-loop stall while the demo's 64-sample reconstruction
+    runs (3 runs in one demo window; needs a display)."""
+    name = "GUI: longest event-loop stall during a 64-sample reconstruction (demo, 3D)"
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return [
+            {
+                "name": name,
+                "p50_ms": float("nan"),
+                "p95_ms": float("nan"),
+                "n": 0,
+                "note": "skipped: no display (run under xvfb-run)",
+            }
+        ]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "napari_genmed.dev.stall"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        runs = json.loads(done.stdout.strip().splitlines()[-1])["runs"]
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError, KeyError) as exc:
+        return [
+            {
+                "name": name,
+                "p50_ms": float("nan"),
+                "p95_ms": float("nan"),
+                "n": 0,
+                "note": f"failed: {exc}",
+            }
+        ]
+    worst = np.array([r["max_ms"] for r in runs])
+    return [
+        row(
+            name,
+            worst,
+            f"per run: worst {', '.join(f'{w:.0f}' for w in worst)} ms; p99 of the gaps {np.median([r['p99_ms'] for r in runs]):.0f} ms",
+        )
+    ]
