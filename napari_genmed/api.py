@@ -45,7 +45,9 @@ __all__ = [
 ]
 
 from .core.io.bundled import NAMES as BUNDLED_MODELS  # noqa: E402  (rec-cvae, hirec-cvae, tl-net)
-from .core.io.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS  # noqa: E402  (mental-map, mental-map-gan)
+
+# noqa: E402  (mental-map, mental-map-gan)
+from .core.io.bundled import VIEW_GENERATORS as BUNDLED_VIEW_GENERATORS
 
 MAX_VOXELS = 512**3  #: refuse volumes larger than this (memory safety)
 
@@ -78,7 +80,8 @@ def _check_volume(labels_or_mask) -> np.ndarray:
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
             raise ValueError(
-                "the volume holds NaN or infinite values; labels must be integers (or a boolean mask)"
+                "the volume holds NaN or infinite values; labels must be integers (or a boolean "
+                "mask)"
             )
         if not np.all(arr == np.round(arr)):
             raise ValueError(
@@ -204,7 +207,8 @@ def decode(model, z, views: dict | None = None) -> np.ndarray:
     arr = np.asarray(z)
     if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2) or arr.shape[-1] != model.latent_dim:
         raise ValueError(
-            f"z must hold {model.latent_dim} numbers (or a (B, {model.latent_dim}) batch), got shape {arr.shape} of {arr.dtype}"
+            f"z must hold {model.latent_dim} numbers (or a (B, {model.latent_dim}) batch), got "
+            f"shape {arr.shape} of {arr.dtype}"
         )
     if arr.ndim == 2 and not 1 <= arr.shape[0] <= 256:
         raise ValueError(f"a batch of z must hold 1..256 latents, got {arr.shape[0]}")
@@ -243,7 +247,8 @@ def generate_view(
 
     if getattr(model, "kind", None) not in VIEW_GENERATOR_KINDS:
         raise ValueError(
-            f"model must be a loaded view generator ({', '.join(VIEW_GENERATOR_KINDS)}); see load_model"
+            f"model must be a loaded view generator ({', '.join(VIEW_GENERATOR_KINDS)}); see "
+            "load_model"
         )
     if isinstance(query_pose, dict):
         query_pose = Pose.from_dict(query_pose)

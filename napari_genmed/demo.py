@@ -40,7 +40,8 @@ def open_demo(viewer, load_model: bool = True):
     widgets["Skull reconstruction"].state.set_truth("skull")
     widgets["Missing views"].truth.value = "head labels"
     front = docks[PANELS[0]]
-    front.raise_()  # and in front: now, and again once Qt has built the tab bar (a raise before that is lost)
+    # and in front: now, and again once Qt has built the tab bar (a raise before that is lost)
+    front.raise_()
     QTimer.singleShot(0, front.raise_)
     if load_model:
         widgets["Skull reconstruction"].models.start_loading()

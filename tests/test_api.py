@@ -1,28 +1,7 @@
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from napari_genmed import api
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_readme_snippet_runs_as_written():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Python API", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)
-    assert scope["axial"].image.shape == (128, 128)
-    assert scope["clean"].pose == scope["axial"].pose
-    assert set(scope["mask_views"]) == {"axial"}
-    assert (
-        scope["rec"].probability.shape == (64, 64, 64) and scope["variants"].uncertainty is not None
-    )
-    assert scope["moved"].shape == scope["prior_skull"].shape == (64, 64, 64)
-    assert not np.array_equal(scope["moved"], scope["rec"].probability)
 
 
 def test_phantom_object():

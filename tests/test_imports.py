@@ -110,7 +110,8 @@ def test_imports_follow_the_layers(module):
             assert theirs == "base", f"{module} (a base module) imports {target}"
             continue
         assert theirs in ALLOWED[mine] | {mine, "base"}, (
-            f"{module} ({mine}) imports {target} ({theirs}): {mine} may import {sorted(ALLOWED[mine])}"
+            f"{module} ({mine}) imports {target} ({theirs}): {mine} may import "
+            f"{sorted(ALLOWED[mine])}"
         )
 
 
@@ -144,7 +145,8 @@ def test_api_cli_and_bench_leave_the_gui_out(target):
 def test_core_does_not_import_qt_even_when_used():
     code = (
         "from napari_genmed.core.data.dataset import PhantomDataset, DatasetConfig\n"
-        "PhantomDataset('train', 1, DatasetConfig(grid=(16,16,16), spacing_mm=8.0, view_shape=(32,32)))[0]"
+        "PhantomDataset('train', 1, DatasetConfig(grid=(16,16,16), spacing_mm=8.0, "
+        "view_shape=(32,32)))[0]"
     )
     mods = _modules_after(code)
     assert "torch" in mods and not {m for m in mods if m.split(".")[0] in GUI}
@@ -152,6 +154,40 @@ def test_core_does_not_import_qt_even_when_used():
 
 def test_package_import_is_cheap():
     mods = _modules_after(
-        "import napari_genmed, napari_genmed._reader, napari_genmed._writer, napari_genmed._sample_data"
+        "import napari_genmed, napari_genmed._reader, napari_genmed._writer, "
+        "napari_genmed._sample_data"
     )
     assert "torch" not in mods and "napari" not in mods
+
+
+def _panel_modules() -> dict[str, str]:
+    """The dock widgets of napari.yaml: command id -> module."""
+    import yaml
+
+    manifest = yaml.safe_load((Path(napari_genmed.__file__).parent / "napari.yaml").read_text())
+    commands = {c["id"]: c["python_name"] for c in manifest["contributions"]["commands"]}
+    return {
+        w["display_name"]: commands[w["command"]].split(":")[0]
+        for w in manifest["contributions"]["widgets"]
+    }
+
+
+def _qt_closure(module: str) -> set[str]:
+    """The ``napari_genmed._qt`` modules ``module`` imports, transitively."""
+    seen, todo = set(), [module]
+    while todo:
+        for target in imported(todo.pop()):
+            if target.startswith("napari_genmed._qt.") and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_no_panel_imports_another_panel():
+    """Panels share the viewer's state (napari_genmed/state.py) instead: a panel's
+    modules never reach another panel's module."""
+    panels = _panel_modules()
+    assert len(panels) == 6
+    for name, module in panels.items():
+        others = set(panels.values()) - {module}
+        assert not _qt_closure(module) & others, f"the {name} panel imports another panel"

@@ -1,4 +1,4 @@
-"""The one manifest (napari.yaml at the root) ships inside the package."""
+"""The one manifest (napari_genmed/napari.yaml, a real file) ships inside the package."""
 
 import subprocess
 import sys
@@ -7,6 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "napari_genmed" / "napari.yaml"
 BIN = Path(sys.executable).parent
 
 
@@ -18,9 +19,11 @@ def test_npe2_validate():
     assert "valid" in (res.stdout + res.stderr).lower()
 
 
-def test_manifest_is_the_root_file_in_the_installed_package():
+def test_manifest_is_a_real_file_in_the_package():
+    """Not a symlink: a checkout that does not keep symlinks would ship a broken one."""
+    assert MANIFEST.is_file() and not MANIFEST.is_symlink()
     installed = files("napari_genmed") / "napari.yaml"
-    assert installed.read_text() == (ROOT / "napari.yaml").read_text()
+    assert installed.read_text() == MANIFEST.read_text()
 
 
 def test_manifest_commands_resolve():
@@ -61,7 +64,17 @@ def test_wheel_holds_the_manifest(tmp_path):
     )
     wheel = next(tmp_path.glob("napari_genmed-*.whl"))
     with zipfile.ZipFile(wheel) as z:
-        assert z.read("napari_genmed/napari.yaml").decode() == (ROOT / "napari.yaml").read_text()
+        assert z.read("napari_genmed/napari.yaml").decode() == MANIFEST.read_text()
+        names = set(z.namelist())
+        recipes = {
+            f"napari_genmed/weights/recipes/{p.name}"
+            for p in (ROOT / "napari_genmed/weights/recipes").iterdir()
+        }
+        assert recipes <= names and "napari_genmed/weights/MANIFEST.json" in names
+        assert {
+            f"napari_genmed/weights/{p.name}"
+            for p in (ROOT / "napari_genmed/weights").glob("*.safetensors")
+        } <= names
         entry_points = next(n for n in z.namelist() if n.endswith("entry_points.txt"))
         text = z.read(entry_points).decode()
         assert (

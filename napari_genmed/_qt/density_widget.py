@@ -51,7 +51,8 @@ def colour_limits(flow, score: np.ndarray) -> tuple[tuple[float, float], str]:
         lo, hi = float(np.min(score)), float(np.max(score))
         return (
             (lo, hi),
-            f"this flow's card has no clean-view reference: the map's own range {lo:.1f}-{hi:.1f} bits/dim",
+            f"this flow's card has no clean-view reference: the map's own range {lo:.1f}-{hi:.1f} "
+            "bits/dim",
         )
     half = max(4.0 * (ref["p95"] - ref["median"]), 0.5)
     lo, hi = ref["p95"] - half, ref["p95"] + half

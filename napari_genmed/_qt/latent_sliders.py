@@ -73,7 +73,8 @@ class LatentSliders(Container):
                     max=SLIDER_RANGE,
                     step=0.05,
                     label=f"z{dim}",
-                    tooltip=f"rank {rank[dim] + 1}: moves {directions.effect[dim]:.0f} voxels of skull "
+                    tooltip=f"rank {rank[dim] + 1}: moves {directions.effect[dim]:.0f} voxels of "
+                    "skull "
                     "for -2 to +2 sigma",
                 )
                 slider.changed.connect(lambda v, dim=dim: self.moved.emit(dim, float(v)))

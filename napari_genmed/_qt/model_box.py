@@ -99,7 +99,8 @@ class ModelBox(Container):
         self.model = model
         self.card.value = model_card(model)
         show_info(
-            f"{loaded_name(self.choice.value, self.file.value, model.kind)} loaded on {self.device.value}"
+            f"{loaded_name(self.choice.value, self.file.value, model.kind)} loaded on "
+            f"{self.device.value}"
         )
         self.loaded.emit(model)
 

@@ -78,12 +78,13 @@ def model_card(model) -> str:
     if model.kind == "patch-glow":
         return _flow_card(model, recipe, metrics)
     lines = [
-        f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, latent {model.latent_dim}-D",
+        f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, "
+        f"latent {model.latent_dim}-D",
         ("last training stage" if recipe.get("init_from") else "trained")
         + f": {recipe.get('train_size', '?')} phantoms, "
         f"{_epochs_text(model.kind, recipe)}{_kept(recipe, metrics)}, "
-        f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}"
-        + _duration(recipe),
+        f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on "
+        f"{recipe.get('device', '?')}" + _duration(recipe),
     ]
     table = metrics.get("table")
     if table:
@@ -99,20 +100,23 @@ def model_card(model) -> str:
 def _generator_card(model, recipe: dict, metrics: dict) -> str:
     c = model.config
     lines = [
-        f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent {c.latent_dim}-D"
-        + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else ""),
-        f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, batch {recipe.get('batch_size', '?')}, "
+        f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent "
+        f"{c.latent_dim}-D" + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else ""),
+        f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, "
+        f"batch {recipe.get('batch_size', '?')}, "
         f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + _duration(recipe),
     ]
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for row in metrics.get("view_table", []):
         if row["target"] == "clean" and row.get("queries", "unobserved") == "unobserved":
             lines.append(
-                f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  PSNR {row['psnr']:.1f} dB"
+                f"from {names[row['observed']]}: SSIM {row['ssim']:.2f}  NCC {row['ncc']:.2f}  "
+                f"PSNR {row['psnr']:.1f} dB"
             )
     if not metrics.get("view_table") and "ssim" in metrics:
         lines.append(
-            f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC {metrics['ncc']:.2f}"
+            f"validation (from the axial slice): SSIM {metrics['ssim']:.2f}  NCC "
+            f"{metrics['ncc']:.2f}"
         )
     return "<br>".join(lines)
 
@@ -120,14 +124,16 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
 def _flow_card(model, recipe: dict, metrics: dict) -> str:
     c = model.config
     lines = [
-        f"<b>patch flow</b> (Glow): {c.size} x {c.size} patches, {c.levels} levels x {c.steps} steps, conditioned on the patch position",
-        f"trained: patches of {recipe.get('heads', '?')} heads' views, {recipe.get('steps', '?')} steps, batch {recipe.get('batch_size', '?')}"
-        + _duration(recipe),
+        f"<b>patch flow</b> (Glow): {c.size} x {c.size} patches, {c.levels} levels x {c.steps} "
+        "steps, conditioned on the patch position",
+        f"trained: patches of {recipe.get('heads', '?')} heads' views, {recipe.get('steps', '?')} "
+        f"steps, batch {recipe.get('batch_size', '?')}" + _duration(recipe),
     ]
     ev = metrics.get("evaluation")
     if ev:
         lines.append(
-            f"test NLL {ev['test_bpd_flow']:.2f} bits/dim (Gaussian {ev['test_bpd_gaussian']:.2f}); corruption AUC {ev['auc']['all']:.2f}"
+            f"test NLL {ev['test_bpd_flow']:.2f} bits/dim (Gaussian "
+            f"{ev['test_bpd_gaussian']:.2f}); corruption AUC {ev['auc']['all']:.2f}"
         )
     return "<br>".join(lines)
 

@@ -62,5 +62,6 @@ class PhantomWidget(JobPanel, Container):
         add_layers(self.viewer, phantom_layers(scan.phantom, scan.views))
         b = scan.phantom.biometry
         self.readout.value = (
-            f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA {b.ga_weeks:.1f} w)"
+            f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA "
+            f"{b.ga_weeks:.1f} weeks)"
         )

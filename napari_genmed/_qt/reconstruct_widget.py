@@ -141,7 +141,8 @@ class ReconstructWidget(JobPanel, Container):
         mask = truth_mask(self.viewer, self.state.truth, grid_shape)
         if mask is None and self.state.truth is not None:
             show_info(
-                f"ground truth {self.state.truth!r} is not on the model's grid {tuple(grid_shape)}: no Dice"
+                f"ground truth {self.state.truth!r} is not on the model's grid "
+                f"{tuple(grid_shape)}: no Dice"
             )
         return mask
 

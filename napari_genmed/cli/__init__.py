@@ -1,16 +1,12 @@
 """The ``genmed`` console script.
 
-    genmed sample-data [--out DIR]           regenerate the files in sample_data/
-    genmed phantom --ga 28 --seed 0 --out D  a phantom (NIfTI) and its planes (PNG, JSON)
-    genmed data --cache CACHE                make the training phantoms into a cache
-    genmed train MODEL [--config F] [--device D] [--out DIR] [--resume]   train a model
-    genmed evaluate [--n N] [--json]         Table 1 of the reconstruction paper, on held-out phantoms
-    genmed ceiling [--n N] [--json]          what each view set determines: the bound on Table 1's rows
-    genmed evaluate-views [--n N] [--json]   generated missing views on held-out scenes
-    genmed evaluate-density [--n N] [--json] the patch flow: test NLL and corruption-detection AUC
-    genmed bench [--device D] [--json]       speed of the core (docs/performance.md)
-    genmed convert IN.pt OUT.safetensors --kind K   a weights-only pickle to a safetensors checkpoint
-    genmed bundle [RUNS] [--evaluation FILE] (developers) trained models or measurements into the weights
+    genmed sample-data | phantom | data        the sample, a phantom, the training data
+    genmed train MODEL [--config F] [--resume] train a model (a recipe of weights/recipes/)
+    genmed evaluate | ceiling                  Table 1 and its targets; what the views determine
+    genmed evaluate-views | evaluate-density   the missing views; the density maps
+    genmed bench [--device D] [--json]         speed of the core and the GUI
+    genmed convert IN.pt OUT.safetensors       a weights-only pickle to a checkpoint
+    genmed bundle [RUNS] [--evaluation F ...]  (developers) weights and measurements in
 
 One module per group of commands, each adding its own subcommands; heavy imports
 happen inside the commands, so ``genmed --help`` is quick.

@@ -15,7 +15,8 @@ def _cmd_bench(args) -> int:
     else:
         for row in results["rows"]:
             print(
-                f"{row['name']:<44} p50 {row['p50_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  {row.get('note', '')}"
+                f"{row['name']:<44} p50 {row['p50_ms']:9.2f} ms  p95 {row['p95_ms']:9.2f} ms  "
+                f"{row.get('note', '')}"
             )
         print(f"machine: {results['machine']}, device {results['device']}")
     return 0

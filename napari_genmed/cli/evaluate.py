@@ -118,7 +118,8 @@ def _cmd_evaluate_density(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(
-            f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline {result['test_bpd_gaussian']:.3f}"
+            f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline "
+            f"{result['test_bpd_gaussian']:.3f}"
         )
         print(
             "corruption detection, ROC AUC (corrupted vs clean fan pixels): "
@@ -134,7 +135,8 @@ def add_commands(sub) -> None:
     s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     s.add_argument(
         "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
+        "weights",
     )
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
@@ -142,7 +144,8 @@ def add_commands(sub) -> None:
         "--split",
         choices=("test", "val"),
         default="test",
-        help="test: held-out heads (the reported table); val: validation heads, to choose between runs without the test heads",
+        help="test: held-out heads (the reported table); val: validation heads, to choose between "
+        "runs without the test heads",
     )
     s.add_argument(
         "--threshold",
@@ -187,7 +190,8 @@ def add_commands(sub) -> None:
     )
     s.add_argument(
         "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
+        "weights",
     )
     s.add_argument("--device", default="auto")
     s.add_argument("--json", action="store_true")
@@ -205,7 +209,8 @@ def add_commands(sub) -> None:
     )
     s.add_argument(
         "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled weights",
+        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
+        "weights",
     )
     s.add_argument("--cache", help="dataset cache folder")
     s.add_argument("--device", default="auto")

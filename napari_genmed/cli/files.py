@@ -28,7 +28,8 @@ def _cmd_phantom(args) -> int:
     write_scan(scan, args.out, labels_file="labels.nii.gz", description="napari-genmed phantom")
     b = scan.phantom.biometry
     print(
-        f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} mm -> {args.out}"
+        f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} "
+        f"mm -> {args.out}"
     )
     return 0
 
@@ -120,7 +121,8 @@ def add_commands(sub) -> None:
     s.add_argument(
         "runs",
         nargs="?",
-        help="folder with <model>/model.safetensors; without it the measurements go into the bundled weights' cards",
+        help="folder with <model>/model.safetensors; without it the measurements go into the "
+        "bundled weights' cards",
     )
     s.add_argument("--evaluation", help="JSON rows from `genmed evaluate --json --weights ...`")
     s.add_argument(
@@ -131,6 +133,7 @@ def add_commands(sub) -> None:
     )
     s.add_argument(
         "--ceiling",
-        help="JSON rows from `genmed ceiling --models ... --reading-error E --json` (the variants' spread)",
+        help="JSON rows from `genmed ceiling --models ... --reading-error E --json` (the "
+        "variants' spread)",
     )
     s.set_defaults(func=_cmd_bundle)

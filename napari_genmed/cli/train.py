@@ -36,6 +36,7 @@ def _cmd_train(args) -> int:
         from ..core.train.flows import FlowTrainConfig, train_patch_flow_job, train_toy_flow_job
 
         values.pop("kind")
+        values.pop("why", None)  # the recipe's reason: the flows' jobs take keywords
         if args.model == "toy-flow":
             values.pop("cache_dir", None)
             job = train_toy_flow_job(args.out, **values)
@@ -49,7 +50,8 @@ def _cmd_train(args) -> int:
     elif args.model in VIEW_GENERATORS:
         if args.resume:
             raise ValueError(
-                "--resume is for the reconstruction models; start a view generator again with init_from"
+                "--resume is for the reconstruction models; start a view generator again with "
+                "init_from"
             )
         cfg = ViewTrainConfig.from_dict(values)
         job = train_views_job(cfg, args.out, resolve_device(args.device))

@@ -85,5 +85,6 @@ def out_of_memory_as_advice(what: str = "the job"):
             torch.cuda.empty_cache()
         raise DeviceMemoryError(
             f"The GPU ran out of memory during {what} ({str(exc).splitlines()[0][:160]}). "
-            "Run it again with fewer samples, or load the model on the cpu device (its results are the same)."
+            "Run it again with fewer samples, or load the model on the cpu device (its results "
+            "are the same)."
         ) from exc

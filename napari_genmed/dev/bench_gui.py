@@ -27,12 +27,20 @@ def napari_rows() -> list[dict]:
                 "note": "skipped: no display (run under xvfb-run)",
             }
         ]
-    disabled = "import npe2; npe2.PluginManager.instance().disable('napari-genmed')\nimport napari; v = napari.Viewer(show=False); v.close()"
+    disabled = (
+        "import npe2; npe2.PluginManager.instance().disable('napari-genmed')\nimport "
+        "napari; v = napari.Viewer(show=False); v.close()"
+    )
     bare = "import napari; v = napari.Viewer(show=False); v.close()"
-    panel = "import napari; v = napari.Viewer(show=False); v.window.add_plugin_dock_widget('napari-genmed', 'Skull reconstruction'); v.close()"
+    panel = (
+        "import napari; v = napari.Viewer(show=False); "
+        "v.window.add_plugin_dock_widget('napari-genmed', 'Skull reconstruction'); "
+        "v.close()"
+    )
     plugin = (
         "import napari; v = napari.Viewer(show=False)\n"
-        "for p in ('Skull reconstruction', 'Latent explorer', 'Missing views', 'Flow density', 'Plane picker', 'Fetal head phantom'):\n"
+        "for p in ('Skull reconstruction', 'Latent explorer', 'Missing views', 'Flow density', "
+        "'Plane picker', 'Fetal head phantom'):\n"
         "    v.window.add_plugin_dock_widget('napari-genmed', p, tabify=True)\n"
         "v.open_sample('napari-genmed', 'fetal_head'); v.close()"
     )
@@ -106,6 +114,7 @@ def stall_rows() -> list[dict]:
         row(
             name,
             worst,
-            f"per run: worst {', '.join(f'{w:.0f}' for w in worst)} ms; p99 of the gaps {np.median([r['p99_ms'] for r in runs]):.0f} ms",
+            f"per run: worst {', '.join(f'{w:.0f}' for w in worst)} ms; p99 of the gaps "
+            f"{np.median([r['p99_ms'] for r in runs]):.0f} ms",
         )
     ]

@@ -114,12 +114,14 @@ def latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
         row(
             f"{name}: latent slider move, 64^3",
             moved,
-            f"{np.median(moved) / np.median(bare):.2f}x the bare decoder (probability and labels layers' data)",
+            f"{np.median(moved) / np.median(bare):.2f}x the bare decoder (probability and labels "
+            "layers' data)",
         ),
         row(
             f"{name}: latent move + surface + biometry, 64^3",
             settled,
-            f"{np.median(settled) / np.median(bare):.2f}x (whenever no newer move waits, e.g. the last of a drag)",
+            f"{np.median(settled) / np.median(bare):.2f}x (whenever no newer move waits, e.g. the "
+            "last of a drag)",
         ),
     ]
 

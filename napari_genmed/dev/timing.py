@@ -34,7 +34,10 @@ def row(name: str, ms: np.ndarray, note: str = "") -> dict:
 
 
 def import_time_ms(module: str, repeats: int = 3) -> np.ndarray:
-    code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+    code = (
+        f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - "
+        "t) * 1000)"
+    )
     out = []
     for _ in range(repeats):
         res = subprocess.run(
@@ -45,4 +48,7 @@ def import_time_ms(module: str, repeats: int = 3) -> np.ndarray:
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )

@@ -20,7 +20,8 @@ def _row(model, views, dice, per_head=None, paper=(0.9, 0.9, 0.9)):
 
 
 def test_bundle_keeps_the_table_without_per_head_values(tmp_path, monkeypatch):
-    """`genmed bundle` stores the held-out rows in the checkpoint's metrics, not each head's Dice."""
+    """`genmed bundle` stores the held-out rows in the checkpoint's metrics, not each
+    head's Dice."""
     import torch
     from safetensors import safe_open
 

@@ -15,8 +15,8 @@ def test_bundled_card_names_its_stage_and_its_table():
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
     assert (
-        f"{recipe['epochs']} epochs (kept: epoch {model.card['metrics']['epoch']}, the best validation Dice), batch {recipe['batch_size']}"
-        in text
+        f"{recipe['epochs']} epochs (kept: epoch {model.card['metrics']['epoch']}, the best "
+        f"validation Dice), batch {recipe['batch_size']}" in text
     )
 
 
@@ -26,7 +26,8 @@ def test_card_says_which_epoch_was_kept():
     assert _kept({"epochs": 10}, {"epoch": 8}) == " (kept: epoch 8, the best validation Dice)"
     assert _kept({"epochs": 10}, {"epoch": 10}) == ""  # the last epoch: nothing to say
     assert _kept({"stage_epochs": [0, 0, 20]}, {"epoch": 20}) == ""  # TL-net's stages
-    # TL-net counts epochs within the stage it kept: its recipe's plain "epochs" is a default it never ran
+    # TL-net counts epochs within the stage it kept: its recipe's plain "epochs" is a default it
+    # never ran
     assert _kept({"epochs": 10, "stage_epochs": [0, 0, 1]}, {"epoch": 1, "stage": "joint"}) == ""
     assert (
         _kept({"epochs": 10, "stage_epochs": [0, 0, 20]}, {"epoch": 17, "stage": "joint"})

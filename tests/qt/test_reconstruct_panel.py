@@ -199,11 +199,24 @@ def test_bad_view_is_a_notification_and_nothing_changes(viewer, qtbot, tiny_weig
     assert [layer.name for layer in viewer.layers] == before and panel.run_button.enabled
 
 
-def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot):
+def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
+    viewer.window._qt_window.resize(1500, 950)
     viewer.open_sample(PLUGIN, "fetal_head")
     _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
     assert picker.volume.value == "head labels"
     picker.show_planes()
+    assert set(picker.state.planes) == {
+        "axial",
+        "sagittal",
+        "coronal",
+    }  # published for other panels
+    for name in ("axial", "sagittal", "coronal", "head labels", "skull surface"):
+        viewer.layers[name].visible = False
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.scene.camera.angles = (150.0, -30.0, 30.0)
+    qtbot.wait(300)
+    viewer.screenshot(str(artifacts / "plane_picker.png"), canvas_only=False)
     plane = viewer.layers["axial plane"]
     start = np.array(plane.plane.position)
     picker.view.value = "axial"

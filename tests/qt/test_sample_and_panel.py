@@ -57,6 +57,7 @@ def _generate(widget, qtbot):
 
 
 def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
+    viewer.window._qt_window.resize(1500, 950)
     _, widget = viewer.window.add_plugin_dock_widget("napari-genmed", "Fetal head phantom")
     widget.ga.value = 22.0
     widget.seed.value = 7
@@ -84,6 +85,7 @@ def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
     assert viewer.layers["skull surface"].data[0].shape[1] == 3
     viewer.dims.ndisplay = 3
     viewer.reset_view()
+    viewer.scene.camera.angles = (150.0, -30.0, 30.0)
     qtbot.wait(200)
     viewer.screenshot(str(artifacts / "phantom_panel.png"), canvas_only=False)
 

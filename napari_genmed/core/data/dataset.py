@@ -29,7 +29,7 @@ MAX_SPLIT_SIZE = 10_000_000
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    grid: tuple[int, int, int] = (64, 64, 64)  #: DESIGN §3 default grid
+    grid: tuple[int, int, int] = (64, 64, 64)  #: docs/design.md, Conventions default grid
     spacing_mm: float = 2.0  #: 128 mm field of view
     view_shape: tuple[int, int] = (128, 128)  #: default 2D view size
     pixel_mm: float = 1.0

@@ -69,7 +69,8 @@ def write_sample(out_dir) -> list[Path]:
     return write_scan(
         sample_scan(),
         out_dir,
-        description="Synthetic fetal head (napari-genmed phantom) and its simulated standard planes",
+        description="Synthetic fetal head (napari-genmed phantom) and its simulated standard "
+        "planes",
     )
 
 

@@ -60,7 +60,8 @@ def visible(views) -> tuple[set[str], tuple[bool, ...]]:
         raise ValueError(f"unknown view {unknown[0]!r}; use {', '.join(VIEW_NAMES)}")
     if "axial" not in views:
         raise ValueError(
-            "the ceiling needs the axial plane in the view set (without it the hidden semi-axes depend on the seen ones)"
+            "the ceiling needs the axial plane in the view set (without it the hidden semi-axes "
+            "depend on the seen ones)"
         )
     axes = {a for v in views for a in _PLANE_AXES[v]}
     terms = tuple(any(powers[_PLANE_POWER[v]] == 0 for v in views) for *powers, _ in P._NOISE_TERMS)
@@ -166,7 +167,8 @@ def ceiling_job(
             data.view_shape[0],
         ):
             raise ValueError(
-                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the data differ"
+                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px "
+                "views; the data differ"
             )
     return _ceiling(sets, n, draws, reading_error, thresholds, data, split, models)
 
@@ -240,14 +242,16 @@ def _ceiling(sets, n, draws, reading_error, thresholds, data, split, models) -> 
 def format_ceiling(rows: list[dict]) -> str:
     """Rows as a Markdown table: the ceiling per view set and threshold."""
     lines = [
-        "| views | reading error | threshold | DC | SEN | PPV | paper rows reached | spread (voxels) |",
+        "| views | reading error | threshold | DC | SEN | PPV | paper rows reached | spread "
+        "(voxels) |",
         "|" + "---|" * 8,
     ]
     for r in rows:
         ms = lambda k, r=r: f"{r[k]:.3f} +- {r[k + '_std']:.3f}"  # noqa: E731
         spread_text = ", ".join(f"{who} {v:.0f}" for who, v in r["spread_voxels"].items())
         lines.append(
-            f"| {r['views']} | {r['reading_error']:g} | {r['threshold']:g} | {ms('dice')} | {ms('sen')} | {ms('ppv')} | "
+            f"| {r['views']} | {r['reading_error']:g} | {r['threshold']:g} | {ms('dice')} | "
+            f"{ms('sen')} | {ms('ppv')} | "
             f"{', '.join(r['reaches']) or 'none'} | {spread_text} |"
         )
     return "\n".join(lines)

@@ -88,7 +88,8 @@ def evaluate_job(
             data.view_shape[0],
         ):
             raise ValueError(
-                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px views; the test data differ"
+                f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px "
+                "views; the test data differ"
             )
     scenarios = list(_scenarios(n, data, robustness, split))
     total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
@@ -165,13 +166,17 @@ def format_table(rows: list[dict]) -> str:
     """Rows as a Markdown table in Table 1's layout (DC / SEN / PPV, mean +- std).
     The overlap means get three decimals: at two, 0.905 would print as the paper's
     0.91 beside "not met"."""
-    head = "| scenario | model | views | DC | SEN | PPV | ASSD mm | HD95 mm | BPD/OFD/HC err mm | GA err wk | paper DC/SEN/PPV |"
+    head = (
+        "| scenario | model | views | DC | SEN | PPV | ASSD mm | HD95 mm | BPD/OFD/HC err mm | "
+        "GA err wk | paper DC/SEN/PPV |"
+    )
     lines = [head, "|" + "---|" * 11]
     cuts = sorted({r.get("threshold", 0.5) for r in rows} - {0.5})
     if cuts:  # say it where the numbers are: the reported table cuts at 0.5
         lines.insert(
             0,
-            f"Skull probability cut at {', '.join(f'{c:g}' for c in cuts)} (the reported table: 0.5)\n",
+            f"Skull probability cut at {', '.join(f'{c:g}' for c in cuts)} (the reported table: "
+            "0.5)\n",
         )
     for r in rows:
 
@@ -185,7 +190,10 @@ def format_table(rows: list[dict]) -> str:
             else ""
         )
         lines.append(
-            f"| {r['scenario']} | {r['model']} | {r['views']} | {ms('dice', 3)} | {ms('sen', 3)} | {ms('ppv', 3)} | "
-            f"{ms('assd_mm')} | {ms('hd95_mm')} | {r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f}{nofit} | {r.get('ga_err_wk', float('nan')):.2f} | {paper} |"
+            f"| {r['scenario']} | {r['model']} | {r['views']} | {ms('dice', 3)} | {ms('sen', 3)} "
+            f"| {ms('ppv', 3)} | "
+            f"{ms('assd_mm')} | {ms('hd95_mm')} | "
+            f"{r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f}{nofit} | "
+            f"{r.get('ga_err_wk', float('nan')):.2f} | {paper} |"
         )
     return "\n".join(lines)

@@ -90,7 +90,8 @@ def check_targets(rows: list[dict]) -> list[dict]:
             d = paired_difference(hi["dice_per_head"], rec["dice_per_head"])
             lo, up = d["ci95"]
             detail = (
-                f"DC {hi['dice']:.4f} against {rec['dice']:.4f}; paired difference {d['mean']:+.4f} "
+                f"DC {hi['dice']:.4f} against {rec['dice']:.4f}; paired difference "
+                f"{d['mean']:+.4f} "
                 f"(95% CI {lo:+.4f} to {up:+.4f}, {d['n']} heads): {d['verdict']}"
             )
             met = d["mean"] >= 0

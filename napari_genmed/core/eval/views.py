@@ -99,7 +99,8 @@ def format_view_table(rows: list[dict]) -> str:
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for r in rows:
         lines.append(
-            f"| {r.get('queries', 'unobserved')} | {r['method']} | {names[r['observed']]} | {r['target']} | {r['ssim']:.2f} +- {r['ssim_std']:.2f} | "
+            f"| {r.get('queries', 'unobserved')} | {r['method']} | {names[r['observed']]} | "
+            f"{r['target']} | {r['ssim']:.2f} +- {r['ssim_std']:.2f} | "
             f"{r['ncc']:.2f} +- {r['ncc_std']:.2f} | {r['psnr']:.1f} +- {r['psnr_std']:.1f} |"
         )
     return "\n".join(lines)

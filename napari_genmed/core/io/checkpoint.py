@@ -75,7 +75,8 @@ def read_header(path) -> tuple[dict, dict]:
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise ValueError(
             f"{path.name}: pickle-based checkpoints can run code when loaded and are refused. "
-            f"Convert it once with `genmed convert {path.name}` (weights only), then load the .safetensors file."
+            f"Convert it once with `genmed convert {path.name}` (weights only), then load the "
+            ".safetensors file."
         )
     if path.suffix.lower() != ".safetensors":
         raise ValueError(f"{path.name}: not a .safetensors checkpoint")
@@ -145,7 +146,8 @@ def load_checkpoint(path, device: str = "cpu"):
     if missing or unexpected:
         raise ValueError(
             f"{path.name}: weights do not match the {kind} architecture of its config "
-            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''})"
+            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected "
+            f"{unexpected[:3]}{'...' if len(unexpected) > 3 else ''})"
         )
     for name, tensor in expected.items():
         entry = table[name]
@@ -185,7 +187,8 @@ def load_model(name_or_path, device: str = "auto"):
 
     if not isinstance(name_or_path, (str, Path)):
         raise ValueError(
-            f"load_model takes a bundled model's name or a checkpoint path, not {type(name_or_path).__name__}"
+            "load_model takes a bundled model's name or a checkpoint path, not "
+            f"{type(name_or_path).__name__}"
         )
     dev = resolve_device(device)
     path = bundled_path(name_or_path) if name_or_path in ALL else Path(name_or_path)

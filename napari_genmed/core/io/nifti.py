@@ -1,7 +1,8 @@
 """NIfTI volumes, read with validation and written in the package's conventions.
 
 nibabel stores arrays with axes (x, y, z) and zooms (sx, sy, sz); the package uses
-(z, y, x) arrays and (sz, sy, sx) spacing in mm (DESIGN §3), so both are reversed on
+(z, y, x) arrays and (sz, sy, sx) spacing in mm (docs/design.md, Conventions), so both are reversed
+on
 the way in and out. The header is checked *before* any voxel is read: dimensions,
 a cap on the declared size, finite positive zooms and, for uncompressed ``.nii``, the
 file length against ``vox_offset`` plus the declared data bytes. Every problem with a

@@ -1,7 +1,7 @@
 """Biometry of a reconstructed skull: BPD, OFD and HC from the axial cross-section.
 
 The reconstruction lives in the canonical head frame of the model's grid (head
-centre at voxel ``n // 2``, DESIGN §3), so the biometry plane is the axial slice
+centre at voxel ``n // 2``, docs/design.md, Conventions), so the biometry plane is the axial slice
 through the centre. The slice's skull ring is closed and filled, an ellipse is
 fitted to the outer contour (scikit-image), and BPD / OFD are its diameters along x
 / y (outer to outer), HC its Ramanujan perimeter; the gestational age follows from

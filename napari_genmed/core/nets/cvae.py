@@ -28,7 +28,9 @@ from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_
 @dataclass(frozen=True)
 class CVAEConfig(NetConfig):
     latent_dim: int = 32  #: enough for the shape left over once the views are known
-    kl_weight: float = 2e-3  #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in ELBO units
+    #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in
+    #: ELBO units
+    kl_weight: float = 2e-3
     prior_weight: float = 1.0  #: weight of the z = 0 (GSNN) reconstruction term
 
 

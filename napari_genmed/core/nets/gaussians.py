@@ -4,7 +4,8 @@ A diagonal Gaussian is its mean ``mu`` and log-variance ``logvar``. Sampling use
 reparameterisation ``z = mu + eps * exp(logvar / 2)``, ``eps ~ N(0, I)`` (Kingma and
 Welling, ICLR 2014), and the KL divergence between two of them is analytic:
 
-    KL(q || p) = 1/2 sum_d [ logvar_p - logvar_q + (exp(logvar_q) + (mu_q - mu_p)^2) / exp(logvar_p) - 1 ]
+    KL(q || p) = 1/2 sum_d [ logvar_p - logvar_q + (exp(logvar_q) + (mu_q - mu_p)^2) / exp(logvar_p)
+    - 1 ]
 
 which for ``p = N(0, I)`` is ``1/2 sum_d [ mu_q^2 + exp(logvar_q) - 1 - logvar_q ]``.
 """

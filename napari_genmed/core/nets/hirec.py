@@ -30,7 +30,9 @@ from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_
 @dataclass(frozen=True)
 class HiRECConfig(NetConfig):
     level_dims: tuple[int, ...] = (16, 8, 8)  #: latent size per level: axial, sagittal, coronal
-    kl_weight: float = 2e-3  #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in ELBO units
+    #: KL weight against a per-voxel *mean* BCE, i.e. beta = kl_weight * grid^3 (~524 at 64^3) in
+    #: ELBO units
+    kl_weight: float = 2e-3
     prior_weight: float = 1.0  #: weight of the point-estimate reconstruction term
 
 

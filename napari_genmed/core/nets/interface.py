@@ -28,7 +28,7 @@ class NetConfig:
     """What every reconstruction model's config shares (the data it was trained on
     and the widths of the shared blocks)."""
 
-    grid: int = 64  #: output side (DESIGN §3 default grid)
+    grid: int = 64  #: output side (docs/design.md, Conventions default grid)
     spacing_mm: float = 2.0  #: voxel size the model was trained at
     view_size: int = 128  #: input view side
     view_pixel_mm: float = 1.0  #: pixel size views are resampled to (the training views')
@@ -38,11 +38,14 @@ class NetConfig:
     enc_channels: tuple[int, ...] = (8, 16, 32, 64)  #: 3D encoder, 64 -> 4
     dec_channels: tuple[int, ...] = (64, 64, 32, 16)  #: 3D decoder, 4 -> 32, then voxel shuffle
     dice_weight: float = 0.5  #: soft Dice beside BCE: the skull is a few % of voxels
-    fp_weight: float = 0.5  #: weight of false positives in that overlap term (soft Tversky index); 0.5 is soft Dice, more trades sensitivity for precision
-    output_layers: int = (
-        1  #: 1: skull logits; 3: the layers of :data:`SKULL_LAYERS`, combined into the skull
-    )
-    code_dim: int = 0  #: > 0: the pooled views pass an MLP to a code this wide before the decoder (TL-net's regressor; a CVAE warm-started from TL-net)
+    #: weight of false positives in that overlap term (soft Tversky index); 0.5 is soft Dice, more
+    #: trades sensitivity for precision
+    fp_weight: float = 0.5
+    #: 1: skull logits; 3: the layers of :data:`SKULL_LAYERS`, combined into the skull
+    output_layers: int = 1
+    #: > 0: the pooled views pass an MLP to a code this wide before the decoder (TL-net's regressor;
+    #: a CVAE warm-started from TL-net)
+    code_dim: int = 0
 
 
 def code_regressor(c: NetConfig) -> nn.Module | None:

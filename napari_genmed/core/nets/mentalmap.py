@@ -59,15 +59,13 @@ class MentalMapConfig:
     kl_weight: float = 1e-3  #: against a per-pixel mean BCE
     prior_weight: float = 1.0  #: weight of the decoded prior mean (point estimate)
     adv_weight: float = 0.0  #: GAN variant: weight of the adversarial term (0: plain VAE)
-    scene_grid: int = (
-        0  #: 0: summed scene vector (GQN); > 0: spatial scene code on a grid of this side
-    )
+    #: 0: summed scene vector (GQN); > 0: spatial scene code on a grid of this side
+    scene_grid: int = 0
     grid_channels: int = 32  #: spatial: features per observed pixel, back-projected
     grid_widths: tuple[int, ...] = (32, 64, 96)  #: spatial: the 3D U-net's widths
     volume_channels: int = 48  #: spatial: features of the scene volume
-    plane_side: int = (
-        32  #: spatial: the query plane is sampled on this grid, then decoded to ``size``
-    )
+    #: spatial: the query plane is sampled on this grid, then decoded to ``size``
+    plane_side: int = 32
     grid_sigma: float = 1.0  #: spatial: back-projection width across the plane, in grid voxels
 
 
@@ -117,12 +115,14 @@ class MentalMap(nn.Module):
         halvings = (c.size // (c.scene_grid)).bit_length() - 1
         if c.size != c.scene_grid * 2**halvings or halvings < 1:
             raise ValueError(
-                f"scene_grid {c.scene_grid} must be the image size {c.size} halved a whole number of times"
+                f"scene_grid {c.scene_grid} must be the image size {c.size} halved a whole number "
+                "of times"
             )
         ups = (c.size // c.plane_side).bit_length() - 1
         if c.size != c.plane_side * 2**ups or ups >= len(c.dec_channels):
             raise ValueError(
-                f"plane_side {c.plane_side} must be the image size {c.size} halved at most {len(c.dec_channels) - 1} times"
+                f"plane_side {c.plane_side} must be the image size {c.size} halved at most "
+                f"{len(c.dec_channels) - 1} times"
             )
         widths = [c.channels[min(k, len(c.channels) - 1)] for k in range(halvings - 1)] + [
             c.grid_channels

@@ -46,7 +46,8 @@ def warm_start_from_tlnet(model: ReconstructionModel, tlnet: ReconstructionModel
         mine, theirs = getattr(model.config, name), getattr(tlnet.config, name)
         if mine != theirs:
             raise ValueError(
-                f"the {model.kind} config does not fit the TL-net it starts from: {name} is {mine!r} here and {theirs!r} there"
+                f"the {model.kind} config does not fit the TL-net it starts from: {name} is "
+                f"{mine!r} here and {theirs!r} there"
             )
     state = model.state_dict()
     copied = []

@@ -1,6 +1,6 @@
 """Intracranial landmarks of the standard planes, drawn into a phantom's brain.
 
-What a sonographer looks for (DESIGN §4): the midline echo of the falx, the cavum
+What a sonographer looks for (docs/design.md, Facts): the midline echo of the falx, the cavum
 septi pellucidi (a fluid box in the anterior third of the midline), the lateral
 ventricles (frontal horns, bodies, atria with the echogenic choroid plexus,
 occipital horns) and the thalami. Positions are fractions of the inner skull's

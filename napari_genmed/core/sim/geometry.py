@@ -1,6 +1,6 @@
 """Plane geometry: poses of 2D views in a 3D volume.
 
-Conventions (DESIGN §3):
+Conventions (docs/design.md, Conventions):
 
 * Volume coordinates are millimetres on the array axes ``(z, y, x)``; voxel
   ``(k, j, i)`` has its centre at ``(k, j, i) * spacing_mm``. This is also napari's

@@ -1,11 +1,12 @@
 """Label values of phantom volumes, in one place, with their acoustic properties.
 
-``0`` is background / amniotic fluid and ``1`` is skull bone (DESIGN §3); the other
+``0`` is background / amniotic fluid and ``1`` is skull bone (docs/design.md, Conventions); the
+other
 integers are the brain landmarks that show in the standard planes. A bare boolean
 skull mask is accepted wherever a label volume is: :func:`as_labels` turns it into
 labels (skull -> BONE, its filled inside -> BRAIN, the rest -> FLUID).
 
-Acoustic properties per label (DESIGN §4): impedance Z in MRayl, attenuation in
+Acoustic properties per label (docs/design.md, Facts): impedance Z in MRayl, attenuation in
 dB/cm/MHz and a relative backscatter amplitude (speckle strength).
 """
 

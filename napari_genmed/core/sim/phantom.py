@@ -11,7 +11,7 @@ Sizes follow INTERGROWTH-21st (:mod:`.biometry`): BPD and OFD are drawn around t
 mean for the GA with per-subject variation inside the published SD (a shared size
 z-score and a cephalic-index z-score). The skull is a band under the outer surface,
 of thickness 3-5 mm growing with GA, rasterised to at least two voxels across on the
-default grid (DESIGN §3). The band is cut into bone plates by sutures and
+default grid (docs/design.md, Conventions). The band is cut into bone plates by sutures and
 fontanelles, laid out on the unit "ellipsoid sphere" ``e = (z/c, y/a, x/b) / rho``:
 frontal (2, metopic suture between), parietal (2, sagittal suture), occipital
 (behind the lambdoid suture), temporal squamae (below the squamosal sutures); the

@@ -2,7 +2,7 @@
 
 A curvilinear probe sits above the image (its virtual apex ``apex_mm`` above the
 top-centre pixel); scan lines fan out over ``+-half_angle_deg`` and are sampled in
-depth. Along every line (DESIGN §4):
+depth. Along every line (docs/design.md, Facts):
 
 * acoustic properties (impedance Z, attenuation alpha, backscatter) are sampled from
   the label volume's property volumes by trilinear interpolation; a maternal

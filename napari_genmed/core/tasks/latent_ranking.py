@@ -85,7 +85,8 @@ def fingerprint(model) -> str:
 
 
 def cache_dir() -> Path:
-    """``$NAPARI_GENMED_CACHE``, else ``$XDG_CACHE_HOME/napari-genmed``, else ``~/.cache/napari-genmed``."""
+    """``$NAPARI_GENMED_CACHE``, else ``$XDG_CACHE_HOME/napari-genmed``, else
+    ``~/.cache/napari-genmed``."""
     if os.environ.get("NAPARI_GENMED_CACHE"):
         return Path(os.environ["NAPARI_GENMED_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

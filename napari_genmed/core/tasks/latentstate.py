@@ -139,7 +139,8 @@ class LatentState:
             raise ValueError(f"{Path(path).name}: not a napari-genmed latent file")
         if len(d["z"]) != self.dims:
             raise ValueError(
-                f"{Path(path).name}: a {len(d['z'])}-D latent ({d.get('model')}), this {self.model.kind} has {self.dims} dimensions"
+                f"{Path(path).name}: a {len(d['z'])}-D latent ({d.get('model')}), this "
+                f"{self.model.kind} has {self.dims} dimensions"
             )
         try:
             z = np.array(d["z"], np.float32)

@@ -58,7 +58,8 @@ class Reconstruction:
             truth = np.asarray(truth, bool)
             if truth.shape != self.probability.shape:
                 raise ValueError(
-                    f"ground truth of shape {truth.shape} does not match the model grid {self.probability.shape}"
+                    f"ground truth of shape {truth.shape} does not match the model grid "
+                    f"{self.probability.shape}"
                 )
             out.measurements.update(overlap(out.mask(), truth))
         if with_surface:
@@ -98,7 +99,8 @@ def reconstruction_job(
     )  # bad views fail here
     if not mask.any():
         raise ValueError(
-            f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, without views, is api.decode)"
+            f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, "
+            "without views, is api.decode)"
         )
     yield Progress(0, total, "views checked")
     device = next(model.parameters()).device

@@ -86,7 +86,8 @@ def prepare_observations(observations) -> tuple[np.ndarray, np.ndarray]:
         image, pose = _unpack(obs)
         if image.ndim == 2 and image.shape != tuple(pose.shape):
             raise ValueError(
-                f"an observed image of shape {image.shape} does not match its pose's shape {tuple(pose.shape)}"
+                f"an observed image of shape {image.shape} does not match its pose's shape "
+                f"{tuple(pose.shape)}"
             )
         images.append(to_grid(image, pose.spacing_mm))
         feats.append(pose_features(coarse_pose(pose)))

@@ -6,7 +6,8 @@ RGB(A) screenshots become gray by luminance. Integer images holding 8-bit values
 (0..255, in any integer type) are divided by 255, as the training views were stored;
 other integer images (12-bit data in uint16, signed data) and float images outside
 [0, 1] are stretched to their own range. Each image is resampled to the model's
-pixel size using its spacing (0.01-100 mm) and centre-cropped or padded to the model's view size, so views of any size and
+pixel size using its spacing (0.01-100 mm) and centre-cropped or padded to the model's view size, so
+views of any size and
 resolution work. Bad input raises a ``ValueError`` that names the view and the
 problem.
 """
@@ -102,7 +103,8 @@ def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.
     lo_mm, hi_mm = SPACING_RANGE_MM
     if not lo_mm <= spacing <= hi_mm:
         raise ValueError(
-            f"view {name!r}: a pixel spacing of {spacing!r} mm is implausible (expected {lo_mm} to {hi_mm} mm)"
+            f"view {name!r}: a pixel spacing of {spacing!r} mm is implausible (expected {lo_mm} "
+            f"to {hi_mm} mm)"
         )
     if img.ndim < 2:
         raise ValueError(
@@ -153,7 +155,8 @@ def prepare_views(
     unknown = [k for k in views if k not in VIEW_NAMES]
     if unknown:
         raise ValueError(
-            f"unknown view(s) {', '.join(map(repr, unknown))}; known views are {', '.join(VIEW_NAMES)}"
+            f"unknown view(s) {', '.join(map(repr, unknown))}; known views are "
+            f"{', '.join(VIEW_NAMES)}"
         )
     images = np.zeros((len(VIEW_NAMES), view_size, view_size), np.float32)
     mask = np.zeros(len(VIEW_NAMES), np.float32)

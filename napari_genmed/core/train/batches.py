@@ -72,7 +72,8 @@ def init_weights(model, cfg: TrainConfig) -> None:
     wrong = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
     if wrong or set(theirs) - set(mine):
         raise ValueError(
-            f"init_from {cfg.init_from!r} does not fit this architecture (e.g. {(wrong or sorted(set(theirs) - set(mine)))[0]})"
+            f"init_from {cfg.init_from!r} does not fit this architecture (e.g. "
+            f"{(wrong or sorted(set(theirs) - set(mine)))[0]})"
         )
     model.load_state_dict(theirs, strict=False)
 

@@ -106,7 +106,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         counters = load_state(resume_state)
         if card["metrics"].get("step") != counters["step"]:
             raise ValueError(
-                f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped while saving); cannot resume exactly"
+                f"{out}: last.safetensors and train_state.safetensors disagree (a run stopped "
+                "while saving); cannot resume exactly"
             )
         ignore = {"max_steps", "cache_dir", "preload", "device", "torch", "seconds"}
         was = {k: v for k, v in card["recipe"].items() if k not in ignore}
@@ -114,7 +115,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
         if was != now:
             changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
             raise ValueError(
-                f"{out}: the run was started with other settings ({', '.join(changed)}); use a new --out"
+                f"{out}: the run was started with other settings ({', '.join(changed)}); use a "
+                "new --out"
             )
         model.load_state_dict(loaded.state_dict())
     start_stage = counters["stage"]

@@ -97,7 +97,8 @@ def load_rank_rng(path: Path, rng) -> None:
 
     if not path.exists():
         raise ValueError(
-            f"cannot resume exactly: {path.name} is missing (resume with as many processes as the run had)"
+            f"cannot resume exactly: {path.name} is missing (resume with as many processes as the "
+            "run had)"
         )
     with safe_open(str(path), "pt") as f:
         _set_rng({k: f.get_tensor(k) for k in f.keys()}, rng)

@@ -26,15 +26,17 @@ class TrainConfig:
     min_lr: float = 2e-5  #: end of the cosine schedule
     all_views_p: float = 0.4  #: share of samples that see all three views
     keep_view_p: float = 0.6  #: otherwise each view is kept with this probability
-    nested_views_p: float = 0.0  #: share of samples given a prefix of the clinical order instead (axial; axial + sagittal; all three, equally often): HiREC's hierarchy
+    #: share of samples given a prefix of the clinical order instead (axial; axial + sagittal; all
+    #: three, equally often): HiREC's hierarchy
+    nested_views_p: float = 0.0
     seed: int = 0
     cache_dir: str | None = None  #: on-disk dataset cache (strongly advised on CPUs)
     amp: bool = True  #: bf16 autocast on CUDA
     max_steps: int | None = None  #: stop early (smoke tests)
-    init_from: str | None = (
-        None  #: start from these weights (a bundled name or a .safetensors path): fine-tuning
-    )
-    preload: bool = False  #: hold the training split in memory (on the device) rather than read each batch: for GPUs
+    #: start from these weights (a bundled name or a .safetensors path): fine-tuning
+    init_from: str | None = None
+    #: hold the training split in memory (on the device) rather than read each batch: for GPUs
+    preload: bool = False
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":
@@ -76,7 +78,8 @@ def resume_settings(out_dir, kind: str) -> dict:
         raise ValueError(f"{last}: no training recipe recorded; resume with --config") from None
     if not isinstance(recipe, dict) or recipe.get("kind") != kind:
         raise ValueError(
-            f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} run, not {kind}"
+            f"{out_dir} holds a {recipe.get('kind') if isinstance(recipe, dict) else 'unknown'} "
+            f"run, not {kind}"
         )
     return {
         k: v

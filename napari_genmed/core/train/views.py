@@ -201,7 +201,8 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         yield Progress(
             step,
             total,
-            f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC {metrics['ncc']:.3f}",
+            f"{cfg.kind} epoch {epoch + 1}: validation SSIM {metrics['ssim']:.3f} NCC "
+            f"{metrics['ncc']:.3f}",
             metrics,
         )
         if cfg.max_steps and step >= cfg.max_steps:

@@ -43,7 +43,7 @@ def test_labels_and_skull(phantom28):
 
 
 def test_orientation_conventions(phantom28):
-    """Forehead at high y, biparietal along x, vertex at high z (DESIGN §3)."""
+    """Forehead at high y, biparietal along x, vertex at high z (docs/design.md, Conventions)."""
     lab, h = phantom28.labels, phantom28.spacing_mm
     c = np.array(lab.shape) // 2
     csp = np.argwhere(lab == L.CSP).mean(0)
@@ -63,7 +63,8 @@ def test_skull_band_is_at_least_two_voxels_and_grows_with_ga():
     for ga in (16.0, 38.0):
         lab = make_phantom(ga, 1).labels
         c = np.array(lab.shape) // 2
-        # biparietal, and occipito-frontal beside the midline (the midline itself is the metopic suture)
+        # biparietal, and occipito-frontal beside the midline (the midline itself is the metopic
+        # suture)
         for line in (lab[c[0], c[1], :], lab[c[0], :, c[2] + 4]):
             bone = np.flatnonzero(line == L.BONE)
             runs = np.split(bone, np.flatnonzero(np.diff(bone) > 1) + 1)
@@ -88,7 +89,8 @@ def test_sutures_and_fontanelles():
         band = (ph.labels == L.BONE) | (ph.labels == L.MEMBRANE)
         assert 0.03 < (ph.labels == L.MEMBRANE).sum() / band.sum() < 0.3
 
-    # the anterior fontanelle (a diamond at the vertex, in front of the centre) grows until ~26 weeks
+    # the anterior fontanelle (a diamond at the vertex, in front of the centre) grows until ~26
+    # weeks
     def af_area_mm2(ph):
         sh, c = ph.shape_params, 64
         y0, z0 = c + int(0.45 * sh.a_front), c + int(0.6 * sh.c_up)

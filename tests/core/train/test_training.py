@@ -218,7 +218,8 @@ def test_evaluate_on_a_tiny_config():
         and "paper" in table.splitlines()[0]
         and "GA err wk" in table
     )
-    # each held-out head's Dice, in order, for the paired comparisons of the targets; robustness rows have none
+    # each held-out head's Dice, in order, for the paired comparisons of the targets; robustness
+    # rows have none
     assert all(
         len(r["dice_per_head"]) == 2 and np.mean(r["dice_per_head"]) == pytest.approx(r["dice"])
         for r in rows
@@ -242,7 +243,8 @@ def test_evaluate_on_a_tiny_config():
     assert [r["dice"] for r in val] != [r["dice"] for r in test]
     with pytest.raises(ValueError, match="split"):
         run(evaluate_job(models, n=2, data=TINY_DATASET, split="train"))
-    # another cut: a lower threshold keeps every voxel the higher one kept, so SEN never falls and PPV may
+    # another cut: a lower threshold keeps every voxel the higher one kept, so SEN never falls and
+    # PPV may
     low = run(evaluate_job(models, n=2, data=TINY_DATASET, robustness=False, threshold=0.3))
     held_out = [r for r in rows if r["scenario"] == "held-out"]
     assert [(a["model"], a["views"]) for a in low] == [(b["model"], b["views"]) for b in held_out]
