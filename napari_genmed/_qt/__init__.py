@@ -1,5 +1,7 @@
-"""The napari + Qt layer: dock widgets and the conversion of core results to layers.
+"""The napari + Qt layer: dock widgets, their sections, workers, reading layers.
 
-Widgets are thin: each owns core objects, runs long jobs in napari workers and
-turns results into layers (:mod:`.layer_data`). No model maths here.
+Widgets are thin: each owns core objects, runs core jobs in napari workers and
+translates between layers and arrays (:mod:`.layers` reads layers,
+:mod:`napari_genmed.layer_data` builds them). Panels share the viewer's state
+(:mod:`napari_genmed.state`) and never import one another. No model maths here.
 """

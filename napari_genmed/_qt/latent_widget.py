@@ -98,15 +98,8 @@ class LatentWidget(Container):
                 self.density,
             ]
         )
-        self.controls = [
-            self.on_views,
-            self.reset,
-            self.random,
-            self.set_a,
-            self.set_b,
-            self.save_button,
-            self.load_button,
-        ]
+        self.controls = [self.on_views, self.reset, self.random, self.set_a, self.set_b]
+        self.controls += [self.save_button, self.load_button]
         self._enable(False)
         self.cancel.changed.connect(self._cancel_ranking)
         self.on_views.changed.connect(self._on_condition)
@@ -268,11 +261,10 @@ class LatentWidget(Container):
             self.state.show(result, partial=not complete)
         if complete:
             self.readout.value = format_readout(result.measurements)
-        seed = (
-            "" if self.latent is None or self.latent.seed is None else f"  seed {self.latent.seed}"
-        )
-        self.status.value = (
-            f"{self.decoder.mailbox.put_count} moves, {self.decoder.decodes} decodes{seed}"
+        seed = getattr(self.latent, "seed", None)
+        moves, decodes = self.decoder.mailbox.put_count, self.decoder.decodes
+        self.status.value = f"{moves} moves, {decodes} decodes" + (
+            f"  seed {seed}" if seed is not None else ""
         )
 
     # -- files ------------------------------------------------------------------

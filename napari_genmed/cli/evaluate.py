@@ -128,16 +128,15 @@ def _cmd_evaluate_density(args) -> int:
     return 0
 
 
+WEIGHTS_HELP = "folder with <model>.safetensors or <model>/model.safetensors (else the bundled)"
+
+
 def add_commands(sub) -> None:
     s = sub.add_parser("evaluate", help="Table 1 on held-out phantoms")
     s.add_argument("--n", type=int, default=50, help="test phantoms per scenario")
     s.add_argument("--json", action="store_true")
     s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
-    s.add_argument(
-        "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
-        "weights",
-    )
+    s.add_argument("--weights", help=WEIGHTS_HELP)
     s.add_argument("--device", default="auto")
     s.add_argument("--no-robustness", action="store_true")
     s.add_argument(
@@ -188,11 +187,7 @@ def add_commands(sub) -> None:
         choices=[m for m in MODEL_NAMES if m != "tl-net"],
         help="CVAEs whose sampled variants' spread to show beside the reader's",
     )
-    s.add_argument(
-        "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
-        "weights",
-    )
+    s.add_argument("--weights", help=WEIGHTS_HELP)
     s.add_argument("--device", default="auto")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_ceiling)
@@ -207,11 +202,7 @@ def add_commands(sub) -> None:
         default="hirec-cvae",
         help="reconstruction model of the baseline route, or none",
     )
-    s.add_argument(
-        "--weights",
-        help="folder with <model>.safetensors or <model>/model.safetensors instead of the bundled "
-        "weights",
-    )
+    s.add_argument("--weights", help=WEIGHTS_HELP)
     s.add_argument("--cache", help="dataset cache folder")
     s.add_argument("--device", default="auto")
     s.set_defaults(func=_cmd_evaluate_views)

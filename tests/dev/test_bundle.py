@@ -2,21 +2,7 @@
 
 import json
 
-
-def _row(model, views, dice, per_head=None, paper=(0.9, 0.9, 0.9)):
-    r = {
-        "scenario": "held-out",
-        "model": model,
-        "views": views,
-        "dice": dice,
-        "sen": dice,
-        "ppv": dice,
-        "paper": paper,
-        "meets_paper": dice >= paper[0],
-    }
-    if per_head is not None:
-        r["dice_per_head"] = per_head
-    return r
+from ..core.eval.test_targets import _row
 
 
 def test_bundle_keeps_the_table_without_per_head_values(tmp_path, monkeypatch):

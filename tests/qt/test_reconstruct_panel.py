@@ -5,9 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_genmed._qt.layers import view_image, view_index
-from napari_genmed.core.sim.geometry import Pose
-
 from .helpers import PLUGIN
 from .helpers import reconstruction_panel as _panel
 from .helpers import wait_job as _wait
@@ -197,73 +194,6 @@ def test_bad_view_is_a_notification_and_nothing_changes(viewer, qtbot, tiny_weig
     assert panel.run() is None
     assert any("NaN" in n for n in notes)
     assert [layer.name for layer in viewer.layers] == before and panel.run_button.enabled
-
-
-def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
-    viewer.window._qt_window.resize(1500, 950)
-    viewer.open_sample(PLUGIN, "fetal_head")
-    _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
-    assert picker.volume.value == "head labels"
-    picker.show_planes()
-    assert set(picker.state.planes) == {
-        "axial",
-        "sagittal",
-        "coronal",
-    }  # published for other panels
-    for name in ("axial", "sagittal", "coronal", "head labels", "skull surface"):
-        viewer.layers[name].visible = False
-    viewer.dims.ndisplay = 3
-    viewer.reset_view()
-    viewer.scene.camera.angles = (150.0, -30.0, 30.0)
-    qtbot.wait(300)
-    viewer.screenshot(str(artifacts / "plane_picker.png"), canvas_only=False)
-    plane = viewer.layers["axial plane"]
-    start = np.array(plane.plane.position)
-    picker.view.value = "axial"
-    picker.offset.value = 10.0
-    moved = np.array(plane.plane.position) * 2.0
-    assert np.linalg.norm(moved - start * 2.0) == pytest.approx(10.0, abs=0.01)
-    picker.tilt_a.value = 15.0
-    assert np.degrees(np.arccos(abs(np.dot(plane.plane.normal, (1, 0, 0))))) == pytest.approx(
-        15.0, abs=0.1
-    )
-    # dragging the plane in the canvas moves the slider
-    plane.plane.position = tuple(
-        np.array(plane.plane.position) + np.array(plane.plane.normal) * 2.5
-    )
-    assert picker.offset.value == pytest.approx(15.0, abs=0.01)
-    picker.snap_to_standard()
-    assert picker.offset.value == 0.0 and picker.tilt_a.value == 0.0
-    assert np.allclose(plane.plane.position, start)
-    picker.offset.value = 4.0
-    assert picker.extract_view() is not None  # made in a worker
-    _wait(qtbot, picker)
-    layer = viewer.layers["axial"]
-    pose = Pose.from_dict(layer.metadata["pose"])
-    assert (
-        layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
-    )
-    assert np.allclose(layer.data_to_world(view_index(layer, 10, 20)), pose.points(10, 20))
-    assert np.allclose(pose.origin, picker.pose("axial").origin)
-
-
-def test_plane_picker_on_an_image_volume(viewer, qtbot):
-    from napari_genmed.core.sim.phantom import make_phantom
-
-    vol = make_phantom(30.0, 2).skull.astype(np.float32) * 100.0
-    viewer.add_image(vol, name="mri-like", scale=(2.0, 2.0, 2.0))
-    _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
-    picker.volume.value = "mri-like"
-    picker.view.value = "coronal"
-    picker.extract_view()
-    _wait(qtbot, picker)
-    layer = viewer.layers["coronal"]
-    assert (
-        layer.name == "coronal"
-        and layer.data.min() >= 0.0
-        and layer.data.max() <= 1.0
-        and layer.data.max() > 0.5
-    )
 
 
 def test_same_seed_same_layers(viewer, qtbot, tiny_weights):
