@@ -6,7 +6,6 @@ scan lines by trilinear interpolation) and the maternal abdominal wall near the 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from . import labels as L
 from .geometry import standard_centre
@@ -16,6 +15,9 @@ class Medium:
     """Acoustic property volumes of a label volume, computed once per volume."""
 
     def __init__(self, labels_or_mask: np.ndarray, spacing_mm: float = 2.0):
+
+        from scipy import ndimage  # imported here: importing the package stays quick
+
         if not (np.isfinite(spacing_mm) and spacing_mm > 0):
             raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
         self.labels = L.as_labels(labels_or_mask)
@@ -27,6 +29,9 @@ class Medium:
         self.gradient = np.stack(np.gradient(smooth), axis=0)  # interface normals
 
     def sample(self, points_mm: np.ndarray) -> dict[str, np.ndarray]:
+
+        from scipy import ndimage  # imported here: importing the package stays quick
+
         idx = np.moveaxis(points_mm / self.spacing_mm, -1, 0)
         fluid = L.ACOUSTIC[L.FLUID]
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from .geometry import VIEW_NAMES, Pose, scan_poses
 from .medium import Medium, maternal_wall
@@ -83,6 +82,9 @@ def _gauss_kernel(sigma: float, peak_one: bool = False) -> np.ndarray:
 
 
 def _lateral_blur(field: np.ndarray, sigmas_by_depth: np.ndarray, squared: bool) -> np.ndarray:
+
+    from scipy import ndimage  # imported here: importing the package stays quick
+
     """Blur along the line axis with a depth-dependent Gaussian, by blending a few
     constant-width blurs, each computed only over the depths it contributes to.
     ``field`` is ``(..., lines, depth)``. ``squared`` convolves with the squared
@@ -133,6 +135,9 @@ def simulate_view(
 
 
 def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) -> np.ndarray:
+
+    from scipy import ndimage  # imported here: importing the package stays quick
+
     h, w = pose.shape
     sp = pose.spacing_mm
     R = probe.apex_mm

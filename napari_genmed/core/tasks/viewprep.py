@@ -17,7 +17,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy import ndimage
 
 from ..sim.geometry import VIEW_NAMES
 
@@ -92,6 +91,9 @@ def to_gray(name: str, img: np.ndarray) -> np.ndarray:
 
 
 def prepare_view(name: str, value, view_size: int, pixel_mm: float = 1.0) -> np.ndarray:
+
+    from scipy import ndimage  # imported here: importing the package stays quick
+
     img, spacing = _unpack(name, value)
     if (
         isinstance(spacing, (bool, np.bool_))
