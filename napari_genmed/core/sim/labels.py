@@ -4,7 +4,7 @@
 other
 integers are the brain landmarks that show in the standard planes. A bare boolean
 skull mask is accepted wherever a label volume is: :func:`as_labels` turns it into
-labels (skull -> BONE, its filled inside -> BRAIN, the rest -> FLUID).
+labels (skull -> BONE, its closed inside -> BRAIN with landmarks, :mod:`.mask_fill`).
 
 Acoustic properties per label (docs/design.md, Facts): impedance Z in MRayl, attenuation in
 dB/cm/MHz and a relative backscatter amplitude (speckle strength).
@@ -74,28 +74,21 @@ def property_table(name: str) -> np.ndarray:
     return table
 
 
-def as_labels(labels_or_mask: np.ndarray) -> np.ndarray:
+def as_labels(labels_or_mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray:
     """Return a uint8 label volume from a label volume or a boolean skull mask.
 
     A boolean mask (or a 0/1 volume of any dtype whose only values are 0 and 1) is
-    the skull; its inside, found by closing the gaps of sutures and fontanelles and
-    filling, becomes brain.
+    the skull; its vault is closed over the sutures, fontanelles and the open base,
+    and filled with brain and the standard planes' landmarks
+    (:func:`~.mask_fill.fill_mask`; ``spacing_mm`` is its voxel size).
     """
     arr = np.asarray(labels_or_mask)
     if arr.ndim != 3:
         raise ValueError(f"expected a 3D label volume or skull mask, got shape {arr.shape}")
     if arr.dtype == bool or (arr.size and set(np.unique(arr)).issubset({0, 1})):
-        from scipy import ndimage
+        from .mask_fill import fill_mask
 
-        skull = arr.astype(bool)
-        closed = ndimage.binary_closing(
-            skull, structure=ndimage.generate_binary_structure(3, 1), iterations=3
-        )
-        filled = ndimage.binary_fill_holes(closed)
-        out = np.full(arr.shape, FLUID, np.uint8)
-        out[filled] = BRAIN
-        out[skull] = BONE
-        return out
+        return fill_mask(arr.astype(bool), spacing_mm)
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"label volume must hold integers, got dtype {arr.dtype}")
     if arr.min() < 0 or arr.max() >= 256:

@@ -20,7 +20,7 @@ class Medium:
 
         if not (np.isfinite(spacing_mm) and spacing_mm > 0):
             raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
-        self.labels = L.as_labels(labels_or_mask)
+        self.labels = L.as_labels(labels_or_mask, spacing_mm)
         self.spacing_mm = float(spacing_mm)
         self.impedance = L.property_table("impedance")[self.labels]
         self.attenuation = L.property_table("attenuation")[self.labels]

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import biometry as bio
 from . import labels as L
+from .frame import centred_coords, grid_centre_mm
 
 # monomials of the shape noise: (power of uz, uy, ux, weight); odd powers of ux break
 # left-right symmetry and are kept small
@@ -185,7 +186,8 @@ class Phantom:
 
 
 def head_centre_mm(shape, spacing_mm: float) -> np.ndarray:
-    return np.array([(n // 2) * spacing_mm for n in shape], float)
+    """Where the head's origin sits: the grid's canonical centre (:mod:`.frame`)."""
+    return grid_centre_mm(shape, spacing_mm)
 
 
 def _plate_layout(shape: HeadShape, ez, ey, ex, h: float):
@@ -225,11 +227,7 @@ def rasterise(shape: HeadShape, grid_shape=(64, 64, 64), spacing_mm: float = 2.0
     from .brain import add_landmarks
 
     h = float(spacing_mm)
-    centre = head_centre_mm(grid_shape, h)
-    z, y, x = (
-        (np.arange(n, dtype=np.float32) * h - c).reshape([-1 if i == k else 1 for i in range(3)])
-        for k, (n, c) in enumerate(zip(grid_shape, centre))
-    )
+    z, y, x = centred_coords(grid_shape, h, head_centre_mm(grid_shape, h))
     rho = head_rho(shape, z, y, x).astype(np.float32)
     grad = np.gradient(rho, h)
     sdf = (rho - 1.0) / (np.sqrt(sum(g * g for g in grad)) + 1e-6)  # ~ signed mm, > 0 outside

@@ -23,7 +23,7 @@ def plane_centre(volume: np.ndarray, spacing_mm: float, is_labels: bool) -> np.n
     if data.ndim != 3:
         raise ValueError(f"expected a 3D volume, got shape {data.shape}")
     if is_labels:
-        return standard_centre(head_mask(as_labels(data)), float(spacing_mm))
+        return standard_centre(head_mask(as_labels(data, spacing_mm)), float(spacing_mm))
     return (np.array(data.shape) - 1) / 2 * float(spacing_mm)
 
 
