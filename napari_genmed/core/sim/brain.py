@@ -27,6 +27,18 @@ _VENTRICLE_PATH = (
 _VENTRICLE_TALL = 0.6  # ventricles are taller than wide: z distances count 0.6x
 
 
+class HeadAxes:
+    """What :func:`add_landmarks` reads of a head of any shape family: its outer
+    semi-axes from the canonical centre (mm; b along x, a_front / a_back along +-y,
+    c_up / c_down along +-z), its skull thickness, and the fontanelles' growth (0 at 16
+    weeks, 1 from 26) for its age."""
+
+    def __init__(self, b, a_front, a_back, c_up, c_down, thickness, ga_weeks):
+        self.b, self.a_front, self.a_back = float(b), float(a_front), float(a_back)
+        self.c_up, self.c_down, self.thickness = float(c_up), float(c_down), float(thickness)
+        self.fontanelle_growth = float(np.clip((ga_weeks - 16.0) / 10.0, 0.0, 1.0))
+
+
 def _inner_axes(shape, thickness):
     t = thickness
     return dict(

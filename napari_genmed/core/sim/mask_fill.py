@@ -27,16 +27,6 @@ from . import labels as L
 from .frame import canonical_centre, centred_coords
 
 
-class _Axes:
-    """What :func:`~.brain.add_landmarks` reads of a head: its outer semi-axes (mm),
-    skull thickness and the fontanelles' growth (0 at 16 weeks, 1 from 26)."""
-
-    def __init__(self, b, a_front, a_back, c_up, c_down, thickness, ga_weeks):
-        self.b, self.a_front, self.a_back = b, a_front, a_back
-        self.c_up, self.c_down, self.thickness = c_up, c_down, thickness
-        self.fontanelle_growth = float(np.clip((ga_weeks - 16.0) / 10.0, 0.0, 1.0))
-
-
 def _extent(line: np.ndarray, centre: int) -> tuple[int, int]:
     """Voxels from ``centre`` to the last True voxel of ``line`` towards each end."""
     idx = np.flatnonzero(line)
@@ -50,7 +40,7 @@ def fill_mask(mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray:
     from scipy import ndimage
     from skimage.morphology import convex_hull_image
 
-    from .brain import add_landmarks
+    from .brain import HeadAxes, add_landmarks
 
     skull = np.asarray(mask, bool)
     out = np.full(skull.shape, L.FLUID, np.uint8)
@@ -78,7 +68,7 @@ def fill_mask(mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray:
     a_front, a_back = (front + 0.5) * h, (back + 0.5) * h
     hc = float(bio.ramanujan_perimeter(2 * b, a_front + a_back))
     ga = float(np.clip(bio.ga_from_hc_hadlock(hc), bio.GA_MIN, bio.GA_MAX))
-    axes = _Axes(b, a_front, a_back, (up + 0.5) * h, (down + 0.5) * h, thickness_vox * h, ga)
+    axes = HeadAxes(b, a_front, a_back, (up + 0.5) * h, (down + 0.5) * h, thickness_vox * h, ga)
     # the phantom family's scalp for that age: 1.5 mm at 16 weeks to 3.5 mm at 38
     scalp_mm = 1.5 + 2.0 * (ga - bio.GA_MIN) / (bio.GA_MAX - bio.GA_MIN)
     outside = ndimage.distance_transform_edt(~hull, sampling=h)

@@ -162,8 +162,9 @@ class Phantom:
     labels: np.ndarray  #: uint8 label volume (values in :mod:`.labels`)
     spacing_mm: float
     biometry: bio.Biometry
-    shape_params: HeadShape
+    shape_params: HeadShape  #: or a Vault, for the shape families beyond the phantom
     seed: int
+    family: str = "phantom"  #: the shape family that made it (:mod:`.families`)
 
     @property
     def skull(self) -> np.ndarray:
@@ -181,7 +182,10 @@ class Phantom:
             "shape": list(self.labels.shape),
             "centre_mm": [float(c) for c in self.centre_mm],
             "biometry": self.biometry.to_dict(),
-            "head": asdict(self.shape_params),
+            "family": self.family,
+            "head": self.shape_params.record()
+            if hasattr(self.shape_params, "record")
+            else asdict(self.shape_params),
         }
 
 
