@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sim.families import FAMILIES, HELD_OUT, check_family, make_head
 from ..sim.geometry import VIEW_NAMES
 from ..sim.labels import BONE
 from ..sim.medium import Medium
-from ..sim.phantom import Phantom, make_phantom
+from ..sim.phantom import Phantom
 from ..sim.ultrasound import simulate_views
 
 SPLIT_SEED_BASE = {"train": 0, "val": 10_000_000, "test": 20_000_000}  #: disjoint seed ranges
@@ -38,9 +39,20 @@ class DatasetConfig:
     max_angle_deg: float = 10.0
     max_shift_mm: float = 5.0
     speckle: bool = True
+    #: shape families the heads come from, one drawn per subject (sim/families)
+    families: tuple[str, ...] = ("phantom",)
+
+    def __post_init__(self):
+        for name in self.families:
+            check_family(name)
+        if not self.families:
+            raise ValueError("a dataset needs at least one shape family")
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        d = asdict(self)
+        if tuple(self.families) == ("phantom",):
+            d.pop("families")  # the phantom-only key of caches made before families existed
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def subject_seed(split: str, index: int) -> int:
@@ -56,9 +68,19 @@ def subject_ga(seed: int, config: DatasetConfig = DatasetConfig()) -> float:
     return float(np.random.default_rng([int(seed), 99]).uniform(*config.ga_range))
 
 
+def subject_family(seed: int, config: DatasetConfig = DatasetConfig()) -> str:
+    """The shape family of subject ``seed`` (uniform over ``config.families``)."""
+    if len(config.families) == 1:
+        return config.families[0]
+    return config.families[
+        int(np.random.default_rng([int(seed), 77]).integers(len(config.families)))
+    ]
+
+
 def subject_phantom(seed: int, config: DatasetConfig = DatasetConfig()) -> Phantom:
-    """The phantom head of subject ``seed``."""
-    return make_phantom(subject_ga(seed, config), seed, config.grid, config.spacing_mm)
+    """The head of subject ``seed``, from its shape family."""
+    family = subject_family(seed, config)
+    return make_head(family, subject_ga(seed, config), seed, config.grid, config.spacing_mm)
 
 
 def make_subject(
@@ -67,7 +89,7 @@ def make_subject(
     """One subject as numpy arrays (see :class:`PhantomDataset` for the keys);
     ``phantom``: its head, when the caller has already made it."""
     ph = phantom if phantom is not None else subject_phantom(seed, config)
-    ga = ph.shape_params.ga_weeks
+    ga = ph.biometry.ga_weeks
     views = simulate_views(
         Medium(ph.labels, ph.spacing_mm),
         seed=seed,
@@ -87,6 +109,7 @@ def make_subject(
         "biometry": np.array([b.bpd_mm, b.ofd_mm, b.hc_mm, b.ga_weeks], np.float32),
         "ga": np.float32(ga),
         "seed": np.int64(seed),
+        "family": np.int64(FAMILIES.index(ph.family)),  #: index into sim.families.FAMILIES
     }
 
 
@@ -135,6 +158,11 @@ class PhantomDataset:
         cache_dir=None,
     ):
         subject_seed(split, 0)  # validates the split name
+        held_out = set(config.families) & set(HELD_OUT)
+        if split == "train" and held_out:
+            raise ValueError(
+                f"{', '.join(sorted(held_out))}: held out for evaluation, never in a training split"
+            )
         if not 0 < size <= MAX_SPLIT_SIZE:
             raise ValueError(f"size must lie in 1..{MAX_SPLIT_SIZE}, got {size}")
         self.split, self.size, self.config = split, int(size), config

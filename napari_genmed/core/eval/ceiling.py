@@ -156,6 +156,10 @@ def ceiling_job(
         sets[name] = tuple(v for v, on in zip(VIEW_NAMES, VIEW_SETS[name]) if on)
         visible(sets[name])  # refuse unsupported sets before any work
     subject_seed(split, n - 1)  # a bad split or size fails here, not midway
+    if tuple(data.families) != ("phantom",):
+        raise ValueError(
+            "the ceiling redraws the phantom family's own parameters: phantom heads only"
+        )
     models = dict(models or {})
     for kind, model in models.items():
         if not getattr(model, "can_sample", True):

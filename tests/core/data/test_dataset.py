@@ -64,3 +64,23 @@ def test_parallel_fill_makes_the_same_items(tmp_path):
         assert np.array_equal(stacked["labels"][i], a["labels"])
     with pytest.raises(ValueError, match="cache_dir"):
         PhantomDataset("train", 3, SMALL).fill_cache()
+
+
+def test_a_dataset_of_several_shape_families():
+    """Subjects draw their family by seed; the held-out family is refused for training;
+    the phantom-only key is that of caches made before families existed."""
+    from napari_genmed.core.data.dataset import DatasetConfig, PhantomDataset, subject_family
+    from napari_genmed.core.sim.families import FAMILIES, TRAINING
+
+    small = dict(grid=(32, 32, 32), spacing_mm=4.0, view_shape=(32, 32), pixel_mm=4.0)
+    mixed = DatasetConfig(**small, families=TRAINING)
+    drawn = {subject_family(seed, mixed) for seed in range(40)}
+    assert drawn == set(TRAINING)
+    item = PhantomDataset("val", 3, mixed).arrays(0)
+    assert FAMILIES[int(item["family"])] == subject_family(10_000_000, mixed)
+    with pytest.raises(ValueError, match="held out"):
+        PhantomDataset("train", 3, DatasetConfig(**small, families=("phantom", "deformed")))
+    PhantomDataset("test", 3, DatasetConfig(**small, families=("deformed",)))  # evaluation: fine
+    with pytest.raises(ValueError, match="unknown shape family"):
+        DatasetConfig(families=("cube",))
+    assert DatasetConfig().key() == DatasetConfig(families=("phantom",)).key() != mixed.key()
