@@ -90,35 +90,22 @@ def test_data_command_fills_the_training_cache_once(tmp_path, capsys):
 
 
 def test_evaluate_command_prints_table_one(capsys):
-    """`genmed evaluate` end to end with the bundled TL-net on one held-out head."""
-    assert (
-        main(
-            [
-                "evaluate",
-                "--n",
-                "1",
-                "--no-robustness",
-                "--models",
-                "tl-net",
-                "--device",
-                "cpu",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    """`genmed evaluate` end to end with the bundled TL-net on one held-out head, then
+    with the other shape families beside it (the default)."""
+    base = ["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"]
+    assert main([*base, "--families", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["model"], r["views"]) for r in rows] == [
         ("tl-net", v) for v in ("3 views", "axial+sagittal", "axial only")
     ]
     assert rows[0]["dice"] > 0.85 and rows[0]["biometry_failed"] == 0 and rows[0]["ga_err_wk"] < 1.5
-    assert (
-        main(["evaluate", "--n", "1", "--no-robustness", "--models", "tl-net", "--device", "cpu"])
-        == 0
-    )
-    table, targets = capsys.readouterr().out.split("\n\nTargets: ")
-    assert table.startswith("| scenario") and "GA err wk" in table and table.count("tl-net") == 3
-    assert re.match(
-        r"[0-3] of 3 met\n", targets
-    )  # TL-net's three paper rows, nothing about the models not evaluated
-    assert targets.count("tl-net") == 3 and "hirec" not in targets
+    assert rows[0]["aligned_dice"] >= rows[0]["dice"] - 0.01 and rows[0]["nsd_2mm"] > 0.9
+    assert main(base) == 0
+    table, frame_free, targets = capsys.readouterr().out.split("\n\n")
+    assert table.startswith("| scenario") and "GA err wk" in table
+    assert table.count("tl-net") == 3 * 4  # the phantom heads and three other families
+    assert "DC aligned" in frame_free and "family deformed" in frame_free
+    assert targets.startswith("Targets: ")
+    # TL-net's three paper rows and its "more views never worse" in each of four
+    # scenarios; nothing about the models not evaluated
+    assert re.match(r"Targets: \d+ of 7 met\n", targets) and "hirec" not in targets

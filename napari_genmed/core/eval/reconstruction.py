@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..data.dataset import DatasetConfig, PhantomDataset
-from ..metrics.overlap import all_metrics
+from ..metrics.overlap import all_metrics, overlap
 from ..metrics.volume_biometry import measure
 from ..progress import Job, Progress
 from ..sim.biometry import ga_from_hc_hadlock
@@ -39,15 +39,32 @@ METRICS = (
     "ofd_err_mm",
     "hc_err_mm",
     "ga_err_wk",
+    "aligned_dice",
+    "nsd_2mm",
+    "extent_err_z_mm",
+    "extent_err_y_mm",
+    "extent_err_x_mm",
 )
+FRAME_FREE = METRICS[-5:]  #: computed when ``frame_free`` (docs/design.md, How a model is judged)
 
 
 #: the first scenario's name per split
 MAIN_SCENARIO = {"test": "held-out", "val": "validation"}
 
 
-def _scenarios(n: int, data: DatasetConfig, robustness: bool, split: str = "test"):
+def family_scenario(family: str) -> str:
+    """The scenario name of a shape family's heads."""
+    return f"family {family}"
+
+
+def _scenarios(n: int, data: DatasetConfig, robustness: bool, split: str = "test", families=()):
     yield MAIN_SCENARIO[split], PhantomDataset(split, n, data), VIEW_SETS
+    for family in families:
+        yield (
+            family_scenario(family),
+            PhantomDataset(split, n, replace(data, families=(family,))),
+            VIEW_SETS,
+        )
     if robustness:
         three = {"3 views": VIEW_SETS["3 views"]}
         yield "GA 16-18", PhantomDataset(split, n, replace(data, ga_range=(16.0, 18.0))), three
@@ -68,11 +85,15 @@ def evaluate_job(
     batch_size: int = 8,
     split: str = "test",
     threshold: float = 0.5,
+    families: tuple[str, ...] = (),
+    frame_free: bool = True,
 ) -> Job[list[dict]]:
     """Evaluate ``models`` (kind -> model) on ``split`` ("test": held-out heads, the
     reported table; "val": validation heads, for choosing), each probability cut at
     ``threshold`` (0.5, the reported table; another cut shows a model's SEN / PPV
-    trade); returns one row per (scenario, model, view set)."""
+    trade); ``families``: shape families evaluated beside the main scenario (its
+    rows and each family's carry the frame-free scores when ``frame_free``); returns
+    one row per (scenario, model, view set)."""
     import torch
 
     if split not in MAIN_SCENARIO:
@@ -91,7 +112,7 @@ def evaluate_job(
                 f"{kind} works on a {c.grid}^3 grid at {c.spacing_mm} mm with {c.view_size} px "
                 "views; the test data differ"
             )
-    scenarios = list(_scenarios(n, data, robustness, split))
+    scenarios = list(_scenarios(n, data, robustness, split, families))
     total = sum(len(ds) * len(models) * len(vs) for _, ds, vs in scenarios)
     done, rows = 0, []
     for scenario, dataset, view_sets in scenarios:
@@ -104,26 +125,10 @@ def evaluate_job(
                     m = torch.tensor([mask] * len(items), device=device)
                     prob, _ = model.reconstruct(views, m)
                     for p, it in zip(prob[:, 0].float().cpu().numpy(), items):
-                        truth = it["labels"] == 1
-                        res = all_metrics(p > threshold, truth, data.spacing_mm)
-                        bpd, ofd, hc = it["biometry"][:3]
-                        try:
-                            b = measure(p, data.spacing_mm, threshold)
-                            res |= {
-                                "bpd_err_mm": abs(b["bpd_mm"] - bpd),
-                                "ofd_err_mm": abs(b["ofd_mm"] - ofd),
-                                "hc_err_mm": abs(b["hc_mm"] - hc),
-                                "ga_err_wk": abs(
-                                    b["ga_hadlock_weeks"] - float(ga_from_hc_hadlock(hc))
-                                ),
-                            }
-                        except ValueError:
-                            res |= {
-                                "bpd_err_mm": np.nan,
-                                "ofd_err_mm": np.nan,
-                                "hc_err_mm": np.nan,
-                                "ga_err_wk": np.nan,
-                            }
+                        with_frame = frame_free and (
+                            scenario == scenarios[0][0] or scenario.startswith("family ")
+                        )
+                        res = head_metrics(p, it, data.spacing_mm, threshold, with_frame)
                         for key in METRICS:
                             per[(kind, vs_name)][key].append(res[key])
                     done += len(items)
@@ -146,6 +151,10 @@ def evaluate_job(
             row["biometry_failed"] = int(
                 np.sum(~np.isfinite(np.asarray(values["hc_err_mm"], float)))
             )
+            if scenario.startswith("family "):
+                row["family"] = scenario.split(" ", 1)[1]
+                row["dice_per_head"] = [float(x) for x in values["dice"]]
+                row["aligned_dice_per_head"] = [float(x) for x in values["aligned_dice"]]
             if scenario in MAIN_SCENARIO.values():
                 row["dice_per_head"] = [
                     float(x) for x in values["dice"]
@@ -160,6 +169,42 @@ def evaluate_job(
                     )
             rows.append(row)
     return rows
+
+
+def head_metrics(
+    p: np.ndarray, item: dict, spacing_mm: float, threshold: float, frame_free: bool
+) -> dict:
+    """One head's scores: overlap, surface distances, biometry errors, and with
+    ``frame_free`` Dice after the best rigid alignment, normalised surface Dice at 2 mm
+    (after it) and the errors of the extents along z, y and x (NaN otherwise)."""
+    from ..metrics.alignment import aligned, extents_mm, normalised_surface_dice, rigid_alignment
+
+    truth = item["labels"] == 1
+    res = all_metrics(p > threshold, truth, spacing_mm)
+    bpd, ofd, hc = item["biometry"][:3]
+    try:
+        b = measure(p, spacing_mm, threshold)
+        res |= {
+            "bpd_err_mm": abs(b["bpd_mm"] - bpd),
+            "ofd_err_mm": abs(b["ofd_mm"] - ofd),
+            "hc_err_mm": abs(b["hc_mm"] - hc),
+            "ga_err_wk": abs(b["ga_hadlock_weeks"] - float(ga_from_hc_hadlock(hc))),
+        }
+    except ValueError:
+        res |= dict.fromkeys(("bpd_err_mm", "ofd_err_mm", "hc_err_mm", "ga_err_wk"), np.nan)
+    res |= dict.fromkeys(FRAME_FREE, np.nan)
+    if frame_free:
+        rotation, shift = rigid_alignment(p, truth)
+        moved = aligned(p, rotation, shift) > threshold
+        err = np.abs(extents_mm(p > threshold, spacing_mm) - extents_mm(truth, spacing_mm))
+        res |= {
+            "aligned_dice": overlap(moved, truth)["dice"],
+            "nsd_2mm": normalised_surface_dice(moved, truth, spacing_mm, 2.0),
+            "extent_err_z_mm": err[0],
+            "extent_err_y_mm": err[1],
+            "extent_err_x_mm": err[2],
+        }
+    return res
 
 
 def format_table(rows: list[dict]) -> str:
@@ -195,5 +240,28 @@ def format_table(rows: list[dict]) -> str:
             f"{ms('assd_mm')} | {ms('hd95_mm')} | "
             f"{r['bpd_err_mm']:.1f}/{r['ofd_err_mm']:.1f}/{r['hc_err_mm']:.1f}{nofit} | "
             f"{r.get('ga_err_wk', float('nan')):.2f} | {paper} |"
+        )
+    return "\n".join(lines)
+
+
+def format_frame_free(rows: list[dict]) -> str:
+    """The rows that carry the frame-free scores, as a Markdown table: raw Dice, Dice
+    after the best rigid alignment, normalised surface Dice at 2 mm (after it), the
+    extents' errors and the HC error."""
+    rows = [r for r in rows if np.isfinite(r.get("aligned_dice", np.nan))]
+    if not rows:
+        return ""
+    lines = [
+        "| scenario | model | views | DC | DC aligned | NSD 2 mm | extent err z/y/x mm | HC err "
+        "mm |",
+        "|" + "---|" * 8,
+    ]
+    for r in rows:
+        ext = "/".join(f"{r[f'extent_err_{a}_mm']:.1f}" for a in "zyx")
+        lines.append(
+            f"| {r['scenario']} | {r['model']} | {r['views']} | {r['dice']:.3f} | "
+            f"{r['aligned_dice']:.3f} +- {r['aligned_dice_std']:.3f} | {r['nsd_2mm']:.3f} | {ext} "
+            "| "
+            f"{r['hc_err_mm']:.1f} |"
         )
     return "\n".join(lines)

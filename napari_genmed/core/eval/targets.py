@@ -56,9 +56,14 @@ def paired_difference(a: list[float], b: list[float]) -> dict:
     return {"mean": mean, "ci95": (lo, hi), "n": int(d.size), "verdict": verdict}
 
 
-def check_targets(rows: list[dict]) -> list[dict]:
+def check_targets(rows: list[dict], held_out: tuple[str, ...] | None = None) -> list[dict]:
     """One dict per target that ``rows`` can judge: ``target`` (words), ``met`` (bool)
-    and ``detail`` (the numbers); targets about a model that was not evaluated are left out."""
+    and ``detail`` (the numbers); targets about a model that was not evaluated are left out.
+    The shape families' targets follow (:mod:`.family_targets`; ``held_out``: the
+    families no model trained on, by default the product's held-out ones)."""
+    from ..sim.families import HELD_OUT
+    from .family_targets import check_family_targets
+
     main = [r for r in rows if "paper" in r]
     by = {(r["model"], r["views"]): r for r in main}
     out = []
@@ -107,7 +112,7 @@ def check_targets(rows: list[dict]) -> list[dict]:
                 "detail": detail,
             }
         )
-    return out
+    return out + check_family_targets(rows, HELD_OUT if held_out is None else held_out)
 
 
 def format_targets(checks: list[dict]) -> str:

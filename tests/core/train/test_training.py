@@ -226,10 +226,11 @@ def test_evaluate_on_a_tiny_config():
         if r["scenario"] == "held-out"
     )
     assert not any("dice_per_head" in r for r in rows if r["scenario"] != "held-out")
-    checks = check_targets(
-        rows
-    )  # 9 paper rows, two CVAEs' three-view Dice, HiREC against REC with two view sets
-    assert len(checks) == 13 and sum("paired difference" in c["detail"] for c in checks) == 2
+    # 9 paper rows, two CVAEs' three-view Dice, HiREC against REC with two view sets, and
+    # each model's "more views never worse" on the held-out heads
+    checks = check_targets(rows)
+    assert len(checks) == 16 and sum("paired difference" in c["detail"] for c in checks) == 2
+    assert sum("more views never worse" in c["target"] for c in checks) == 3
     # the same table on validation heads: other phantoms, labelled as such, never the test heads
     val = run(
         evaluate_job(
@@ -257,6 +258,43 @@ def test_evaluate_on_a_tiny_config():
     assert format_table(rows).startswith("| scenario")
     with pytest.raises(ValueError, match="threshold"):
         run(evaluate_job(models, n=2, data=TINY_DATASET, threshold=1.0))
+
+
+def test_evaluate_shape_families_with_frame_free_scores():
+    """Beside the phantom heads, heads of other shape families; their rows and the main
+    ones carry the aligned Dice, the surface Dice and the extents, and the family
+    targets judge them (the held-out family's thresholds, more views never worse,
+    HiREC against REC on the aligned per-head Dice)."""
+    from napari_genmed.core.eval.reconstruction import format_frame_free
+    from napari_genmed.core.nets.registry import build_model
+
+    torch.manual_seed(0)
+    models = {k: build_model(k, TINY_MODEL[k]).eval() for k in TINY_MODEL}
+    rows = run(
+        evaluate_job(
+            models, n=2, data=TINY_DATASET, robustness=False, families=("harmonic", "deformed")
+        )
+    )
+    assert {r["scenario"] for r in rows} == {"held-out", "family harmonic", "family deformed"}
+    for r in rows:
+        assert 0.0 <= r["aligned_dice"] <= 1.0 and 0.0 <= r["nsd_2mm"] <= 1.0
+        assert r["aligned_dice"] >= r["dice"] - 0.05  # the best alignment rarely loses overlap
+        assert all(np.isfinite(r[f"extent_err_{a}_mm"]) for a in "zyx")
+    family = [r for r in rows if r["scenario"] == "family deformed"]
+    assert all(r["family"] == "deformed" and len(r["aligned_dice_per_head"]) == 2 for r in family)
+    checks = check_targets(rows)
+    held = [c for c in checks if "held-out family deformed" in c["target"]]
+    assert len(held) == 2 and all("aligned DC" in c["detail"] for c in held)  # REC and HiREC
+    assert (
+        sum("more views never worse" in c["target"] for c in checks) == 9
+    )  # 3 scenarios x 3 models
+    assert (
+        sum(c["target"].startswith("hirec-cvae at or above rec-cvae, family") for c in checks) == 4
+    )
+    table = format_frame_free(rows)
+    assert "DC aligned" in table.splitlines()[0] and "family deformed" in table
+    quick = run(evaluate_job(models, n=2, data=TINY_DATASET, robustness=False, frame_free=False))
+    assert all(np.isnan(r["aligned_dice"]) for r in quick) and format_frame_free(quick) == ""
 
 
 def test_nested_view_masks_follow_the_clinical_order_and_leave_old_recipes_alone():

@@ -17,17 +17,9 @@ head of any family as a :class:`~..phantom.Phantom`.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import biometry as bio
-from ..phantom import Phantom, make_phantom
-from ..vault import rasterise_vault, true_biometry
-from . import clinical, deformed, harmonic
-
 FAMILIES = ("phantom", "harmonic", "clinical", "deformed")
 TRAINING = ("phantom", "harmonic", "clinical")  #: may appear in training splits
 HELD_OUT = ("deformed",)  #: for evaluation only
-_DRAW = {"harmonic": harmonic.draw, "clinical": clinical.draw, "deformed": deformed.draw}
 _SALT = {"harmonic": 101, "clinical": 202, "deformed": 303}  #: a family's own random streams
 
 
@@ -37,11 +29,18 @@ def check_family(name: str) -> str:
     return name
 
 
-def make_head(
-    family: str, ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0
-) -> Phantom:
+def make_head(family: str, ga_weeks: float, seed: int, shape=(64, 64, 64), spacing_mm: float = 2.0):
     """A head of shape ``family`` at ``ga_weeks`` (16-38), reproducible from
-    ``(family, seed, ga_weeks)``, on a grid whose canonical centre is voxel n // 2."""
+    ``(family, seed, ga_weeks)``, on a grid whose canonical centre is voxel n // 2: a
+    :class:`~..phantom.Phantom`. The family modules are imported here, so that the
+    names above cost nothing to import (the command line reads them at start-up)."""
+    import numpy as np
+
+    from .. import biometry as bio
+    from ..phantom import Phantom, make_phantom
+    from ..vault import rasterise_vault, true_biometry
+    from . import clinical, deformed, harmonic
+
     check_family(family)
     if family == "phantom":
         return make_phantom(ga_weeks, seed, shape, spacing_mm)
@@ -53,7 +52,8 @@ def make_head(
     rng = np.random.default_rng(
         [int(seed) & 0xFFFFFFFF, int(round(float(ga_weeks) * 1000)), _SALT[family]]
     )
-    vault = _DRAW[family](float(ga_weeks), rng)
+    draw = {"harmonic": harmonic.draw, "clinical": clinical.draw, "deformed": deformed.draw}[family]
+    vault = draw(float(ga_weeks), rng)
     labels = rasterise_vault(vault, shape, spacing_mm)
     return Phantom(
         labels=labels,
