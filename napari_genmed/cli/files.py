@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core.io.bundled import NAMES as MODEL_NAMES
 from ..core.io.bundled import VIEW_GENERATORS
+from ..core.sim.families import TRAINING
 
 
 def _cmd_sample_data(args) -> int:
@@ -37,11 +38,14 @@ def _cmd_phantom(args) -> int:
 def _cmd_data(args) -> int:
     import time
 
-    from ..core.data.dataset import PhantomDataset
+    from ..core.data.dataset import DatasetConfig, PhantomDataset
 
     t0 = time.perf_counter()
+    config = DatasetConfig(families=tuple(args.families))
     made = {
-        split: PhantomDataset(split, n, cache_dir=args.cache).fill_cache(workers=args.workers)
+        split: PhantomDataset(split, n, config, cache_dir=args.cache).fill_cache(
+            workers=args.workers
+        )
         for split, n in (("train", args.train), ("val", args.val))
     }
     print(json.dumps({"made": made, "seconds": round(time.perf_counter() - t0, 1)}))
@@ -108,6 +112,13 @@ def add_commands(sub) -> None:
     s.add_argument("--train", type=int, default=4000, help="training phantoms")
     s.add_argument("--val", type=int, default=64, help="validation phantoms")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    s.add_argument(
+        "--families",
+        nargs="+",
+        default=["phantom"],
+        choices=list(TRAINING),
+        help="shape families of the heads (a recipe's data.families must name the same)",
+    )
     s.set_defaults(func=_cmd_data)
     s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")
     s.add_argument("source")

@@ -22,7 +22,14 @@ import torch
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
 from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
-from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_decoder
+from .interface import (
+    NetConfig,
+    ReconstructionModel,
+    code_regressor,
+    lifted_parts,
+    pooled_of,
+    views_to_decoder,
+)
 
 
 @dataclass(frozen=True)
@@ -40,18 +47,21 @@ class RecCVAE(ReconstructionModel):
     def __init__(self, config: CVAEConfig = CVAEConfig()):
         super().__init__(config)
         c = config
-        self.conditioner = Conditioner(
-            c.view_size, c.view_channels, c.view_features, c.condition_dim
-        )
+        if c.lifted:
+            self.conditioner, self.decoder = lifted_parts(c, c.latent_dim)
+        else:
+            self.conditioner = Conditioner(
+                c.view_size, c.view_channels, c.view_features, c.condition_dim
+            )
+            self.decoder = Decoder3D(
+                c.latent_dim + (c.code_dim or c.condition_dim),
+                c.grid,
+                c.dec_channels,
+                layers=c.output_layers,
+            )
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
         self.regressor = code_regressor(c)
-        self.decoder = Decoder3D(
-            c.latent_dim + (c.code_dim or c.condition_dim),
-            c.grid,
-            c.dec_channels,
-            layers=c.output_layers,
-        )
 
     @property
     def latent_dim(self) -> int:
@@ -63,7 +73,7 @@ class RecCVAE(ReconstructionModel):
     def encode_skull(self, skull: torch.Tensor, condition: torch.Tensor):
         """q(z | skull, views): mean and log-variance."""
         h = self.skull_encoder(skull * 2.0 - 1.0)
-        mu, logvar = self.posterior(torch.cat([h, condition], 1)).chunk(2, dim=1)
+        mu, logvar = self.posterior(torch.cat([h, pooled_of(condition)], 1)).chunk(2, dim=1)
         return mu, clamp_logvar(logvar)
 
     def posterior_sample(self, skull, condition):
@@ -72,10 +82,11 @@ class RecCVAE(ReconstructionModel):
         return reparameterise(mu, logvar), kl_gaussians(mu, logvar)
 
     def decoder_input(self, z, condition):
-        return torch.cat([z, views_to_decoder(self.regressor, condition)], 1)
+        return torch.cat([z, views_to_decoder(self.regressor, pooled_of(condition))], 1)
 
     def prior_mean(self, condition):
-        return condition.new_zeros(condition.shape[0], self.latent_dim)
+        pooled = pooled_of(condition)
+        return pooled.new_zeros(pooled.shape[0], self.latent_dim)
 
     def sample_latent(self, condition, generator=None):
         return gaussian_noise(self.prior_mean(condition), generator)

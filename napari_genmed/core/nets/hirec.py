@@ -24,7 +24,13 @@ import torch
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
 from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
-from .interface import NetConfig, ReconstructionModel, code_regressor, views_to_decoder
+from .interface import (
+    NetConfig,
+    ReconstructionModel,
+    code_regressor,
+    lifted_parts,
+    views_to_decoder,
+)
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,18 @@ class HiRecCVAE(ReconstructionModel):
         c = config
         if len(c.level_dims) != N_VIEWS:
             raise ValueError(f"need one latent level per view ({N_VIEWS}), got {c.level_dims}")
-        self.conditioner = Conditioner(
-            c.view_size, c.view_channels, c.view_features, c.condition_dim
-        )
+        if c.lifted:
+            self.conditioner, self.decoder = lifted_parts(c, sum(c.level_dims))
+        else:
+            self.conditioner = Conditioner(
+                c.view_size, c.view_channels, c.view_features, c.condition_dim
+            )
+            self.decoder = Decoder3D(
+                sum(c.level_dims) + (c.code_dim or c.condition_dim),
+                c.grid,
+                c.dec_channels,
+                layers=c.output_layers,
+            )
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         above = (0,) + tuple(c.level_dims[:-1])
         self.priors = torch.nn.ModuleList(
@@ -57,12 +72,6 @@ class HiRecCVAE(ReconstructionModel):
             for a, d in zip(above, c.level_dims)
         )
         self.regressor = code_regressor(c)
-        self.decoder = Decoder3D(
-            sum(c.level_dims) + (c.code_dim or c.condition_dim),
-            c.grid,
-            c.dec_channels,
-            layers=c.output_layers,
-        )
 
     @property
     def latent_dim(self) -> int:
@@ -77,6 +86,8 @@ class HiRecCVAE(ReconstructionModel):
         return out
 
     def encode_views(self, views, mask):
+        if self.config.lifted:
+            return self.conditioner(views, mask)  # pooled, views, mask and the lifted grids
         feats, pooled = self.conditioner.features(views, mask)
         return {"pooled": pooled, "views": feats, "mask": mask.to(feats.dtype)}
 

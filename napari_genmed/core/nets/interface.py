@@ -46,11 +46,39 @@ class NetConfig:
     #: > 0: the pooled views pass an MLP to a code this wide before the decoder (TL-net's regressor;
     #: a CVAE warm-started from TL-net)
     code_dim: int = 0
+    #: the views' feature maps lifted into the grid along their planes, and a decoder with
+    #: skips from them (nets/lifting.py); False: the pooled vector alone (the bundled models)
+    lifted: bool = False
+    lift_channels: tuple[int, ...] = (16, 32, 48, 64)  #: lifted view encoder, 128 -> 8 px
+    lift_skips: tuple[int, ...] = (8, 16, 32)  #: lifted channels at 1/2, 1/4, 1/8 of the grid
 
 
 def code_regressor(c: NetConfig) -> nn.Module | None:
     """TL-net's image-to-code MLP, pooled views -> ``code_dim`` (None when 0)."""
     return mlp((c.condition_dim, c.condition_dim, c.code_dim)) if c.code_dim else None
+
+
+def pooled_of(condition) -> torch.Tensor:
+    """The pooled views of a condition (a tensor, or a dict with ``pooled``)."""
+    return condition["pooled"] if isinstance(condition, dict) else condition
+
+
+def lifted_parts(c: NetConfig, latent_dim: int):
+    """``(conditioner, decoder)`` of a lifted model (:mod:`.lifting`)."""
+    from .lifting import LiftedDecoder, LiftedViews
+
+    if c.code_dim:
+        raise ValueError("a lifted model reads the views itself: code_dim must be 0")
+    if c.view_size != 2 * c.grid:
+        raise ValueError(
+            f"lifted views must be twice the grid's side: {c.view_size} px for a {c.grid}^3 grid"
+        )
+    conditioner = LiftedViews(c.lift_channels, c.lift_skips, c.view_features, c.condition_dim)
+    lifted = tuple(reversed(c.lift_skips))
+    decoder = LiftedDecoder(
+        latent_dim + c.condition_dim, c.grid, c.dec_channels, lifted, c.output_layers
+    )
+    return conditioner, decoder
 
 
 def views_to_decoder(regressor: nn.Module | None, pooled: torch.Tensor) -> torch.Tensor:
@@ -78,6 +106,8 @@ class ReconstructionModel(nn.Module):
 
     def decode_raw(self, z: torch.Tensor, condition=None) -> torch.Tensor:
         """The decoder's output: skull logits, or the logits of :data:`SKULL_LAYERS`."""
+        if isinstance(condition, dict) and "grids" in condition:  # lifted views: U-Net skips
+            return self.decoder(self.decoder_input(z, condition), condition["grids"])
         return self.decoder(self.decoder_input(z, condition))
 
     def decode(self, z: torch.Tensor, condition=None) -> torch.Tensor:

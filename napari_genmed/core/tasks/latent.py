@@ -107,6 +107,8 @@ def decode(model, z, condition) -> np.ndarray:
 def _expand(condition, n: int):
     if isinstance(condition, dict):
         return {k: _expand(v, n) for k, v in condition.items()}
+    if isinstance(condition, list):  # a lifted model's grids
+        return [_expand(v, n) for v in condition]
     if condition.shape[0] == n:
         return condition
     return condition.expand(n, *condition.shape[1:])

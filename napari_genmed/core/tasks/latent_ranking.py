@@ -180,6 +180,8 @@ def _effects(model, condition, code_sigma, step: float, chunk: int, message: Pro
 def _index(condition, i: int):
     if isinstance(condition, dict):
         return {k: _index(v, i) for k, v in condition.items()}
+    if isinstance(condition, list):
+        return [_index(v, i) for v in condition]
     return condition[i : i + 1]
 
 
