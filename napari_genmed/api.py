@@ -70,6 +70,8 @@ def _check_seed(seed) -> int:
 
 
 def _check_volume(labels_or_mask) -> np.ndarray:
+    if isinstance(labels_or_mask, Phantom):
+        labels_or_mask = labels_or_mask.labels
     arr = np.asarray(labels_or_mask)
     if arr.ndim != 3:
         raise ValueError(

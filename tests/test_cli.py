@@ -74,6 +74,8 @@ def test_bench_reports_subjects_per_second(capsys):
         "density map, 128 x 128 view (patch flow)",
         "rec-cvae: training step, batch 8",
         "decoder forward at 128^3 (one volume)",
+        "hirec-cvae (lifted, untrained): reconstruct, 3 views, 64^3",
+        "rec-cvae (lifted, untrained): latent slider move, 64^3",
     ):
         assert expected in names
 

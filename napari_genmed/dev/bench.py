@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from .bench_gui import napari_rows, stall_rows
-from .bench_models import density_rows, generator_rows, grid_rows, model_rows, training_rows
+from .bench_models import (
+    density_rows,
+    generator_rows,
+    grid_rows,
+    lifted_rows,
+    model_rows,
+    training_rows,
+)
 from .timing import import_time_ms, machine, row, time_ms
 
 
@@ -41,6 +48,7 @@ def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
         )
     )
     rows += model_rows(repeats, device)
+    rows += lifted_rows(repeats, device)
     rows += generator_rows(repeats, device)
     rows += training_rows(max(3, repeats // 3), device=device)
     rows += density_rows(repeats, device)

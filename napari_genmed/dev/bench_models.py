@@ -55,6 +55,33 @@ def model_rows(repeats: int, device: str = "cpu") -> list[dict]:
     return rows
 
 
+def lifted_rows(repeats: int, device: str = "cpu") -> list[dict]:
+    """The lifted architecture (nets/lifting.py) at its default widths, untrained
+    weights (speed does not depend on them): reconstruction and latent moves, as the
+    bundled models' rows."""
+    import torch
+
+    from .. import api
+    from ..core.nets.registry import build_model
+    from ..core.sim.phantom import make_phantom
+    from ..core.sim.ultrasound import simulate_views
+
+    views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
+    rows = []
+    for kind in ("rec-cvae", "hirec-cvae"):
+        torch.manual_seed(0)
+        model = build_model(kind, {"lifted": True}).to(device).eval()
+        name = f"{kind} (lifted, untrained)"
+        rows.append(
+            row(
+                f"{name}: reconstruct, 3 views, 64^3",
+                time_ms(lambda: api.reconstruct(model, views), repeats),
+            )
+        )
+        rows += latent_rows(name, model, views, repeats)
+    return rows
+
+
 def latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     """A latent slider move as the explorer's worker serves it when a newer move
     waits (decode and threshold: the probability and labels layers' data) and when
@@ -82,12 +109,10 @@ def latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     condition = state.condition
     device = next(model.parameters()).device
     z = torch.as_tensor(state.z, device=device)[None]
-    with torch.inference_mode():
-        decoder_input = model.decoder_input(z, condition)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
-    def forward():
-        skull_logits(model.decoder(decoder_input))
+    def forward():  # the decoder alone (its input a concatenation; a lifted one's skips ready)
+        skull_logits(model.decode_raw(z, condition))
         sync()
 
     with torch.inference_mode():

@@ -50,7 +50,7 @@ def _best_shift(moving: np.ndarray, fixed: np.ndarray, max_shift: int) -> tuple[
     overlap sum(moving shifted * fixed), by FFT cross-correlation on a padded grid."""
     pad = [(max_shift, max_shift)] * 3
     a, b = np.pad(moving, pad), np.pad(fixed, pad)
-    corr = np.fft.irfftn(np.fft.rfftn(b) * np.conj(np.fft.rfftn(a)), s=a.shape)
+    corr = np.fft.irfftn(np.fft.rfftn(b) * np.conj(np.fft.rfftn(a)), s=a.shape, axes=(0, 1, 2))
     n = np.array(a.shape)
     window = np.full(a.shape, -np.inf)
     rng = np.arange(-max_shift, max_shift + 1)

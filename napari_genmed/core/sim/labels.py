@@ -91,9 +91,30 @@ def as_labels(labels_or_mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray
         return fill_mask(arr.astype(bool), spacing_mm)
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"label volume must hold integers, got dtype {arr.dtype}")
-    if arr.min() < 0 or arr.max() >= 256:
-        raise ValueError("label values must lie in 0..255")
+    check_layout(arr)
     return arr.astype(np.uint8, copy=False)
+
+
+def check_layout(labels: np.ndarray) -> None:
+    """Refuse a label volume that is not in this project's layout (:data:`NAMES`).
+
+    A volume from another labelling scheme (other integers, no skull label) would
+    otherwise be rendered with the wrong tissues: a silent wrong answer.
+    """
+    values = np.unique(labels)
+    unknown = [int(v) for v in values if v < 0 or v >= N_LABELS]
+    if unknown:
+        shown = ", ".join(str(v) for v in unknown[:6]) + (" ..." if len(unknown) > 6 else "")
+        raise ValueError(
+            f"the label volume holds values this project does not know ({shown}); labels must "
+            f"follow its layout 0..{N_LABELS - 1} (0 fluid, 1 skull bone, 2 brain, ...; see "
+            "docs/design.md) or be a boolean skull mask"
+        )
+    if BONE not in values:
+        raise ValueError(
+            f"the label volume holds no skull (label {BONE}); pass a volume in this project's "
+            "layout (docs/design.md) or a boolean skull mask"
+        )
 
 
 def head_mask(labels: np.ndarray) -> np.ndarray:

@@ -35,6 +35,24 @@ def test_as_labels_fills_masks_of_any_dtype_and_leaves_labels_alone():
     assert empty.dtype == np.uint8 and not empty.any()
 
 
+@pytest.mark.parametrize(
+    "volume, message",
+    [
+        (lambda h: np.where(h.labels == L.BRAIN, 12, h.labels), "does not know"),
+        (lambda h: np.where(h.labels == L.BONE, L.BRAIN, h.labels), "no skull"),
+    ],
+)
+def test_a_label_volume_of_another_layout_is_refused(volume, message):
+    """Another labelling scheme would be rendered with the wrong tissues: refuse it."""
+    from napari_genmed import api
+
+    head = make_phantom(28.0, 3)
+    with pytest.raises(ValueError, match=message):
+        L.as_labels(volume(head).astype(np.uint8))
+    with pytest.raises(ValueError, match=message):
+        api.simulate_views(volume(head).astype(np.int16))
+
+
 def test_the_phantom_lives_in_the_canonical_frame():
     """docs/design.md's definition of "head centred", met by every phantom to a voxel."""
     for k, ga in enumerate(np.linspace(16, 38, 8)):
