@@ -21,7 +21,14 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import Conditioner
-from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .gaussians import (
+    clamp_logvar,
+    free_bits,
+    gaussian_noise,
+    kl_gaussians,
+    kl_per_dim,
+    reparameterise,
+)
 from .interface import (
     NetConfig,
     ReconstructionModel,
@@ -39,6 +46,9 @@ class CVAEConfig(NetConfig):
     #: ELBO units
     kl_weight: float = 2e-3
     prior_weight: float = 1.0  #: weight of the z = 0 (GSNN) reconstruction term
+    #: KL floor per latent dimension in nats (free bits, :func:`.gaussians.free_bits`): 0 for the
+    #: pooled models; the lifted decoder's skips otherwise let it ignore z (KL ~0.001 nats)
+    free_bits: float = 0.0
 
 
 class RecCVAE(ReconstructionModel):
@@ -97,15 +107,15 @@ class RecCVAE(ReconstructionModel):
         condition = self.encode_views(batch["views"], batch["mask"])
         mu, logvar = self.encode_skull(skull, condition)
         rec, _ = self.skull_loss(self.decode_raw(reparameterise(mu, logvar), condition), batch)
-        kl = kl_gaussians(mu, logvar)
+        kl = kl_per_dim(mu, logvar)
         prior_rec, prior_logits = self.skull_loss(
             self.decode_raw(self.prior_mean(condition), condition), batch
         )
-        loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
+        loss = (rec + c.prior_weight * prior_rec).mean() + c.kl_weight * free_bits(kl, c.free_bits)
         return {
             "loss": loss,
             "rec": rec.mean(),
-            "kl": kl.mean(),
+            "kl": kl.sum(1).mean(),
             "prior_rec": prior_rec.mean(),
             "logits": prior_logits,
         }

@@ -23,7 +23,7 @@ import torch
 
 from .blocks import Decoder3D, Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
-from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .gaussians import clamp_logvar, free_bits, gaussian_noise, kl_per_dim, reparameterise
 from .interface import (
     NetConfig,
     ReconstructionModel,
@@ -40,6 +40,7 @@ class HiRECConfig(NetConfig):
     #: ELBO units
     kl_weight: float = 2e-3
     prior_weight: float = 1.0  #: weight of the point-estimate reconstruction term
+    free_bits: float = 0.0  #: KL floor per latent dimension in nats (as in :class:`.CVAEConfig`)
 
 
 class HiRecCVAE(ReconstructionModel):
@@ -133,8 +134,13 @@ class HiRecCVAE(ReconstructionModel):
     def posterior_sample(self, skull, condition):
         """A draw of z ~ q(z | skull, views) down the levels, and its KL to the
         conditional priors (summed over levels)."""
+        z, kl = self._posterior(skull, condition)
+        return z, kl.sum(1)
+
+    def _posterior(self, skull, condition):
+        """``posterior_sample`` with the KL per latent dimension (``[B, D]``)."""
         h = torch.cat([self.skull_encoder(skull * 2.0 - 1.0), condition["pooled"]], 1)
-        zs, kl, z = [], 0.0, None
+        zs, kls, z = [], [], None
         for k in range(N_VIEWS):
             mu_p, logvar_p = self._prior(k, z, condition)
             q_in = h if z is None else torch.cat([h, z], 1)
@@ -142,23 +148,23 @@ class HiRecCVAE(ReconstructionModel):
             logvar_q = clamp_logvar(logvar_q)
             z = reparameterise(mu_q, logvar_q)
             zs.append(z)
-            kl = kl + kl_gaussians(mu_q, logvar_q, mu_p, logvar_p)
-        return torch.cat(zs, 1), kl
+            kls.append(kl_per_dim(mu_q, logvar_q, mu_p, logvar_p))
+        return torch.cat(zs, 1), torch.cat(kls, 1)
 
     def training_loss(self, batch, stage=None):
         c = self.config
         skull = batch["skull"]
         condition = self.encode_views(batch["views"], batch["mask"])
-        z, kl = self.posterior_sample(skull, condition)
+        z, kl = self._posterior(skull, condition)
         rec, _ = self.skull_loss(self.decode_raw(z, condition), batch)
         prior_rec, prior_logits = self.skull_loss(
             self.decode_raw(self.prior_mean(condition), condition), batch
         )
-        loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
+        loss = (rec + c.prior_weight * prior_rec).mean() + c.kl_weight * free_bits(kl, c.free_bits)
         return {
             "loss": loss,
             "rec": rec.mean(),
-            "kl": kl.mean(),
+            "kl": kl.sum(1).mean(),
             "prior_rec": prior_rec.mean(),
             "logits": prior_logits,
         }

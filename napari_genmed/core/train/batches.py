@@ -49,7 +49,8 @@ def init_weights(model, cfg: TrainConfig) -> None:
     shapes; loss weights such as ``kl_weight`` may differ), or, for a CVAE, TL-net's
     image path (:mod:`.warmstart`). From a model with other
     ``output_layers`` everything but the decoder's output head is copied (the head
-    starts fresh): a shell decoder fine-tuned into a layered one."""
+    starts fresh): a shell decoder fine-tuned into a layered one. HiREC-CVAE may
+    start from REC-CVAE (:func:`.warmstart.warm_start_from_rec`)."""
     from ..io.bundled import NAMES, bundled_path
     from ..io.checkpoint import load_checkpoint
 
@@ -59,6 +60,11 @@ def init_weights(model, cfg: TrainConfig) -> None:
         from ..nets.warmstart import warm_start_from_tlnet
 
         warm_start_from_tlnet(model, loaded)
+        return
+    if (card["kind"], cfg.kind) == ("rec-cvae", "hirec-cvae"):
+        from ..nets.warmstart import warm_start_from_rec
+
+        warm_start_from_rec(model, loaded)
         return
     if card["kind"] != cfg.kind:
         raise ValueError(

@@ -1,12 +1,12 @@
 """A CVAE warm-started from TL-net: TL-net's reconstruction to start with, and
-the ELBO trains it from there."""
+the ELBO trains it from there; a HiREC-CVAE warm-started from a REC-CVAE."""
 
 import pytest
 import torch
 
 from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
 from napari_genmed.core.nets.registry import build_model
-from napari_genmed.core.nets.warmstart import warm_start_from_tlnet
+from napari_genmed.core.nets.warmstart import warm_start_from_rec, warm_start_from_tlnet
 from napari_genmed.core.progress import run
 from napari_genmed.core.train.reconstruction import train_job
 from napari_genmed.core.train.settings import TrainConfig
@@ -101,3 +101,28 @@ def test_training_from_a_tlnet_checkpoint_starts_as_tlnet_and_learns_the_latent(
     assert not torch.equal(
         seed[:, trained.latent_dim :], tlnet.state_dict()["decoder.seed.weight"]
     )  # fine-tuned
+
+
+def test_hirec_starts_from_a_lifted_rec_with_its_view_path_and_decoder(tmp_path):
+    from .test_lifting import LIFTED
+
+    torch.manual_seed(5)
+    rec = build_model("rec-cvae", {**LIFTED["rec-cvae"], "latent_dim": 6}).eval()
+    hirec = build_model("hirec-cvae", LIFTED["hirec-cvae"]).eval()  # levels 2 + 2 + 2
+    views, mask = _views()
+    condition = rec.encode_views(views, mask)
+    z = torch.randn(3, 6, generator=torch.Generator().manual_seed(4))
+    before = hirec.decode_raw(z, hirec.encode_views(views, mask))
+    priors = {k: v.clone() for k, v in hirec.state_dict().items() if k.startswith("priors.")}
+    copied = warm_start_from_rec(hirec, rec)
+    assert any(k.startswith("skull_encoder.") for k in copied)
+    assert not any(k.startswith(("priors.", "posteriors.")) for k in copied)
+    assert all(torch.equal(hirec.state_dict()[k], v) for k, v in priors.items())
+    after = hirec.decode_raw(z, hirec.encode_views(views, mask))
+    want = rec.decode_raw(z, condition)
+    assert not torch.allclose(before, want, atol=1e-3)
+    assert torch.allclose(after, want, atol=1e-5)  # the same decoder of the same views and z
+    with pytest.raises(ValueError, match="latent 6 against 4"):
+        warm_start_from_rec(hirec, build_model("rec-cvae", {**LIFTED["rec-cvae"], "latent_dim": 4}))
+    with pytest.raises(ValueError, match="rec-cvae to hirec-cvae"):
+        warm_start_from_rec(rec, hirec)
