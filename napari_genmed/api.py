@@ -33,6 +33,7 @@ __all__ = [
     "latent_directions",
     "generate_view",
     "density_map",
+    "plausibility",
     "LatentState",
     "Pose",
     "View",
@@ -173,19 +174,61 @@ def load_model(name_or_path, device: str = "auto") -> nn.Module:
     return _load(name_or_path, device)
 
 
-def reconstruct(model, views: dict, n_samples: int = 1, seed: int = 0) -> Reconstruction:
+def reconstruct(
+    model,
+    views: dict,
+    n_samples: int = 1,
+    seed: int = 0,
+    check: bool = True,
+    allow_implausible: bool = False,
+) -> Reconstruction:
     """Reconstruct the 3D skull from a dict of any subset of views (``View``
     objects, 2D arrays at 1 mm, ``(array, pixel_spacing_mm)`` pairs or dicts with
     ``image`` and ``spacing_mm``). Returns ``.probability`` (on the model's grid),
     ``.uncertainty`` (std over ``n_samples`` prior samples, else None; always None
-    for TL-net, which is deterministic and draws no samples), ``.spacing_mm`` and
-    ``.biometry()``. At least one view is needed (the prior alone: :func:`decode`).
-    Same inputs and seed, same volume."""
+    for TL-net, which is deterministic and draws no samples), ``.spacing_mm``,
+    ``.measurements`` (biometry and GA) and ``.plausibility`` (each view's verdict
+    from the bundled plane gate, :func:`plausibility`; ``check=False`` skips it).
+    When a view is not a fetal head plane the biometry is withheld
+    (``.measurements["withheld"]`` says why) unless ``allow_implausible``. At least
+    one view is needed (the prior alone: :func:`decode`). Same inputs and seed, same
+    volume."""
     from .core.tasks.reconstruct import reconstruct as _rec
 
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
-    return _rec(model, views, n_samples=n_samples, seed=_check_seed(seed))
+    gate = _bundled_gate(next(model.parameters()).device) if check else None
+    return _rec(
+        model,
+        views,
+        n_samples=n_samples,
+        seed=_check_seed(seed),
+        gate=gate,
+        allow_implausible=bool(allow_implausible),
+    )
+
+
+_GATES: dict = {}
+
+
+def _bundled_gate(device="cpu"):
+    """The bundled plane gate, loaded once per device."""
+    key = str(device)
+    if key not in _GATES:
+        _GATES[key] = load_model("plane-gate", key)
+    return _GATES[key]
+
+
+def plausibility(view, slot: str | None = None, gate=None):
+    """Is ``view`` a fetal-head standard plane? ``view`` as :func:`reconstruct` takes
+    one; ``slot``: the plane it is meant to be (axial, sagittal, coronal), or None to
+    judge it against the plane it fits best. Returns a ``Plausibility``: ``score``
+    (the share of real standard planes that look at least as unusual), ``verdict``
+    ("plausible", "doubtful", "not a fetal head plane"), ``looks_like`` and ``reason``.
+    ``gate``: a loaded plane gate, else the bundled one."""
+    from .core.tasks.plausibility import assess_view
+
+    return assess_view(gate if gate is not None else _bundled_gate(), view, slot)
 
 
 def _check_model(model) -> None:

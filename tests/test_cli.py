@@ -76,6 +76,8 @@ def test_bench_reports_subjects_per_second(capsys):
         "decoder forward at 128^3 (one volume)",
         "hirec-cvae (lifted, untrained): reconstruct, 3 views, 64^3",
         "rec-cvae (lifted, untrained): latent slider move, 64^3",
+        "plane gate: plausibility of one 128x128 view",
+        "rec-cvae: reconstruct, 3 views, with the gate",
     ):
         assert expected in names
 

@@ -27,7 +27,7 @@ from .latent_decoder import LatentDecoder
 from .latent_density import LatentDensity
 from .latent_sliders import LatentSliders
 from .layers import truth_mask
-from .results import format_readout, show_reconstruction
+from .results import readout_text, show_reconstruction
 
 
 def _row(*widgets) -> Container:
@@ -173,7 +173,7 @@ class LatentWidget(Container):
         self.decoder.start()
         self._describe()  # nothing is decoded until a control moves: the layers keep the result
         result = self.state.result
-        self.readout.value = format_readout(result.measurements) if result is not None else ""
+        self.readout.value = readout_text(result) if result is not None else ""
         self.state.set_latent(self.latent)
 
     def _describe(self):
@@ -238,7 +238,7 @@ class LatentWidget(Container):
         self._enable(True)
         self.sliders.show_values(self.latent.values())
         self._describe()
-        self.readout.value = format_readout(result.measurements)
+        self.readout.value = readout_text(result)
         self.decoder.supersede()  # the reconstruction on screen is this point estimate
         self.state.set_latent(self.latent)
 
@@ -260,7 +260,7 @@ class LatentWidget(Container):
         if show_reconstruction(self.viewer, result, partial=not complete):
             self.state.show(result, partial=not complete)
         if complete:
-            self.readout.value = format_readout(result.measurements)
+            self.readout.value = readout_text(result)
         seed = getattr(self.latent, "seed", None)
         moves, decodes = self.decoder.mailbox.put_count, self.decoder.decodes
         self.status.value = f"{moves} moves, {decodes} decodes" + (

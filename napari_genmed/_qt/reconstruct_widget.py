@@ -16,7 +16,15 @@ them and follows the result on screen (a latent the explorer decoded, too).
 
 from __future__ import annotations
 
-from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSlider,
+    Label,
+    PushButton,
+    SpinBox,
+)
 from napari.utils.notifications import show_error, show_info
 
 from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
@@ -27,8 +35,8 @@ from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, layer_kind, truth_mask
 from .model_box import ModelBox
 from .model_card import SAMPLES_BASE, samples_tip
-from .results import format_readout, show_reconstruction
-from .views_box import ViewsBox
+from .results import readout_text, show_reconstruction
+from .views_box import ViewsBox, bundled_gate
 
 
 class ReconstructWidget(JobPanel, Container):
@@ -57,12 +65,19 @@ class ReconstructWidget(JobPanel, Container):
             label="threshold",
             tooltip="skull probability above which a voxel is skull (re-cuts the result at once)",
         )
+        self.override = CheckBox(
+            value=False,
+            text="biometry even for views that are not head planes",
+            tooltip="show BPD, OFD, HC and GA although the plane gate finds a view that is not "
+            "a fetal head plane (the readout says so)",
+        )
         self.run_button = PushButton(
             text="Reconstruct", tooltip="reconstruct the skull from the assigned views"
         )
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="readouts")
+        self.readout.native.setWordWrap(True)
         self.export = ExportBox(state)
         settings = Container(
             widgets=[
@@ -70,6 +85,7 @@ class ReconstructWidget(JobPanel, Container):
                 self.samples,
                 self.seed,
                 self.threshold,
+                self.override,
                 self.progress,
                 self.readout,
             ],
@@ -165,6 +181,8 @@ class ReconstructWidget(JobPanel, Container):
                 self.state.threshold,
                 truth,
                 with_surface=True,
+                gate=bundled_gate(),
+                allow_implausible=bool(self.override.value),
             )
             next(job)  # validates the views before a worker starts
         except ValueError as exc:
@@ -192,7 +210,7 @@ class ReconstructWidget(JobPanel, Container):
 
     def _on_shown(self, result, partial: bool):
         if not partial:
-            self.readout.value = format_readout(result.measurements)
+            self.readout.value = readout_text(result)
 
     def _on_threshold(self, value):
         """A new threshold re-cuts the result on screen (labels, surface, readouts)."""

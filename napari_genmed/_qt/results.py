@@ -40,7 +40,9 @@ def format_readout(measurements: dict) -> str:
     """Biometry, the gestational age it implies, and the overlap with the truth."""
     m = measurements
     parts = []
-    if "bpd_mm" in m:
+    if "withheld" in m:
+        parts.append(m["withheld"])
+    elif "bpd_mm" in m:
         parts.append(f"BPD {m['bpd_mm']:.1f}  OFD {m['ofd_mm']:.1f}  HC {m['hc_mm']:.1f} mm")
         parts.append(
             f"GA {m['ga_hadlock_weeks']:.1f} weeks (Hadlock), "
@@ -51,3 +53,24 @@ def format_readout(measurements: dict) -> str:
     if "dice" in m:
         parts.append(f"vs truth: Dice {m['dice']:.3f}  SEN {m['sen']:.3f}  PPV {m['ppv']:.3f}")
     return "\n".join(parts)
+
+
+def format_plausibility(result) -> str:
+    """The views the plane gate doubts or refuses, and an override in force; empty
+    when every view is plausible (or none was checked)."""
+    from .views_box import verdict_text
+
+    lines = [
+        f"{name}: {verdict_text(p)}" for name, p in result.plausibility.items() if not p.plausible
+    ]
+    if result.override and any(p.implausible for p in result.plausibility.values()):
+        lines.append("override: biometry shown although a view is not a fetal head plane")
+    return "<br>".join(lines)
+
+
+def readout_text(result) -> str:
+    """A result's readout (rich text): the gate's warnings first, then biometry and
+    overlap."""
+    warning = format_plausibility(result)
+    text = format_readout(result.measurements).replace("\n", "<br>")
+    return f"{warning}<br>{text}" if warning else text

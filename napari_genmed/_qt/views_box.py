@@ -6,16 +6,39 @@ fills a slot by itself (not the sample's planes, not a layer added later). The
 assignments live in the viewer's state (:class:`~napari_genmed.state.ViewerState`);
 this box shows and edits them. "Assign by name" is the one shortcut, on request: the
 layers named after the views go to their slots.
+
+Under each slot the plane gate's verdict on its image (:mod:`~..core.tasks.plausibility`):
+whether it looks like a fetal-head plane of that kind, before anything is built on it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton
 
 from ..core.sim.geometry import VIEW_NAMES
 from .jobs import layer_list_events, watch
 from .layers import NONE, is_view_layer, layer_image, layer_spacing
+
+COLOURS = {"plausible": "#5fbf5f", "doubtful": "#e0a030", "not a fetal head plane": "#e05050"}
+
+
+def verdict_text(p) -> str:
+    """A verdict as a short coloured line for a slot (the reason goes in its tooltip)."""
+    extra = f", looks {p.looks_like}" if p.verdict == "doubtful" else ""
+    return f"<span style='color:{COLOURS[p.verdict]}'>{p.verdict}</span> (p {p.score:.3f}{extra})"
+
+
+_GATE = []
+
+
+def bundled_gate():
+    """The bundled plane gate, loaded on first use (about 50 ms)."""
+    if not _GATE:
+        from ..core.io.checkpoint import load_model
+
+        _GATE.append(load_model("plane-gate", "cpu"))
+    return _GATE[0]
 
 
 class ViewsBox(Container):
@@ -24,6 +47,8 @@ class ViewsBox(Container):
         self.viewer, self.state = viewer, state
         self.pick: dict[str, ComboBox] = {}
         self.spacing: dict[str, FloatSpinBox] = {}
+        self.check: dict[str, Label] = {}
+        self._checked: dict[str, tuple] = {}
         self._syncing = False
         for name in VIEW_NAMES:
             self.pick[name] = ComboBox(
@@ -42,7 +67,12 @@ class ViewsBox(Container):
             )
             self.pick[name].changed.connect(lambda value, n=name: self._on_pick(n, value))
             self.spacing[name].changed.connect(lambda v, n=name: state.set_pixel_mm(n, v))
-            self.extend([self.pick[name], self.spacing[name]])
+            self.check[name] = Label(value="", label="  check")
+            self.check[name].tooltip = (
+                "the plane gate's verdict: does this image look like a fetal-head "
+                f"{name} plane? (a reconstruction on an image that is not withholds biometry)"
+            )
+            self.extend([self.pick[name], self.spacing[name], self.check[name]])
         self.by_name = PushButton(
             text="Assign by name",
             tooltip="put the layers named axial, sagittal and coronal in those slots",
@@ -78,6 +108,30 @@ class ViewsBox(Container):
                 self.spacing[name].value = self.state.pixel_mm[name]
         finally:
             self._syncing = False
+        for name in VIEW_NAMES:
+            self._check_slot(name)
+
+    def _check_slot(self, slot):
+        """The gate's verdict on the slot's image (again only when image or spacing changed)."""
+        from ..core.tasks.plausibility import assess_view
+
+        name = self.state.views[slot]
+        if name is None or name not in self.viewer.layers:
+            self._checked.pop(slot, None)
+            self.check[slot].value = ""
+            return
+        image = layer_image(self.viewer.layers[name])
+        key = (name, id(image), float(self.state.pixel_mm[slot]))
+        if self._checked.get(slot) == key:
+            return
+        self._checked[slot] = key
+        try:
+            verdict = assess_view(bundled_gate(), (np.asarray(image), key[2]), slot)
+            self.check[slot].value = verdict_text(verdict)
+            self.check[slot].tooltip = verdict.reason
+        except ValueError as exc:  # an image the models cannot take: the reason on hover
+            self.check[slot].value = f"<span style='color:{COLOURS['doubtful']}'>not checked</span>"
+            self.check[slot].tooltip = str(exc)
 
     def _on_pick(self, slot, value):
         if self._syncing:

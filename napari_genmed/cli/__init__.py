@@ -4,6 +4,7 @@
     genmed train MODEL [--config F] [--resume] train a model (a recipe of weights/recipes/)
     genmed evaluate | ceiling                  Table 1 and its targets; what the views determine
     genmed evaluate-views | evaluate-density   the missing views; the density maps
+    genmed evaluate-plausibility               the plane gate: planes accepted, the rest flagged
     genmed bench [--device D] [--json]         speed of the core and the GUI
     genmed convert IN.pt OUT.safetensors       a weights-only pickle to a checkpoint
     genmed bundle [RUNS] [--evaluation F ...]  (developers) weights and measurements in

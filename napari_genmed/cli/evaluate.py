@@ -131,6 +131,18 @@ def _cmd_evaluate_density(args) -> int:
     return 0
 
 
+def _cmd_evaluate_plausibility(args) -> int:
+    from .. import api
+    from ..core.eval.plausibility import evaluate_plausibility_job, format_plausibility
+
+    gate = api.load_model(args.weights or "plane-gate", "cpu")
+    result = _with_bar(
+        evaluate_plausibility_job(gate, n_heads=args.n), "evaluate-plausibility", quiet=args.json
+    )
+    print(json.dumps(result, indent=2) if args.json else format_plausibility(result))
+    return 0
+
+
 WEIGHTS_HELP = "folder with <model>.safetensors or <model>/model.safetensors (else the bundled)"
 
 
@@ -229,3 +241,11 @@ def add_commands(sub) -> None:
     s.add_argument("--weights", help="a patch-flow .safetensors instead of the bundled one")
     s.add_argument("--cache", help="dataset cache folder")
     s.set_defaults(func=_cmd_evaluate_density)
+    s = sub.add_parser(
+        "evaluate-plausibility",
+        help="the plane gate: standard planes accepted, everything else flagged",
+    )
+    s.add_argument("--n", type=int, default=100, help="test heads per shape family")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--weights", help="a plane-gate .safetensors instead of the bundled one")
+    s.set_defaults(func=_cmd_evaluate_plausibility)

@@ -88,6 +88,7 @@ def _cmd_bundle(args) -> int:
         read(args.view_evaluation),
         read(args.density_evaluation),
         read(args.ceiling),
+        read(args.plausibility_evaluation),
     )
     for name, path in written.items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -146,5 +147,9 @@ def add_commands(sub) -> None:
         "--ceiling",
         help="JSON rows from `genmed ceiling --models ... --reading-error E --json` (the "
         "variants' spread)",
+    )
+    s.add_argument(
+        "--plausibility-evaluation",
+        help="JSON from `genmed evaluate-plausibility --json --weights ...`",
     )
     s.set_defaults(func=_cmd_bundle)

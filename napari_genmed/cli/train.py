@@ -47,6 +47,11 @@ def _cmd_train(args) -> int:
         else:
             job = train_patch_flow_job(FlowTrainConfig.from_dict(values), args.out)
         cfg = type("Cfg", (), {"kind": args.model})
+    elif args.model == "plane-gate":
+        from ..core.train.plane_gate import GateFitConfig, fit_gate_job
+
+        cfg = GateFitConfig.from_dict(values)
+        job = fit_gate_job(cfg, args.out)
     elif args.model in VIEW_GENERATORS:
         if args.resume:
             raise ValueError(
@@ -82,7 +87,7 @@ def _cmd_train(args) -> int:
 
 def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a reconstruction model or a view generator")
-    s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING)
+    s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING + ("plane-gate",))
     s.add_argument(
         "--config", help="JSON file of training settings (TrainConfig or ViewTrainConfig fields)"
     )

@@ -15,6 +15,7 @@ import numpy as np
 from .bench_gui import napari_rows, stall_rows
 from .bench_models import (
     density_rows,
+    gate_rows,
     generator_rows,
     grid_rows,
     lifted_rows,
@@ -48,6 +49,7 @@ def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
         )
     )
     rows += model_rows(repeats, device)
+    rows += gate_rows(repeats, device)
     rows += lifted_rows(repeats, device)
     rows += generator_rows(repeats, device)
     rows += training_rows(max(3, repeats // 3), device=device)

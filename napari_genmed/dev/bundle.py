@@ -5,7 +5,8 @@ Each run's ``model.safetensors`` is copied into ``napari_genmed/weights/`` with 
 held-out evaluation added to its card's metrics: the rows of ``genmed evaluate``
 (``table``), of ``genmed evaluate-views`` (``view_table``), of
 ``genmed evaluate-density`` (``evaluation``, with the clean views' scores the density
-panel centres its colours on) and of ``genmed ceiling --models`` (``variant_spread``,
+panel centres its colours on), of ``genmed evaluate-plausibility`` (the gate's
+``evaluation``) and of ``genmed ceiling --models`` (``variant_spread``,
 which the samples tooltip quotes). Without runs, the same figures are written into
 the bundled weights in place (the tensors are untouched). The manifest of SHA-256
 digests, checked at every load, is rewritten.
@@ -40,6 +41,7 @@ def card_updates(
     view_rows: list[dict] | None = None,
     density: dict | None = None,
     ceiling_rows: list[dict] | None = None,
+    plausibility: dict | None = None,
 ) -> dict:
     """The metrics that the given measurements add to bundled model ``name``'s card."""
     out: dict = {}
@@ -55,6 +57,8 @@ def card_updates(
         out["view_table"] = generated
     if density and name == "patch-flow":
         out["evaluation"] = density
+    if plausibility and name == "plane-gate":
+        out["evaluation"] = plausibility
     spread = variant_spread(ceiling_rows or [], name)
     if spread:
         out["variant_spread"] = spread
@@ -76,14 +80,21 @@ def _write(src: Path, dst: Path, updates: dict) -> None:
 
 
 def bundle(
-    runs_dir=None, evaluation_rows=None, view_rows=None, density=None, ceiling_rows=None
+    runs_dir=None,
+    evaluation_rows=None,
+    view_rows=None,
+    density=None,
+    ceiling_rows=None,
+    plausibility=None,
 ) -> dict[str, Path]:
     """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
     package's weights with the measurements in its card; with ``runs_dir`` None, add
     the measurements to the bundled weights in place. Rewrites the manifest."""
     written = {}
     for name in bundled.ALL:
-        updates = card_updates(name, evaluation_rows, view_rows, density, ceiling_rows)
+        updates = card_updates(
+            name, evaluation_rows, view_rows, density, ceiling_rows, plausibility
+        )
         if runs_dir is not None:
             src = Path(runs_dir) / name / "model.safetensors"
         else:

@@ -22,7 +22,8 @@ FLOWS = (
     "toy-flow",
     "latent-flow",
 )  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
-ALL = NAMES + VIEW_GENERATORS + FLOWS
+GATES = ("plane-gate",)  #: is a view a fetal-head standard plane (nets/plane_gate.py)
+ALL = NAMES + VIEW_GENERATORS + FLOWS + GATES
 
 
 def sha256(path) -> str:

@@ -1,6 +1,6 @@
 """The registry of models: kind -> (class, config class). Skull reconstruction
 (REC-CVAE, HiREC-CVAE, TL-net), view generators (mental maps, plain and GAN) and
-normalizing flows (the patch Glow, zuko's vector flows)."""
+normalizing flows (the patch Glow, zuko's vector flows) and the plane gate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .cvae import CVAEConfig, RecCVAE
 from .hirec import HiRECConfig, HiRecCVAE
 from .interface import ReconstructionModel
 from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
+from .plane_gate import PlaneGate, PlaneGateConfig
 from .tlnet import TLNet, TLNetConfig
 
 MODELS = {
@@ -22,6 +23,7 @@ MODELS = {
     MentalMapGAN.kind: (MentalMapGAN, MentalMapConfig),
     PatchGlow.kind: (PatchGlow, GlowConfig),  # normalizing flows (density maps, latent densities)
     VectorFlow.kind: (VectorFlow, VectorFlowConfig),
+    PlaneGate.kind: (PlaneGate, PlaneGateConfig),  # is a view a fetal-head standard plane?
 }
 RECONSTRUCTION_KINDS = (RecCVAE.kind, HiRecCVAE.kind, TLNet.kind)
 VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)

@@ -4,7 +4,10 @@
 prior sample, the surface), so a panel can show it and cancel it; :func:`reconstruct`
 runs it to the end. The result holds the skull probability on the model's grid, the
 voxel-wise standard deviation over samples, the surface at the threshold, the
-biometry and, when the true skull is given, Dice / SEN / PPV.
+biometry and, when the true skull is given, Dice / SEN / PPV. Given the plane gate,
+each view's plausibility (:mod:`.plausibility`) comes with the result, and a result
+built on a view that is not a fetal head plane withholds its biometry and gestational
+age unless the user overrides (``allow_implausible``; the override stays on the result).
 """
 
 from __future__ import annotations
@@ -30,6 +33,20 @@ class Reconstruction:
     threshold: float = 0.5
     surface: tuple[np.ndarray, np.ndarray] | None = None  #: (vertices mm, faces) at the threshold
     measurements: dict = field(default_factory=dict)  #: biometry, and metrics vs truth when known
+    plausibility: dict = field(default_factory=dict)  #: view name -> Plausibility (when checked)
+    override: bool = False  #: biometry shown although a view is not a fetal head plane
+
+    def withheld(self) -> str | None:
+        """Why the biometry is withheld (a view that is not a fetal head plane, and no
+        override), else None."""
+        bad = [n for n, p in self.plausibility.items() if p.implausible]
+        if not bad or self.override:
+            return None
+        which = " and ".join(bad)
+        return (
+            f"biometry and GA withheld: the {which} view{'s are' if len(bad) > 1 else ' is'} not "
+            "a fetal head plane (override to see them anyway)"
+        )
 
     def mask(self, threshold: float | None = None) -> np.ndarray:
         return self.probability > (self.threshold if threshold is None else threshold)
@@ -52,8 +69,12 @@ class Reconstruction:
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
         out = replace(self, threshold=float(threshold), surface=None, measurements={})
-        with contextlib.suppress(ValueError):  # no closed skull in the axial plane: no biometry
-            out.measurements.update(out.biometry())
+        reason = out.withheld()
+        if reason:
+            out.measurements["withheld"] = reason
+        else:
+            with contextlib.suppress(ValueError):  # no closed skull in the axial plane
+                out.measurements.update(out.biometry())
         if truth is not None:
             truth = np.asarray(truth, bool)
             if truth.shape != self.probability.shape:
@@ -77,6 +98,8 @@ def reconstruction_job(
     threshold: float = 0.5,
     truth=None,
     with_surface: bool = False,
+    gate=None,
+    allow_implausible: bool = False,
 ) -> Job[Reconstruction]:
     import torch
 
@@ -102,6 +125,19 @@ def reconstruction_job(
             f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, "
             "without views, is api.decode)"
         )
+    present = [n for n, k in zip(VIEW_NAMES, mask) if k]
+    plausibility = {}
+    if gate is not None:
+        from .plausibility import assess_prepared
+
+        judged = images
+        if (gate.config.view_size, gate.config.view_pixel_mm) != (
+            model.config.view_size,
+            model.config.view_pixel_mm,
+        ):  # the gate judges the views as given, at its own size and pixel
+            judged, _ = prepare_views(views, gate.config.view_size, gate.config.view_pixel_mm)
+        got = assess_prepared(gate, judged[mask.astype(bool)], present)
+        plausibility = dict(zip(present, got))
     yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
@@ -134,8 +170,10 @@ def reconstruction_job(
         probability=prob,
         uncertainty=std,
         spacing_mm=float(model.config.spacing_mm),
-        views_used=tuple(n for n, k in zip(VIEW_NAMES, mask) if k),
+        views_used=tuple(present),
         model_kind=model.kind,
+        plausibility=plausibility,
+        override=bool(allow_implausible),
     )
     yield Progress(
         2 + n_samples, total, "measuring" + (" and building the surface" if with_surface else "")
@@ -146,6 +184,16 @@ def reconstruction_job(
 
 
 def reconstruct(
-    model, views: dict, n_samples: int = 1, seed: int = 0, threshold: float = 0.5
+    model,
+    views: dict,
+    n_samples: int = 1,
+    seed: int = 0,
+    threshold: float = 0.5,
+    gate=None,
+    allow_implausible: bool = False,
 ) -> Reconstruction:
-    return run(reconstruction_job(model, views, n_samples, seed, threshold))
+    return run(
+        reconstruction_job(
+            model, views, n_samples, seed, threshold, gate=gate, allow_implausible=allow_implausible
+        )
+    )

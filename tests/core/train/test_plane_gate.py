@@ -1,0 +1,69 @@
+"""The plane gate fitted on tiny data: encoders copied from the source model, p-values
+calibrated on other subjects, a classifier per encoder, a checkpoint round trip."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
+from napari_genmed.core.nets.plane_gate import CLASSES
+from napari_genmed.core.nets.registry import build_model
+from napari_genmed.core.progress import run
+from napari_genmed.core.tasks.plausibility import assess_prepared
+from napari_genmed.core.train.plane_gate import GateFitConfig, fit_gate_job
+
+from ..tiny import TINY_DATA, TINY_MODEL
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gate")
+    torch.manual_seed(0)
+    source = save_checkpoint(tmp / "tl.safetensors", build_model("tl-net", TINY_MODEL["tl-net"]))
+    cfg = GateFitConfig(
+        source=str(source),
+        data=TINY_DATA,
+        fit_size=12,
+        calibration_size=8,
+        off_standard_heads=4,
+        cache_dir=str(tmp / "cache"),
+    )
+    result = run(fit_gate_job(cfg, tmp / "run"))
+    return result, source, cfg
+
+
+def test_the_gate_copies_its_encoders_and_calibrates(fitted):
+    result, source, _ = fitted
+    gate, card = load_checkpoint(result["path"])
+    tl, _ = load_checkpoint(source)
+    x = torch.rand(2, 32, 32)
+    for k in range(3):  # the copied conv stacks compute what the source's did
+        want = tl.conditioner.views.encoders[k].features(x[:, None] * 2 - 1)
+        h = x[:, None] * 2 - 1
+        for block in gate.encoders[k]:
+            h = block(h)
+        assert torch.allclose(h, want, atol=1e-6)
+    assert torch.all(gate.calibration[:, 1:] >= gate.calibration[:, :-1])  # sorted quantiles
+    assert len(card["metrics"]["classifier_accuracy_held_out"]) == 3
+    assert card["recipe"]["fit_size"] == 12 and card["recipe"]["classes"] == list(CLASSES)
+
+
+def test_p_values_fall_as_the_distance_grows(fitted):
+    gate, _ = load_checkpoint(fitted[0]["path"])
+    cal = gate.calibration[0]
+    d = torch.stack([cal[0] - 1, cal[len(cal) // 2], cal[-1] + 1])
+    p = gate.p_values(d, 0)
+    assert p[0] == 1.0 and 0.3 < p[1] < 0.7 and p[2] == pytest.approx(1 / (len(cal) + 1))
+
+
+def test_verdicts_on_views_and_on_noise(fitted):
+    gate, _ = load_checkpoint(fitted[0]["path"])
+    from napari_genmed.core.data.dataset import DatasetConfig, make_subject
+
+    views = make_subject(123, DatasetConfig(**TINY_DATA))["views"]
+    got = assess_prepared(gate, views, ["axial", "sagittal", None])
+    assert [g.slot for g in got] == ["axial", "sagittal", None]
+    assert got[2].plane in ("axial", "sagittal", "coronal") and 0 < got[2].score <= 1
+    noise = np.random.default_rng(0).uniform(size=(1, 32, 32)).astype(np.float32)
+    flat = assess_prepared(gate, noise * 0 + 0.5, ["axial"])[0]
+    assert flat.score < 0.2 and not flat.plausible and flat.reason  # far from every view

@@ -1,0 +1,37 @@
+"""The plane gate in the Skull reconstruction panel: a verdict under every slot, and a
+real cardiac echo (pydicom's) flagged, its biometry withheld until the user overrides."""
+
+import numpy as np
+from pydicom.data import get_testdata_file
+
+from napari_genmed.core.io.dicom import read_dicom
+
+from .helpers import raise_dock
+from .helpers import reconstruction_panel as _panel
+from .helpers import wait_job as _wait
+
+
+def test_a_cardiac_echo_is_flagged_and_withholds_biometry(viewer, qtbot, tiny_weights, artifacts):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    for slot in ("axial", "sagittal", "coronal"):
+        assert panel.views.check[slot].value.count("plausible") == 1, panel.views.check[slot].value
+    echo = read_dicom(get_testdata_file("examples_ybr_color.dcm"))
+    mm = float(np.mean(echo.pixel_spacing_mm))
+    viewer.add_image(echo.data[0], name="cardiac echo", scale=(mm, mm))
+    panel.views.pick["axial"].value = "cardiac echo"
+    assert "not a fetal head plane" in panel.views.check["axial"].value
+    assert "unlike any fetal-head axial plane" in panel.views.check["axial"].tooltip
+    assert "plausible" in panel.views.check["sagittal"].value  # the others keep theirs
+    panel.run()
+    _wait(qtbot, panel)
+    text = panel.readout.value
+    assert "withheld" in text and "BPD" not in text and "axial: " in text, text
+    raise_dock(panel)
+    qtbot.wait(200)
+    viewer.screenshot(str(artifacts / "plausibility_flagged.png"), canvas_only=False)
+    panel.override.value = True
+    panel.run()
+    _wait(qtbot, panel)
+    text = panel.readout.value
+    assert "override" in text and "BPD" in text and "not a fetal head plane" in text, text
+    assert panel.state.result.override and panel.state.result.plausibility["axial"].implausible
