@@ -113,3 +113,17 @@ def test_evaluate_command_prints_table_one(capsys):
     # TL-net's three paper rows and its "more views never worse" in each of four
     # scenarios; nothing about the models not evaluated
     assert re.match(r"Targets: \d+ of 7 met\n", targets) and "hirec" not in targets
+
+
+def test_check_command_flags_a_real_echo_and_passes_the_sample(capsys):
+    from pydicom.data import get_testdata_file
+
+    cli = main
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    echo = get_testdata_file("examples_ybr_color.dcm")
+    assert cli(["check", str(root / "axial.png"), "--slot", "axial", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["verdict"] == "plausible"
+    assert cli(["check", echo, "--frame", "3", "--slot", "axial"]) == 1  # refused: exit 1
+    assert "frame 3: not a fetal head plane" in capsys.readouterr().out
+    assert cli(["check", echo, "--frame", "30"]) == 2
+    assert "there is no frame 30" in capsys.readouterr().err

@@ -5,6 +5,7 @@
     genmed evaluate | ceiling                  Table 1 and its targets; what the views determine
     genmed evaluate-views | evaluate-density   the missing views; the density maps
     genmed evaluate-plausibility               the plane gate: planes accepted, the rest flagged
+    genmed check FILE... [--slot S] [--frame N] is an image file a fetal-head plane?
     genmed bench [--device D] [--json]         speed of the core and the GUI
     genmed convert IN.pt OUT.safetensors       a weights-only pickle to a checkpoint
     genmed bundle [RUNS] [--evaluation F ...]  (developers) weights and measurements in
@@ -18,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, evaluate, files, train
+from . import bench, check, evaluate, files, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genmed", description="napari-genmed: generative models for fetal ultrasound"
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (files, train, evaluate, bench):
+    for group in (files, train, evaluate, check, bench):
         group.add_commands(sub)
     return p
 

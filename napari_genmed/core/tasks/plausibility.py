@@ -65,7 +65,7 @@ def _verdict(slot, plane, p, probs) -> Plausibility:
 
     best = int(np.argmax(probs))
     looks, certainty = CLASSES[best], float(probs[best])
-    odds = f"p = {p:.3f}: {_share(p)} of real {plane} planes look this unusual"
+    odds = f"p = {p:.3f}: {_share(p)} real {plane} planes look this unusual"
     if p < P_IMPLAUSIBLE:
         verdict, reason = (
             IMPLAUSIBLE,
