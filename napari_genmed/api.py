@@ -93,6 +93,10 @@ def _check_volume(labels_or_mask) -> np.ndarray:
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "biu":
         raise ValueError(f"labels must be integers or booleans, got dtype {arr.dtype}")
+    if arr.dtype.kind != "b" and not (arr.min() >= 0 and arr.max() <= 1):  # not a 0/1 mask
+        from .core.sim.labels import check_layout
+
+        check_layout(arr, need_skull=True)
     return arr
 
 

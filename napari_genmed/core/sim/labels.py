@@ -95,12 +95,13 @@ def as_labels(labels_or_mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray
     return arr.astype(np.uint8, copy=False)
 
 
-def check_layout(labels: np.ndarray) -> None:
+def check_layout(labels: np.ndarray, need_skull: bool = False) -> None:
     """Refuse a label volume that is not in this project's layout (:data:`NAMES`).
 
-    A volume from another labelling scheme (other integers, no skull label) would
-    otherwise be rendered with the wrong tissues: a silent wrong answer.
-    """
+    A volume from another labelling scheme (other integers; with ``need_skull``, no
+    skull label: what a user's head volume must have) would otherwise be rendered with
+    the wrong tissues: a silent wrong answer. The simulator itself renders volumes
+    without bone (the shadow tests, the evaluation's other organs)."""
     values = np.unique(labels)
     unknown = [int(v) for v in values if v < 0 or v >= N_LABELS]
     if unknown:
@@ -110,7 +111,7 @@ def check_layout(labels: np.ndarray) -> None:
             f"follow its layout 0..{N_LABELS - 1} (0 fluid, 1 skull bone, 2 brain, ...; see "
             "docs/design.md) or be a boolean skull mask"
         )
-    if BONE not in values:
+    if need_skull and BONE not in values:
         raise ValueError(
             f"the label volume holds no skull (label {BONE}); pass a volume in this project's "
             "layout (docs/design.md) or a boolean skull mask"

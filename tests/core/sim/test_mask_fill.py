@@ -47,9 +47,10 @@ def test_a_label_volume_of_another_layout_is_refused(volume, message):
     from napari_genmed import api
 
     head = make_phantom(28.0, 3)
-    with pytest.raises(ValueError, match=message):
-        L.as_labels(volume(head).astype(np.uint8))
-    with pytest.raises(ValueError, match=message):
+    if message == "does not know":  # the simulator refuses unknown values itself ...
+        with pytest.raises(ValueError, match=message):
+            L.as_labels(volume(head).astype(np.uint8))
+    with pytest.raises(ValueError, match=message):  # ... the API a head without a skull too
         api.simulate_views(volume(head).astype(np.int16))
 
 
