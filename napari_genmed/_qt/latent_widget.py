@@ -257,6 +257,9 @@ class LatentWidget(Container):
         )
 
     def _on_decoded(self, result, complete: bool):
+        shown = self.state.result  # decoded from the same views: their verdicts carry over
+        if result.views_used and shown is not None and shown.plausibility:
+            result = result.judged(shown.plausibility, shown.override)
         if show_reconstruction(self.viewer, result, partial=not complete):
             self.state.show(result, partial=not complete)
         if complete:

@@ -22,6 +22,9 @@ from ..devices import out_of_memory_as_advice
 from ..progress import Job, Progress, run
 from .viewprep import prepare_views
 
+#: what a reconstruction's biometry puts in its measurements (withheld together)
+BIOMETRY_KEYS = ("bpd_mm", "ofd_mm", "hc_mm", "ga_hadlock_weeks", "ga_intergrowth_weeks")
+
 
 @dataclass
 class Reconstruction:
@@ -47,6 +50,19 @@ class Reconstruction:
             f"biometry and GA withheld: the {which} view{'s are' if len(bad) > 1 else ' is'} not "
             "a fetal head plane (override to see them anyway)"
         )
+
+    def judged(self, plausibility: dict, override: bool = False) -> Reconstruction:
+        """This result with the verdicts on the views it was conditioned on (a latent
+        move decoded from the same views): biometry withheld as :meth:`recut` would."""
+        kept = {n: p for n, p in plausibility.items() if n in self.views_used}
+        out = replace(self, plausibility=kept, override=bool(override))
+        reason = out.withheld()
+        if reason:
+            out.measurements = {
+                k: v for k, v in self.measurements.items() if k not in BIOMETRY_KEYS
+            }
+            out.measurements["withheld"] = reason
+        return out
 
     def mask(self, threshold: float | None = None) -> np.ndarray:
         return self.probability > (self.threshold if threshold is None else threshold)

@@ -52,3 +52,20 @@ def test_a_reconstruction_on_noise_withholds_biometry_unless_overridden(views):
     np.testing.assert_array_equal(held.probability, shown.probability)
     unchecked = api.reconstruct(model, given, check=False)
     assert unchecked.plausibility == {} and "bpd_mm" in unchecked.measurements
+
+
+def test_a_latent_move_from_the_same_views_keeps_their_verdicts(views):
+    from napari_genmed.core.tasks.latent import latent_reconstruction
+    from napari_genmed.core.tasks.reconstruct import BIOMETRY_KEYS
+
+    model = api.load_model("tl-net", "cpu")
+    noise = np.random.default_rng(1).uniform(size=(128, 128))
+    held = api.reconstruct(model, {"axial": noise, "sagittal": views["sagittal"]})
+    state = api.LatentState(model, api.latent_directions(model), {"axial": noise})
+    moved = latent_reconstruction(model, state.z, state.condition, ("axial",), 0.5)
+    assert "bpd_mm" in moved.measurements or "withheld" not in moved.measurements
+    judged = moved.judged(held.plausibility, held.override)
+    assert set(judged.plausibility) == {"axial"}  # only the views it was decoded from
+    assert not set(BIOMETRY_KEYS) & set(judged.measurements) and judged.withheld()
+    shown = moved.judged(held.plausibility, override=True)
+    assert shown.measurements == moved.measurements and shown.override
