@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bench_gate_lifted import gate_rows, lifted_rows
 from .bench_gui import napari_rows, stall_rows
 from .bench_models import (
     density_rows,
-    gate_rows,
     generator_rows,
     grid_rows,
-    lifted_rows,
     model_rows,
     training_rows,
 )

@@ -55,69 +55,6 @@ def model_rows(repeats: int, device: str = "cpu") -> list[dict]:
     return rows
 
 
-def gate_rows(repeats: int, device: str = "cpu") -> list[dict]:
-    """The plane gate: one view's plausibility (as api.plausibility serves it), and
-    REC-CVAE's reconstruction from three views with the gate and without, timed in
-    alternation (their ratio: what the gate adds)."""
-    from .. import api
-    from ..core.sim.phantom import make_phantom
-    from ..core.sim.ultrasound import simulate_views
-
-    try:
-        gate = api.load_model("plane-gate", device)
-        model = api.load_model("rec-cvae", device)
-    except ValueError as exc:
-        return [
-            {
-                "name": "plane gate",
-                "p50_ms": float("nan"),
-                "p95_ms": float("nan"),
-                "n": 0,
-                "note": str(exc),
-            }
-        ]
-    views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
-    one = time_ms(lambda: api.plausibility(views["axial"], "axial", gate=gate), repeats)
-    checked, bare = [], []
-    for _ in range(max(repeats, 10)):
-        checked += list(time_ms(lambda: api.reconstruct(model, views), 1, warmup=0))
-        bare += list(time_ms(lambda: api.reconstruct(model, views, check=False), 1, warmup=0))
-    checked, bare = np.array(checked), np.array(bare)
-    ratio = float(np.median(checked) / np.median(bare))
-    return [
-        row("plane gate: plausibility of one 128x128 view", one),
-        row("rec-cvae: reconstruct, 3 views, without the gate", bare),
-        row("rec-cvae: reconstruct, 3 views, with the gate", checked, f"{ratio:.2f}x without"),
-    ]
-
-
-def lifted_rows(repeats: int, device: str = "cpu") -> list[dict]:
-    """The lifted architecture (nets/lifting.py) at its default widths, untrained
-    weights (speed does not depend on them): reconstruction and latent moves, as the
-    bundled models' rows."""
-    import torch
-
-    from .. import api
-    from ..core.nets.registry import build_model
-    from ..core.sim.phantom import make_phantom
-    from ..core.sim.ultrasound import simulate_views
-
-    views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
-    rows = []
-    for kind in ("rec-cvae", "hirec-cvae"):
-        torch.manual_seed(0)
-        model = build_model(kind, {"lifted": True}).to(device).eval()
-        name = f"{kind} (lifted, untrained)"
-        rows.append(
-            row(
-                f"{name}: reconstruct, 3 views, 64^3",
-                time_ms(lambda: api.reconstruct(model, views), repeats),
-            )
-        )
-        rows += latent_rows(name, model, views, repeats)
-    return rows
-
-
 def latent_rows(name: str, model, views: dict, repeats: int) -> list[dict]:
     """A latent slider move as the explorer's worker serves it when a newer move
     waits (decode and threshold: the probability and labels layers' data) and when
