@@ -35,3 +35,24 @@ def test_a_cardiac_echo_is_flagged_and_withholds_biometry(viewer, qtbot, tiny_we
     text = panel.readout.value
     assert "override" in text and "BPD" in text and "not a fetal head plane" in text, text
     assert panel.state.result.override and panel.state.result.plausibility["axial"].implausible
+
+
+def test_the_latent_explorer_keeps_the_warning(viewer, qtbot, tiny_weights):
+    from .helpers import PLUGIN
+
+    recon = _panel(viewer, qtbot, tiny_weights)
+    noise = np.random.default_rng(0).uniform(size=(128, 128)).astype(np.float32)
+    viewer.add_image(noise, name="noise")
+    recon.views.pick["axial"].value = "noise"
+    recon.run()
+    _wait(qtbot, recon)
+    assert "withheld" in recon.readout.value
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Latent explorer")
+    panel = getattr(panel, "__wrapped__", panel)
+    qtbot.waitUntil(lambda: panel.latent is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.idle, timeout=30_000)
+    top = panel.latent.directions.order[0]
+    panel.sliders.sliders[top].value = 2.0
+    qtbot.waitUntil(lambda: panel.idle and panel.decoder.decodes > 0, timeout=30_000)
+    assert "withheld" in panel.readout.value and "not a fetal head plane" in panel.readout.value
+    assert "bpd_mm" not in panel.state.result.measurements
