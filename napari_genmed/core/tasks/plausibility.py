@@ -88,13 +88,16 @@ def assess_prepared(gate, images: np.ndarray, slots) -> list[Plausibility]:
     in [0, 1]); ``slots``: each view's plane name, or None to take the best fitting."""
     import torch
 
-    x = torch.as_tensor(np.asarray(images, np.float32))
+    device = gate.means.device  # the gate may sit on the model's GPU
+    x = torch.as_tensor(np.asarray(images, np.float32), device=device)
     out = []
     for i, slot in enumerate(slots):
         planes = range(len(VIEW_NAMES)) if slot is None else [VIEW_NAMES.index(slot)]
         results = [(k, gate(x[i : i + 1], k)) for k in planes]
         k, r = max(results, key=lambda kr: float(kr[1]["p_value"][0]))
-        out.append(_verdict(slot, VIEW_NAMES[k], float(r["p_value"][0]), r["planes"][0].numpy()))
+        out.append(
+            _verdict(slot, VIEW_NAMES[k], float(r["p_value"][0]), r["planes"][0].cpu().numpy())
+        )
     return out
 
 

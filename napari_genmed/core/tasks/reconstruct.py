@@ -142,6 +142,7 @@ def reconstruction_job(
             "without views, is api.decode)"
         )
     present = [n for n, k in zip(VIEW_NAMES, mask) if k]
+    yield Progress(0, total, "views checked")  # the gate runs in the worker, after this
     plausibility = {}
     if gate is not None:
         from .plausibility import assess_prepared
@@ -154,7 +155,6 @@ def reconstruction_job(
             judged, _ = prepare_views(views, gate.config.view_size, gate.config.view_pixel_mm)
         got = assess_prepared(gate, judged[mask.astype(bool)], present)
         plausibility = dict(zip(present, got))
-    yield Progress(0, total, "views checked")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     yield Progress(1, total, "encoding the views")
