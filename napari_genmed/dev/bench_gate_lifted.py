@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bench_models import latent_rows
-from .timing import row, time_ms
+from .timing import row, skipped_row, time_ms
 
 
 def gate_rows(repeats: int, device: str = "cpu") -> list[dict]:
@@ -21,15 +21,7 @@ def gate_rows(repeats: int, device: str = "cpu") -> list[dict]:
         gate = api.load_model("plane-gate", device)
         model = api.load_model("rec-cvae", device)
     except ValueError as exc:
-        return [
-            {
-                "name": "plane gate",
-                "p50_ms": float("nan"),
-                "p95_ms": float("nan"),
-                "n": 0,
-                "note": str(exc),
-            }
-        ]
+        return [skipped_row("plane gate", str(exc))]
     views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
     one = time_ms(lambda: api.plausibility(views["axial"], "axial", gate=gate), repeats)
     checked, bare = [], []

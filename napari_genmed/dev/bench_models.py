@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timing import row, time_ms
+from .timing import row, skipped_row, time_ms
 
 
 def model_rows(repeats: int, device: str = "cpu") -> list[dict]:
@@ -23,15 +23,7 @@ def model_rows(repeats: int, device: str = "cpu") -> list[dict]:
         try:
             load = time_ms(lambda: api.load_model(name, device), max(3, repeats // 3))
         except ValueError as exc:
-            rows.append(
-                {
-                    "name": f"{name}: load",
-                    "p50_ms": float("nan"),
-                    "p95_ms": float("nan"),
-                    "n": 0,
-                    "note": str(exc),
-                }
-            )
+            rows.append(skipped_row(f"{name}: load", str(exc)))
             continue
         model = api.load_model(name, device)
         rows.append(row(f"{name}: load bundled weights", load))
@@ -138,15 +130,7 @@ def generator_rows(repeats: int, device: str = "cpu") -> list[dict]:
         try:
             model = api.load_model(name, device)
         except ValueError as exc:
-            rows.append(
-                {
-                    "name": f"{name}: generate",
-                    "p50_ms": float("nan"),
-                    "p95_ms": float("nan"),
-                    "n": 0,
-                    "note": str(exc),
-                }
-            )
+            rows.append(skipped_row(f"{name}: generate", str(exc)))
             continue
         rows.append(
             row(
@@ -214,15 +198,7 @@ def density_rows(repeats: int, device: str = "cpu") -> list[dict]:
     try:
         flow = api.load_model("patch-flow", device)
     except ValueError as exc:
-        return [
-            {
-                "name": "density map, 128 x 128 view",
-                "p50_ms": float("nan"),
-                "p95_ms": float("nan"),
-                "n": 0,
-                "note": str(exc),
-            }
-        ]
+        return [skipped_row("density map, 128 x 128 view", str(exc))]
     image = simulate_views(make_phantom(28.0, 1).labels, seed=1, views=("axial",))["axial"].image
     rows = [
         row(
@@ -233,15 +209,7 @@ def density_rows(repeats: int, device: str = "cpu") -> list[dict]:
     try:
         latent = api.load_model("latent-flow", device)
     except ValueError as exc:
-        return rows + [
-            {
-                "name": "latent density map",
-                "p50_ms": float("nan"),
-                "p95_ms": float("nan"),
-                "n": 0,
-                "note": str(exc),
-            }
-        ]
+        return rows + [skipped_row("latent density map", str(exc))]
     from ..core.tasks.latent_density import density_slice
 
     d = latent.config.features

@@ -33,6 +33,11 @@ def row(name: str, ms: np.ndarray, note: str = "") -> dict:
     }
 
 
+def skipped_row(name: str, why: str) -> dict:
+    """A row that could not be measured (weights not installed, say), with the reason."""
+    return {"name": name, "p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0, "note": why}
+
+
 def import_time_ms(module: str, repeats: int = 3) -> np.ndarray:
     code = (
         f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - "
