@@ -28,6 +28,7 @@ from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
 from .model_box import PATCH_FLOWS, ModelBox
 
+OWNER = "flow density"  #: the maker of the density maps and the teaching example
 DENSITY_COLORMAP = "bwr"
 LATENT_PLANE = "latent plane (Latent explorer)"
 
@@ -182,7 +183,7 @@ class DensityWidget(JobPanel, Container):
             blending="translucent",
             metadata=dict(kwargs.get("metadata", {}), genmed_density=self._source),
         )
-        set_layer(self.viewer, data, kwargs, kind)
+        set_layer(self.viewer, data, kwargs, kind, OWNER)
         self.result = result
         self.legend_text.value = legend
         self.readout.value = (
@@ -217,7 +218,7 @@ class DensityWidget(JobPanel, Container):
             show_error(f"Cannot load the toy flow: {exc}")
             return None
         images = density_images(flow)
-        add_layers(self.viewer, toy_flow_layers(images))
+        add_layers(self.viewer, toy_flow_layers(images), OWNER)
         self.viewer.dims.ndisplay = 2
         self.viewer.reset_view()
         return images

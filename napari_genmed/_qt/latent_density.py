@@ -24,8 +24,9 @@ from ..core.tasks.latent_density import check_flow_fits, density_slice, log_dens
 from ..state import LatentMap
 from .jobs import abandon, start_job, watch
 from .latent_map import GRID, IMAGE, POINTS, MapPlace, click_on_plane
-from .layers import set_layer
+from .layers import MADE_BY, own_layer, own_name, remove_own, set_layer
 
+OWNER = "latent explorer"  #: the maker of the latent density map and its marker
 FOLLOW_MS = 120  #: the map is recomputed this long after the last move
 
 
@@ -90,7 +91,7 @@ class LatentDensity(Container):
 
     @property
     def shown(self) -> bool:
-        return self.logp is not None and IMAGE in self.viewer.layers
+        return self.logp is not None and own_layer(self.viewer, IMAGE, OWNER) is not None
 
     def bind(self, latent):
         order = list(latent.directions.order)
@@ -100,8 +101,7 @@ class LatentDensity(Container):
             self.dim_x.value, self.dim_y.value = order[0], order[1] if len(order) > 1 else order[0]
         self.flow, self.logp = None, None
         for name in (IMAGE, POINTS):
-            if name in self.viewer.layers:
-                self.viewer.layers.remove(name)
+            remove_own(self.viewer, name, OWNER)
         self.caption.value = ""
         self.explorer.state.set_latent_map(None)
 
@@ -137,7 +137,7 @@ class LatentDensity(Container):
             self.compute()
 
     def _show_map(self, logp: np.ndarray):
-        if self.place is None or IMAGE not in self.viewer.layers:
+        if self.place is None or own_layer(self.viewer, IMAGE, OWNER) is None:
             self.place = MapPlace.beside(self.viewer)
         self.logp = logp
         i, j = self.dims
@@ -150,7 +150,7 @@ class LatentDensity(Container):
             "contrast_limits": (top - 12.0, top),
             "metadata": {"genmed_latent_map": {"rows": i, "cols": j, "span_sigma": SLIDER_RANGE}},
         }
-        set_layer(self.viewer, logp, kwargs, "image")
+        set_layer(self.viewer, logp, kwargs, "image", OWNER)
         self.mark()
 
     def redraw(self):
@@ -168,19 +168,19 @@ class LatentDensity(Container):
         point = np.asarray([self.place.to_world(u[i], u[j])], float)
         self._syncing = True
         try:
-            if POINTS in self.viewer.layers:
-                layer = self.viewer.layers[POINTS]
+            layer = own_layer(self.viewer, POINTS, OWNER)
+            if layer is not None:
                 if not np.allclose(np.asarray(layer.data)[-1:], point) or len(layer.data) != 1:
                     layer.data = point
             else:
                 layer = self.viewer.add_points(
                     point,
-                    name=POINTS,
+                    name=own_name(self.viewer, POINTS, OWNER),
                     size=self.place.side / 18,
                     symbol="cross",
                     face_color="white",
                     border_color="black",
-                    metadata={"genmed_latent_point": True},
+                    metadata={"genmed_latent_point": True, MADE_BY: OWNER},
                 )
                 layer.events.data.connect(self._on_point_moved)
         finally:
@@ -237,11 +237,12 @@ class LatentDensity(Container):
         return True
 
     def _on_point_moved(self, event=None):
-        if self._syncing or POINTS not in self.viewer.layers:
+        layer = own_layer(self.viewer, POINTS, OWNER)
+        if self._syncing or layer is None:
             return
         if getattr(event, "action", "changed") not in ("changed", None):
             return  # napari also reports while dragging ("changing"): move once, when it lands
-        data = np.asarray(self.viewer.layers[POINTS].data)
+        data = np.asarray(layer.data)
         if len(data) and not self.move_to(*data[-1][-2:]):
             self.mark()  # dropped off the map: back to where the latent is
 

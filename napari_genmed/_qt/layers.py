@@ -1,9 +1,13 @@
 """Reading and writing the viewer's layers: what the panels take from layers and how
 their results replace earlier ones.
 
-A result layer is replaced in place by name (:func:`set_layer`); a view layer's 2D
-image is read back whatever axis it was stored on (:func:`view_image`); a layer's
-pixel spacing comes from its metadata or its scale (:func:`layer_spacing`).
+Every layer a panel writes carries its maker in its metadata (:data:`MADE_BY`: the
+panel's role, e.g. ``"reconstruction"``). A result replaces in place only a layer
+the same maker wrote earlier; a layer the user opened (or another role wrote) is
+never replaced nor removed: the result takes the next free name instead,
+``"axial (2)"`` (:func:`own_name`, :func:`set_layer`, :func:`remove_own`). A view
+layer's 2D image is read back whatever axis it was stored on (:func:`view_image`);
+a layer's pixel spacing comes from its metadata or its scale (:func:`layer_spacing`).
 """
 
 from __future__ import annotations
@@ -77,15 +81,50 @@ def truth_mask(viewer, name: str | None, grid_shape) -> np.ndarray | None:
     return data == 1
 
 
-def add_layers(viewer, layers) -> list:
+MADE_BY = "genmed_made_by"  #: metadata key: which of the plugin's roles wrote a layer
+
+
+def made_by(layer) -> str | None:
+    """The role that wrote ``layer`` (None for a layer the user opened)."""
+    return (layer.metadata or {}).get(MADE_BY)
+
+
+def own_name(viewer, name: str, owner: str) -> str:
+    """The name under which ``owner``'s layer ``name`` lives or will live: ``name``
+    itself unless a layer ``owner`` did not write holds it, then ``name (2)``,
+    ``name (3)``, ... (the first that is free or ``owner``'s)."""
+    candidate, k = name, 1
+    while candidate in viewer.layers and made_by(viewer.layers[candidate]) != owner:
+        k += 1
+        candidate = f"{name} ({k})"
+    return candidate
+
+
+def own_layer(viewer, name: str, owner: str):
+    """``owner``'s layer written as ``name`` (see :func:`own_name`), or None."""
+    actual = own_name(viewer, name, owner)
+    return viewer.layers[actual] if actual in viewer.layers else None  # noqa: SIM401 (a LayerList)
+
+
+def remove_own(viewer, name: str, owner: str) -> None:
+    """Remove ``owner``'s layer ``name`` if there is one; never a layer it did not write."""
+    layer = own_layer(viewer, name, owner)
+    if layer is not None:
+        viewer.layers.remove(layer)
+
+
+def add_layers(viewer, layers, owner: str) -> list:
     """Add or update ``(data, kwargs, type)`` layer data (see :func:`set_layer`)."""
-    return [set_layer(viewer, data, kwargs, kind) for data, kwargs, kind in layers]
+    return [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
 
 
-def set_layer(viewer, data, kwargs: dict, layer_type: str):
-    """Add a layer, or update the existing layer of that name and type in place
-    (results replace earlier results instead of piling up)."""
-    name = kwargs.get("name")
+def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
+    """Add a layer written by ``owner``, or update in place ``owner``'s earlier layer
+    of that name and type (results replace earlier results instead of piling up);
+    a layer of that name that ``owner`` did not write is left alone and the new one
+    takes the next free name (:func:`own_name`)."""
+    kwargs = dict(kwargs, metadata=dict(kwargs.get("metadata") or {}, **{MADE_BY: owner}))
+    name = kwargs["name"] = own_name(viewer, kwargs["name"], owner)
     if name in viewer.layers:
         layer = viewer.layers[name]
         same_kind = layer_kind(layer) == layer_type and (

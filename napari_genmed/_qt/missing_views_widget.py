@@ -25,9 +25,10 @@ from ..core.tasks.viewgen import Generation, generation_job
 from ..layer_data import GENERATED_STD, generated_view_layers
 from ..state import state_of
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
-from .layers import NONE, add_layers, layer_kind, view_image
+from .layers import NONE, add_layers, layer_kind, remove_own, view_image
 from .model_box import GENERATORS, ModelBox
 
+OWNER = "missing views"  #: the maker of the generated views
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
 PREVIEW_PX = 150  #: side of each preview tile
@@ -237,10 +238,9 @@ class MissingViewsWidget(JobPanel, Container):
             return
         g = result.generated
         layers = generated_view_layers(g, result.view, int(self.seed.value))
-        add_layers(self.viewer, layers)
-        std_name = GENERATED_STD.format(view=result.view)
-        if g.std is None and std_name in self.viewer.layers:
-            self.viewer.layers.remove(std_name)
+        add_layers(self.viewer, layers, OWNER)
+        if g.std is None:
+            remove_own(self.viewer, GENERATED_STD.format(view=result.view), OWNER)
         tiles, titles = [g.image], ["generated"]
         if result.truth is not None:
             tiles += [result.truth, np.abs(g.image - result.truth)]

@@ -15,6 +15,8 @@ from ..layer_data import phantom_layers
 from .jobs import JobPanel, progress_bar, start_job
 from .layers import add_layers
 
+OWNER = "phantom panel"  #: the maker of the phantom's layers
+
 
 class PhantomWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
@@ -59,7 +61,8 @@ class PhantomWidget(JobPanel, Container):
         return [self.generate]
 
     def _on_done(self, scan):
-        add_layers(self.viewer, phantom_layers(scan.phantom, scan.views))
+        # its own names: a sample or file the user opened under the same names stays
+        add_layers(self.viewer, phantom_layers(scan.phantom, scan.views), OWNER)
         b = scan.phantom.biometry
         self.readout.value = (
             f"BPD {b.bpd_mm:.1f}  OFD {b.ofd_mm:.1f}  HC {b.hc_mm:.1f} mm  (GA "

@@ -4,7 +4,8 @@ them as 2D views.
 One plane per view is shown in 3D with napari's plane depiction (shift-drag moves
 it along its normal). Sliders set its position along the normal and two tilts;
 "Snap to standard plane" puts it back on the standard plane through the head;
-"Extract" makes the 2D view at that plane as an Image layer placed at its pose:
+"Extract" makes the 2D view at that plane as a new Image layer placed at its pose
+("axial (extracted)": an acquired "axial" layer is never overwritten):
 simulated ultrasound for a label volume (or skull mask), resampled intensities for
 an image volume.
 """
@@ -20,7 +21,10 @@ from ..core.tasks.planes import extract_plane, plane_centre
 from ..layer_data import view_layer
 from ..state import state_of
 from .jobs import abandon, layer_list_events, start_job, watch
-from .layers import NONE, layer_kind, set_layer
+from .layers import MADE_BY, NONE, layer_kind, made_by, own_layer, own_name, remove_own, set_layer
+
+OWNER = "plane picker"  #: the maker of the plane layers and the extracted views
+EXTRACTED = "{view} (extracted)"  #: an extracted view's layer name
 
 
 class PlanePicker(Container):
@@ -74,7 +78,7 @@ class PlanePicker(Container):
                 layer_kind(layer) in ("image", "labels")
                 and np.ndim(layer.data) == 3
                 and min(np.shape(layer.data)) > 1
-                and not layer.name.endswith(" plane")
+                and made_by(layer) != OWNER
             ):
                 out.append(layer.name)
         return out
@@ -143,8 +147,7 @@ class PlanePicker(Container):
             return
         if self._planes_of != self._key(layer):  # a new volume: new plane layers
             for view in VIEW_NAMES:
-                if f"{view} plane" in self.viewer.layers:
-                    self.viewer.layers.remove(f"{view} plane")
+                remove_own(self.viewer, f"{view} plane", OWNER)
             self._planes_of = self._key(layer)
         s = self._spacing(layer)
         for view in VIEW_NAMES:
@@ -155,8 +158,8 @@ class PlanePicker(Container):
                 "normal": tuple(pose.normal),
                 "thickness": 1.0,
             }
-            if name in self.viewer.layers:
-                target = self.viewer.layers[name]
+            target = own_layer(self.viewer, name, OWNER)
+            if target is not None:
                 self._syncing = True
                 try:
                     target.plane.position = plane["position"]
@@ -171,13 +174,14 @@ class PlanePicker(Container):
                 )
                 target = self.viewer.add_image(
                     data,
-                    name=name,
+                    name=own_name(self.viewer, name, OWNER),
                     scale=(s, s, s),
                     depiction="plane",
                     plane=plane,
                     blending="additive",
                     colormap={"axial": "red", "sagittal": "green", "coronal": "blue"}[view],
                     opacity=0.7,
+                    metadata={MADE_BY: OWNER},
                 )
                 target.plane.events.position.connect(lambda e, v=view: self._on_drag(v))
         self.state.set_planes({view: self.pose(view) for view in VIEW_NAMES})
@@ -186,11 +190,7 @@ class PlanePicker(Container):
         """A plane dragged in the canvas: read its new position back into the offset."""
         if self._syncing:
             return
-        name = f"{view} plane"
-        layer, target = (
-            self._layer(),
-            (self.viewer.layers[name] if name in self.viewer.layers else None),  # noqa: SIM401 (a LayerList)
-        )
+        layer, target = self._layer(), own_layer(self.viewer, f"{view} plane", OWNER)
         if layer is None or target is None:
             return
         s = self._spacing(layer)
@@ -261,10 +261,11 @@ class PlanePicker(Container):
         return self.worker
 
     def _on_extracted(self, v, offset):
-        data, kwargs, kind = view_layer(v, v.name)
+        # a new layer of its own: an acquired "axial" the views may use is never touched
+        data, kwargs, kind = view_layer(v, EXTRACTED.format(view=v.name))
         kwargs["affine"][:3, 3] += offset
-        set_layer(self.viewer, data, kwargs, kind)
-        self.info.value = f"{v.name}: extracted at {np.round(v.pose.origin, 1)} mm"
+        layer = set_layer(self.viewer, data, kwargs, kind, OWNER)
+        self.info.value = f"{layer.name}: extracted at {np.round(v.pose.origin, 1)} mm"
 
     def _extracted(self):
         self.worker = None

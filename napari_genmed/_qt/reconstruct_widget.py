@@ -28,13 +28,13 @@ from magicgui.widgets import (
 from napari.utils.notifications import show_error, show_info
 
 from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
-from ..layer_data import RESULT_LAYERS
 from ..state import state_of
 from .export_box import ExportBox
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
-from .layers import NONE, layer_kind, truth_mask
+from .layers import NONE, layer_kind, made_by, truth_mask
 from .model_box import ModelBox
 from .model_card import SAMPLES_BASE, samples_tip
+from .results import OWNER as RESULTS_OWNER
 from .results import readout_text, show_reconstruction
 from .views_box import ViewsBox, bundled_gate
 
@@ -138,7 +138,7 @@ class ReconstructWidget(JobPanel, Container):
         return [NONE] + [
             layer.name
             for layer in self.viewer.layers
-            if layer_kind(layer) == "labels" and layer.name not in RESULT_LAYERS
+            if layer_kind(layer) == "labels" and made_by(layer) != RESULTS_OWNER
         ]
 
     def _refresh_truth(self, event=None):

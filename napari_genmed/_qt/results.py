@@ -11,7 +11,9 @@ from __future__ import annotations
 from napari.utils.notifications import show_error
 
 from ..layer_data import RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
-from .layers import add_layers
+from .layers import add_layers, remove_own
+
+OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
 
 
 def show_reconstruction(viewer, r, partial: bool = False) -> bool:
@@ -20,19 +22,17 @@ def show_reconstruction(viewer, r, partial: bool = False) -> bool:
     old and new layers is left (all result layers go) and False is returned."""
     layers = reconstruction_layers(r)
     try:
-        add_layers(viewer, layers)
+        add_layers(viewer, layers, OWNER)
     except Exception as exc:  # napari or vispy refusing the data: never half a result
         for name in RESULT_LAYERS:
-            if name in viewer.layers:
-                viewer.layers.remove(name)
+            remove_own(viewer, name, OWNER)
         show_error(f"Could not show the reconstruction: {exc}")
         return False
     stale = {SURFACE, UNCERTAINTY} - {kwargs["name"] for _, kwargs, _ in layers}
     if partial:
         stale.discard(SURFACE)
     for name in stale:
-        if name in viewer.layers:
-            viewer.layers.remove(name)
+        remove_own(viewer, name, OWNER)
     return True
 
 

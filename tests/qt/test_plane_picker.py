@@ -48,15 +48,39 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
     assert picker.offset.value == 0.0 and picker.tilt_a.value == 0.0
     assert np.allclose(plane.plane.position, start)
     picker.offset.value = 4.0
+    acquired = viewer.layers["axial"]
+    before = (np.array(acquired.data), dict(acquired.metadata["pose"]), acquired.affine.affine_matrix)
     assert picker.extract_view() is not None  # made in a worker
     _wait(qtbot, picker)
-    layer = viewer.layers["axial"]
+    layer = viewer.layers["axial (extracted)"]  # a new layer: the acquired one is untouched
+    assert np.array_equal(acquired.data, before[0]) and acquired.metadata["pose"] == before[1]
+    assert np.allclose(acquired.affine.affine_matrix, before[2])
     pose = Pose.from_dict(layer.metadata["pose"])
-    assert (
-        layer.name == "axial" and view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
-    )
+    assert view_image(layer).shape == (128, 128) and layer.data.max() > 0.5
     assert np.allclose(layer.data_to_world(view_index(layer, 10, 20)), pose.points(10, 20))
     assert np.allclose(pose.origin, picker.pose("axial").origin)
+    # extracting again replaces the picker's own earlier extraction, no pile-up
+    count = len(viewer.layers)
+    picker.offset.value = -4.0
+    picker.extract_view()
+    _wait(qtbot, picker)
+    assert len(viewer.layers) == count
+    assert np.allclose(
+        Pose.from_dict(viewer.layers["axial (extracted)"].metadata["pose"]).origin,
+        picker.pose("axial").origin,
+    )
+    # a layer the user opened under the picker's names is never replaced nor removed
+    user = viewer.add_image(np.zeros((8, 8), np.float32), name="coronal (extracted)")
+    picker.view.value = "coronal"
+    picker.extract_view()
+    _wait(qtbot, picker)
+    assert viewer.layers["coronal (extracted)"] is user and not user.data.any()
+    assert view_image(viewer.layers["coronal (extracted) (2)"]).shape == (128, 128)
+    viewer.layers.remove("sagittal plane")  # the user deletes the picker's plane layer
+    viewer.add_image(np.ones((8, 8), np.float32), name="sagittal plane")  # and opens one
+    picker.volume.value = "skull"  # a new volume: the picker's plane layers are made anew
+    assert viewer.layers["sagittal plane"].data.shape == (8, 8)
+    assert viewer.layers["sagittal plane (2)"].metadata["genmed_made_by"] == "plane picker"
 
 
 def test_plane_picker_on_an_image_volume(viewer, qtbot):
@@ -69,10 +93,9 @@ def test_plane_picker_on_an_image_volume(viewer, qtbot):
     picker.view.value = "coronal"
     picker.extract_view()
     _wait(qtbot, picker)
-    layer = viewer.layers["coronal"]
+    layer = viewer.layers["coronal (extracted)"]
     assert (
-        layer.name == "coronal"
-        and layer.data.min() >= 0.0
+        layer.data.min() >= 0.0
         and layer.data.max() <= 1.0
         and layer.data.max() > 0.5
     )

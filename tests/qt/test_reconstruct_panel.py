@@ -230,3 +230,20 @@ def test_closing_the_viewer_while_jobs_run_leaves_no_thread(
     viewer.close()
     pool = QThreadPool.globalInstance()
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=20_000)
+
+
+def test_a_result_never_replaces_a_layer_the_user_opened(viewer, qtbot, tiny_weights):
+    panel = _panel(viewer, qtbot, tiny_weights)
+    mine = viewer.add_labels(np.ones((4, 4, 4), np.uint8), name="reconstructed skull")
+    theirs = viewer.add_image(np.zeros((4, 4, 4), np.float32), name="skull uncertainty")
+    panel.samples.value = 1  # no uncertainty: the product's stale uncertainty would go
+    for _ in range(2):
+        panel.run()
+        _wait(qtbot, panel)
+    assert viewer.layers["reconstructed skull"] is mine and mine.data.all()
+    assert viewer.layers["skull uncertainty"] is theirs  # not removed as "stale"
+    result = viewer.layers["reconstructed skull (2)"]
+    assert result.data.shape == (16, 16, 16) and result.metadata["genmed_made_by"]
+    assert "reconstructed skull" in panel.truth.choices  # the user's labels can be a truth
+    assert "reconstructed skull (2)" not in panel.truth.choices  # the product's cannot
+    assert len([n for n in viewer.layers if n.name.startswith("reconstructed skull")]) == 2

@@ -90,6 +90,26 @@ def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
     viewer.screenshot(str(artifacts / "phantom_panel.png"), canvas_only=False)
 
 
+def test_phantom_panel_never_replaces_the_opened_sample(viewer, qtbot):
+    viewer.open_sample("napari-genmed", "fetal_head")
+    opened = {layer.name: np.array(layer.data) for layer in viewer.layers[:2]}  # the volumes
+    _, widget = viewer.window.add_plugin_dock_widget("napari-genmed", "Fetal head phantom")
+    widget.grid.value = 32
+    widget.run()
+    _generate(widget, qtbot)
+    for name, data in opened.items():  # the user's layers as they were
+        assert np.array_equal(viewer.layers[name].data, data)
+    made = [layer.name for layer in viewer.layers][6:]
+    assert made == [f"{n} (2)" for n in ("head labels", "skull", "skull surface")] + [
+        f"{v} (2)" for v in ("axial", "sagittal", "coronal")
+    ]
+    assert viewer.layers["skull (2)"].data.shape == (32, 32, 32)
+    widget.seed.value += 1
+    widget.run()
+    _generate(widget, qtbot)
+    assert len(viewer.layers) == 12  # its own earlier phantom replaced, the sample kept
+
+
 def test_phantom_panel_cancel_leaves_no_layers(viewer, qtbot):
     _, widget = viewer.window.add_plugin_dock_widget("napari-genmed", "Fetal head phantom")
     widget.grid.value = 128  # slow enough to cancel
