@@ -23,7 +23,7 @@ from ..core.sim.ultrasound import View
 from ..core.tasks.density import DensityMap, clean_reference, density_job
 from ..layer_data import toy_flow_layers, view_layer
 from ..state import state_of
-from .docks import docked
+from .docks import docked, fit_dock
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
 from .model_box import PATCH_FLOWS, ModelBox
@@ -65,7 +65,7 @@ def colour_limits(flow, score: np.ndarray) -> tuple[tuple[float, float], str]:
 
 class DensityWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=False)
+        super().__init__(labels=False, scrollable=True)
         self.viewer = napari_viewer
         self.state = state_of(napari_viewer)
         self.worker = None
@@ -75,7 +75,7 @@ class DensityWidget(JobPanel, Container):
             choices=self._targets, label="view", tooltip="the 2D view layer to score"
         )
         self.run_button = PushButton(
-            text="Compute density map", tooltip="score every pixel under the patch flow"
+            text="Compute map", tooltip="score every pixel under the patch flow"
         )
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
@@ -84,7 +84,10 @@ class DensityWidget(JobPanel, Container):
         self.legend_text.native.setWordWrap(True)
         self.readout = Label(value="")
         self.readout.native.setWordWrap(True)
-        self.toy_button = PushButton(text="Teaching example: the 2D banana flow")
+        self.toy_button = PushButton(
+            text="2D teaching example",
+            tooltip="the banana density a small RealNVP flow learnt, beside the true one (2D)",
+        )
         settings = Container(widgets=[self.target, self.progress], labels=True)
         buttons = Container(
             widgets=[self.run_button, self.cancel], layout="horizontal", labels=False
@@ -109,6 +112,7 @@ class DensityWidget(JobPanel, Container):
         watch(self, [self.state.latent_map_changed], self._on_latent_map)
         self._refresh()  # layers already open: pick a view now
         self.stop_on_close()
+        fit_dock(self)  # one tabbed column that fits the screen
 
     def _targets(self, widget=None):
         views = [

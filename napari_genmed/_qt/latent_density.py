@@ -14,6 +14,8 @@ map through the viewer's state; the section answers with a summary of it there.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
@@ -48,10 +50,14 @@ class LatentDensity(Container):
         # choices from a callable: napari resets the choices of docked widgets whenever
         # the layer list changes, and a fixed list set later would be lost
         self.dim_x = ComboBox(
-            choices=self._dims, label="map rows: z", tooltip="the map's vertical axis"
+            choices=self._dims,
+            label="rows: z",
+            tooltip="the latent dimension on the map's vertical axis",
         )
         self.dim_y = ComboBox(
-            choices=self._dims, label="map columns: z", tooltip="the map's horizontal axis"
+            choices=self._dims,
+            label="columns: z",
+            tooltip="the latent dimension on the map's horizontal axis",
         )
         self.show_button = PushButton(
             text="Show latent density", tooltip="log q(z) over the two dimensions, beside the skull"
@@ -74,7 +80,8 @@ class LatentDensity(Container):
     def disconnect_viewer(self):
         """Stop the follow worker and timer and leave the viewer's mouse callbacks."""
         abandon(self.worker)
-        self.timer.stop()
+        with contextlib.suppress(RuntimeError):  # Qt deleted the timer first (window closing)
+            self.timer.stop()
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)
 

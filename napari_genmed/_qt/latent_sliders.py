@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea
 
 from ..core.tasks.latent import SLIDER_RANGE
+from .docks import compact
 
 
 class LatentSliders(Container):
@@ -39,10 +40,9 @@ class LatentSliders(Container):
         self.extend(
             [
                 Container(
-                    widgets=[self.show_all, Label(value="top K"), self.top_k],
-                    layout="horizontal",
-                    labels=False,
-                )
+                    widgets=[Label(value="top K"), self.top_k], layout="horizontal", labels=False
+                ),
+                self.show_all,
             ]
         )
         scroll = QScrollArea()  # magicgui's `scrollable` loses its scroll area when nested
@@ -81,6 +81,7 @@ class LatentSliders(Container):
                 self.sliders[dim] = slider
                 self.box.append(slider)
         self.top_k.max = max(1, dims)
+        compact(self.box.native)  # new sliders, as narrow as the rest of the panel
         self.filter()
 
     def filter(self) -> None:

@@ -21,7 +21,7 @@ from ..core.sim.geometry import VIEW_NAMES
 from ..core.tasks.latent_ranking import directions_job
 from ..core.tasks.latentstate import LatentState
 from ..state import state_of
-from .docks import docked
+from .docks import docked, fit_dock
 from .jobs import abandon, progress_bar, start_job, watch
 from .latent_decoder import LatentDecoder
 from .latent_density import LatentDensity
@@ -36,7 +36,7 @@ def _row(*widgets) -> Container:
 
 class LatentWidget(Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=False)
+        super().__init__(labels=False, scrollable=True)
         self.viewer = napari_viewer
         self.state = state = state_of(napari_viewer)
         self.latent: LatentState | None = None  #: where the explorer stands
@@ -44,7 +44,6 @@ class LatentWidget(Container):
         self.decoder = LatentDecoder(self._on_decoded)
         self.info = Label(value="Load a model in the Skull reconstruction panel.")
         self.info.native.setWordWrap(True)
-        self.info.native.setMinimumWidth(380)
         self.progress = progress_bar(visible=False)  # while ranking, not during slider work
         self.cancel = PushButton(text="Cancel", visible=False)
         self.on_views = CheckBox(
@@ -54,12 +53,8 @@ class LatentWidget(Container):
             tooltip="off: the model's unconditional prior (no views)",
         )
         self.sliders = LatentSliders()
-        self.reset = PushButton(
-            text="Reset to point estimate", tooltip="back to the views' point estimate"
-        )
-        self.random = PushButton(
-            text="Random sample", tooltip="a latent drawn from the prior, seeded"
-        )
+        self.reset = PushButton(text="Reset", tooltip="back to the views' point estimate")
+        self.random = PushButton(text="Random", tooltip="a latent drawn from the prior, seeded")
         self.seed = SpinBox(
             value=0, min=0, max=2**31 - 1, label="seed", tooltip="seed of the random sample"
         )
@@ -79,7 +74,6 @@ class LatentWidget(Container):
         self.load_button = PushButton(text="Load latent", tooltip="a latent saved for this model")
         self.readout = Label(value="")
         self.readout.native.setWordWrap(True)
-        self.readout.native.setMinimumWidth(380)
         self.status = Label(value="")
         self.density = LatentDensity(self)
         self.extend(
@@ -88,7 +82,8 @@ class LatentWidget(Container):
                 _row(self.progress, self.cancel),
                 self.on_views,
                 self.sliders,
-                _row(self.reset, self.random, Label(value="seed"), self.seed),
+                _row(self.reset, self.random),
+                _row(Label(value="seed"), self.seed),
                 _row(self.set_a, self.set_b),
                 Container(widgets=[self.t, self.path]),
                 _row(self.save_button, self.load_button),
@@ -119,6 +114,7 @@ class LatentWidget(Container):
             self.bind(state.model)
         else:
             docked(napari_viewer, "Skull reconstruction")
+        fit_dock(self)  # one tabbed column that fits the screen
 
     @property
     def idle(self) -> bool:

@@ -24,6 +24,7 @@ from ..core.tasks.planes import plane_centre
 from ..core.tasks.viewgen import Generation, generation_job
 from ..layer_data import GENERATED_STD, generated_view_layers
 from ..state import state_of
+from .docks import fit_dock
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, layer_kind, remove_own, view_image
 from .model_box import GENERATORS, ModelBox
@@ -31,7 +32,7 @@ from .model_box import GENERATORS, ModelBox
 OWNER = "missing views"  #: the maker of the generated views
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
-PREVIEW_PX = 150  #: side of each preview tile
+PREVIEW_PX = 110  #: side of each preview tile (two columns fit the dock column)
 
 
 def posed_layers(viewer) -> list[str]:
@@ -45,23 +46,30 @@ def posed_layers(viewer) -> list[str]:
     ]
 
 
-def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX) -> QPixmap:
-    """Images in [0, 1] side by side (nearest-neighbour to ``size`` px), 8-bit gray."""
+def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX, columns: int = 2) -> QPixmap:
+    """Images in [0, 1] in a grid ``columns`` wide (nearest-neighbour to ``size`` px
+    each, 4 px gaps), 8-bit gray: two columns fit the dock column."""
     from scipy import ndimage
 
-    row = []
-    for t in tiles:
+    gap = 4
+    rows = -(-len(tiles) // columns)
+    cols = min(columns, len(tiles))
+    img = np.full((rows * (size + gap) - gap, cols * (size + gap) - gap), 0.25, np.float32)
+    for k, t in enumerate(tiles):
         t = np.clip(np.nan_to_num(np.asarray(t, np.float32)), 0, 1)
-        row.append(ndimage.zoom(t, (size / t.shape[0], size / t.shape[1]), order=0))
-        row.append(np.full((size, 4), 0.25, np.float32))
-    img = np.ascontiguousarray((np.concatenate(row[:-1], 1) * 255).astype(np.uint8))
+        t = ndimage.zoom(t, (size / t.shape[0], size / t.shape[1]), order=0)[:size, :size]
+        r, c = divmod(k, columns)
+        img[r * (size + gap) : r * (size + gap) + t.shape[0], c * (size + gap) :][
+            :, : t.shape[1]
+        ] = t
+    img = np.ascontiguousarray((img * 255).astype(np.uint8))
     q = QImage(img.data, img.shape[1], img.shape[0], img.shape[1], QImage.Format.Format_Grayscale8)
     return QPixmap.fromImage(q.copy())
 
 
 class MissingViewsWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=False)
+        super().__init__(labels=False, scrollable=True)
         self.viewer = napari_viewer
         self.state = state_of(napari_viewer)
         self.worker = None
@@ -129,6 +137,7 @@ class MissingViewsWidget(JobPanel, Container):
         watch(self, [self.state.views_changed, self.state.planes_changed], self._refresh)
         self.stop_on_close()
         self._refresh()
+        fit_dock(self)  # one tabbed column that fits the screen
 
     # -- choices ----------------------------------------------------------------
     def _query_choices(self, widget=None):
@@ -249,7 +258,9 @@ class MissingViewsWidget(JobPanel, Container):
             tiles.append(g.std / max(float(g.std.max()), 1e-6))
             titles.append("std over samples")
         self.preview.native.setPixmap(to_pixmap(tiles))
-        self.titles.value = "  |  ".join(titles)
+        self.titles.value = "\n".join(  # as the tiles: two per row
+            "  |  ".join(titles[k : k + 2]) for k in range(0, len(titles), 2)
+        )
         s = result.scores
         self.readout.value = (
             "no true head: no scores"

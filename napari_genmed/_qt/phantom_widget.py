@@ -12,6 +12,7 @@ from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 
 from ..core.sim.scan import scan_job
 from ..layer_data import phantom_layers
+from .docks import fit_dock
 from .jobs import JobPanel, progress_bar, start_job
 from .layers import add_layers
 
@@ -20,7 +21,7 @@ OWNER = "phantom panel"  #: the maker of the phantom's layers
 
 class PhantomWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
         self.worker = None
         self.ga = FloatSlider(value=28.0, min=16.0, max=38.0, step=0.5, label="GA (weeks)")
@@ -36,6 +37,7 @@ class PhantomWidget(JobPanel, Container):
         self.generate.changed.connect(self.run)
         self.cancel.changed.connect(self.stop)
         self.stop_on_close()
+        fit_dock(self)  # one tabbed column that fits the screen
 
     @property
     def spacing_mm(self) -> float:

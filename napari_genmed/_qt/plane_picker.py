@@ -20,6 +20,7 @@ from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, standard_pose
 from ..core.tasks.planes import extract_plane, plane_centre
 from ..layer_data import view_layer
 from ..state import state_of
+from .docks import fit_dock
 from .jobs import abandon, layer_list_events, start_job, watch
 from .layers import MADE_BY, NONE, layer_kind, made_by, own_layer, own_name, remove_own, set_layer
 
@@ -29,7 +30,7 @@ EXTRACTED = "{view} (extracted)"  #: an extracted view's layer name
 
 class PlanePicker(Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
         self.state = state_of(napari_viewer)
         #: per view: offset along the normal (mm), tilt about rows and about columns (deg)
@@ -69,6 +70,7 @@ class PlanePicker(Container):
         holder = self
         self.native.destroyed.connect(lambda *_: abandon(holder.worker))
         self._refresh_volumes()
+        fit_dock(self)  # one tabbed column that fits the screen
 
     # -- the volume -----------------------------------------------------------
     def _volumes(self, widget=None):

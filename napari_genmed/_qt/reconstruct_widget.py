@@ -29,6 +29,7 @@ from napari.utils.notifications import show_error, show_info
 
 from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
 from ..state import state_of
+from .docks import fit_dock
 from .export_box import ExportBox
 from .jobs import JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, layer_kind, made_by, truth_mask
@@ -41,7 +42,7 @@ from .views_box import ViewsBox, bundled_gate
 
 class ReconstructWidget(JobPanel, Container):
     def __init__(self, napari_viewer):
-        super().__init__(labels=False)
+        super().__init__(labels=False, scrollable=True)
         self.viewer = napari_viewer
         self.state = state = state_of(napari_viewer)
         self.worker = None
@@ -67,7 +68,7 @@ class ReconstructWidget(JobPanel, Container):
         )
         self.override = CheckBox(
             value=False,
-            text="biometry even for views that are not head planes",
+            text="biometry anyway",
             tooltip="show BPD, OFD, HC and GA although the plane gate finds a view that is not "
             "a fetal head plane (the readout says so)",
         )
@@ -76,7 +77,7 @@ class ReconstructWidget(JobPanel, Container):
         )
         self.cancel = PushButton(text="Cancel", enabled=False)
         self.progress = progress_bar(label="progress")
-        self.readout = Label(value="", label="readouts")
+        self.readout = Label(value="")
         self.readout.native.setWordWrap(True)
         self.export = ExportBox(state)
         settings = Container(
@@ -85,9 +86,7 @@ class ReconstructWidget(JobPanel, Container):
                 self.samples,
                 self.seed,
                 self.threshold,
-                self.override,
                 self.progress,
-                self.readout,
             ],
             labels=True,
         )
@@ -102,7 +101,9 @@ class ReconstructWidget(JobPanel, Container):
                 self.views,
                 Label(value="<b>Reconstruction</b>"),
                 settings,
+                self.override,
                 buttons,
+                self.readout,
                 Label(value="<b>Export</b>"),
                 self.export,
             ]
@@ -116,6 +117,7 @@ class ReconstructWidget(JobPanel, Container):
         watch(self, [state.result_changed], self._on_shown)
         watch(self, [state.truth_changed], self._show_truth)
         self.stop_on_close()
+        fit_dock(self)  # one tabbed column that fits the screen
 
     @property
     def result(self) -> Reconstruction | None:

@@ -49,7 +49,8 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
     assert np.allclose(plane.plane.position, start)
     picker.offset.value = 4.0
     acquired = viewer.layers["axial"]
-    before = (np.array(acquired.data), dict(acquired.metadata["pose"]), acquired.affine.affine_matrix)
+    before = (np.array(acquired.data), dict(acquired.metadata["pose"]))
+    before += (acquired.affine.affine_matrix,)
     assert picker.extract_view() is not None  # made in a worker
     _wait(qtbot, picker)
     layer = viewer.layers["axial (extracted)"]  # a new layer: the acquired one is untouched
@@ -94,8 +95,4 @@ def test_plane_picker_on_an_image_volume(viewer, qtbot):
     picker.extract_view()
     _wait(qtbot, picker)
     layer = viewer.layers["coronal (extracted)"]
-    assert (
-        layer.data.min() >= 0.0
-        and layer.data.max() <= 1.0
-        and layer.data.max() > 0.5
-    )
+    assert layer.data.min() >= 0.0 and layer.data.max() <= 1.0 and layer.data.max() > 0.5
