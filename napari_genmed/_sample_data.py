@@ -1,5 +1,6 @@
 """npe2 sample data: "Synthetic fetal head" (skull and labels, three planes at their
-poses). Made on the fly from the same (GA, seed) as the files in ``sample_data/``."""
+poses; the true skull surface hidden). Made on the fly from the same (GA, seed) as the
+files in ``sample_data/``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ def sample_head():
     from .layer_data import phantom_layers
 
     scan = sample_scan()
-    return phantom_layers(scan.phantom, scan.views)
+    # the true skull's surface starts hidden: a reconstruction (orange) is not drawn
+    # under it; its eye in the layer list shows it for a comparison
+    return phantom_layers(scan.phantom, scan.views, show_surface=False)
 
 
 def toy_flow():

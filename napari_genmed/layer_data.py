@@ -80,8 +80,11 @@ def view_layer(view, name: str | None = None) -> LayerData:
     return (data, kwargs, "image")
 
 
-def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list[LayerData]:
-    """Layers of a phantom: its skull and all labels (2 mm scale), then its views."""
+def phantom_layers(
+    phantom, views: dict | None = None, prefix: str = "", show_surface: bool = True
+) -> list[LayerData]:
+    """Layers of a phantom: its skull and all labels (2 mm scale), its skull surface
+    (hidden unless ``show_surface``), then its views."""
     scale = (phantom.spacing_mm,) * 3
     meta = {"genmed_phantom": phantom.metadata()}
     layers = [
@@ -109,6 +112,7 @@ def phantom_layers(phantom, views: dict | None = None, prefix: str = "") -> list
         ),
         surface_layer(phantom.skull, phantom.spacing_mm, f"{prefix}skull surface"),
     ]
+    layers[-1][1]["visible"] = bool(show_surface)
     for view in (views or {}).values():
         layers.append(view_layer(view, f"{prefix}{view.name}"))
     return layers
@@ -181,7 +185,7 @@ def reconstruction_layers(r) -> list[LayerData]:
         kwargs = {
             "name": SURFACE,
             "colormap": RECONSTRUCTION_COLORMAP,
-            "opacity": 0.8,
+            "opacity": 1.0,  # solid: the truth, when shown, is the translucent one
             "shading": "smooth",
             "metadata": meta,
         }

@@ -169,7 +169,7 @@ class LatentWidget(Container):
         self.decoder.start()
         self._describe()  # nothing is decoded until a control moves: the layers keep the result
         result = self.state.result
-        self.readout.value = readout_text(result) if result is not None else ""
+        self.readout.value = readout_text(result, self.state.truth) if result is not None else ""
         self.state.set_latent(self.latent)
 
     def _describe(self):
@@ -234,7 +234,7 @@ class LatentWidget(Container):
         self._enable(True)
         self.sliders.show_values(self.latent.values())
         self._describe()
-        self.readout.value = readout_text(result)
+        self.readout.value = readout_text(result, self.state.truth)
         self.decoder.supersede()  # the reconstruction on screen is this point estimate
         self.state.set_latent(self.latent)
 
@@ -259,7 +259,7 @@ class LatentWidget(Container):
         if show_reconstruction(self.viewer, result, partial=not complete):
             self.state.show(result, partial=not complete)
         if complete:
-            self.readout.value = readout_text(result)
+            self.readout.value = readout_text(result, self.state.truth)
         seed = getattr(self.latent, "seed", None)
         moves, decodes = self.decoder.mailbox.put_count, self.decoder.decodes
         self.status.value = f"{moves} moves, {decodes} decodes" + (

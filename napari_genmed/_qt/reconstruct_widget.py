@@ -212,7 +212,7 @@ class ReconstructWidget(JobPanel, Container):
 
     def _on_shown(self, result, partial: bool):
         if not partial:
-            self.readout.value = readout_text(result)
+            self.readout.value = readout_text(result, self.state.truth)
 
     def _on_threshold(self, value):
         """A new threshold re-cuts the result on screen (labels, surface, readouts)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from napari.utils.notifications import show_error
 
-from ..layer_data import RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
+from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
 from .layers import add_layers, remove_own
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
@@ -68,9 +68,26 @@ def format_plausibility(result) -> str:
     return "<br>".join(lines)
 
 
-def readout_text(result) -> str:
-    """A result's readout (rich text): the gate's warnings first, then biometry and
-    overlap."""
+def describes(result, truth: str | None = None) -> str:
+    """Which layers a readout is about: the orange surface and the labels at the
+    threshold, and the truth layer the overlap is measured against."""
+    views = ", ".join(result.views_used) or "no views"
+    what = (
+        f"<b>{SURFACE}</b> (orange) and <b>{MASK}</b> at threshold "
+        f"{result.threshold:.2f}, {result.model_kind} from {views}"
+    )
+    if truth and "dice" in result.measurements:
+        what += f"; truth: <b>{truth}</b>"
+    return what
+
+
+def readout_text(result, truth: str | None = None) -> str:
+    """A result's readout (rich text): the gate's warnings first, then which layers it
+    describes, then biometry and overlap (against layer ``truth``)."""
     warning = format_plausibility(result)
-    text = format_readout(result.measurements).replace("\n", "<br>")
+    text = (
+        describes(result, truth)
+        + "<br>"
+        + format_readout(result.measurements).replace("\n", "<br>")
+    )
     return f"{warning}<br>{text}" if warning else text

@@ -158,6 +158,17 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
         viewer.layers["reconstructed skull"].data, (prob > panel.result.threshold).astype(np.uint8)
     )
     assert panel.result.surface is not None and "reconstructed surface" in viewer.layers
+    # the readout says what it describes; another threshold visibly changes the surface
+    assert (
+        "reconstructed surface</b> (orange) and <b>reconstructed skull</b> at threshold "
+        f"{level:.2f}" in panel.readout.value
+    )
+    verts = np.array(viewer.layers["reconstructed surface"].data[0])
+    panel.threshold.value = max(0.05, level - 0.1)
+    assert f"at threshold {max(0.05, level - 0.1):.2f}" in panel.readout.value
+    changed = np.array(viewer.layers["reconstructed surface"].data[0])
+    assert changed.shape != verts.shape or not np.allclose(changed, verts)
+    panel.threshold.value = level
     # export
     panel.export.nifti_path.value = str(tmp_path / "recon.nii.gz")
     vol = read_nifti(panel.export.export_volume())
