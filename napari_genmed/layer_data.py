@@ -180,28 +180,53 @@ def reconstruction_layers(r) -> list[LayerData]:
             "labels",
         ),
     ]
+    hi = float(max(np.percentile(r.uncertainty, 99.9), 1e-3)) if r.uncertainty is not None else 1.0
     if r.surface is not None:
         verts, faces = r.surface
         kwargs = {
             "name": SURFACE,
             "colormap": RECONSTRUCTION_COLORMAP,
+            "contrast_limits": (0.0, 1.0),
             "opacity": 1.0,  # solid: the truth, when shown, is the translucent one
             "shading": "smooth",
-            "metadata": meta,
+            "metadata": dict(meta, genmed_coloured_by=None),
         }
-        out.append(((verts, faces, np.ones(len(verts), np.float32)), kwargs, "surface"))
+        values = np.ones(len(verts), np.float32)
+        if r.uncertainty is not None:  # the surface coloured by the samples' spread
+            values = surface_values(r.uncertainty, verts, r.spacing_mm)
+            kwargs.update(
+                colormap=UNCERTAINTY_COLORMAP,
+                contrast_limits=(0.0, hi),
+                metadata=dict(meta, genmed_coloured_by=UNCERTAINTY_UNITS),
+            )
+        out.append(((verts, faces, values), kwargs, "surface"))
     if r.uncertainty is not None:
-        hi = float(max(r.uncertainty.max(), 1e-6))
         kwargs = {
             "name": UNCERTAINTY,
             "scale": scale,
-            "colormap": "viridis",
+            "colormap": UNCERTAINTY_COLORMAP,
             "rendering": "mip",
             "contrast_limits": (0.0, hi),
-            "metadata": meta,
+            "visible": False,  # the surface's colours show it; a volume would hide the scene
+            "metadata": dict(meta, genmed_units=UNCERTAINTY_UNITS),
         }
         out.append((r.uncertainty, kwargs, "image"))
     return out
+
+
+UNCERTAINTY_COLORMAP = "plasma"
+UNCERTAINTY_UNITS = "std of the skull probability over the samples (0 to 0.5)"
+
+
+def surface_values(volume: np.ndarray, verts_mm: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """``volume`` at each surface vertex (trilinear; vertices in mm, voxel k at k *
+    spacing): the colours of a surface that shows a voxel map where the skull is."""
+    from scipy import ndimage
+
+    coords = np.asarray(verts_mm, np.float64).T / float(spacing_mm)
+    return ndimage.map_coordinates(
+        np.asarray(volume, np.float32), coords, order=1, mode="nearest"
+    ).astype(np.float32)
 
 
 TOY_TITLES = (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))

@@ -131,7 +131,7 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
             layer_type == "surface" or layer.data.ndim == np.ndim(data)
         )
         if same_kind:
-            for key in ("affine", "scale", "translate", "metadata", "contrast_limits"):
+            for key in ("affine", "scale", "translate", "metadata", "colormap", "contrast_limits"):
                 if key in kwargs:
                     setattr(layer, key, kwargs[key])
             layer.data = data

@@ -11,7 +11,7 @@ from __future__ import annotations
 from napari.utils.notifications import show_error
 
 from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
-from .layers import add_layers, remove_own
+from .layers import add_layers, layer_kind, remove_own
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
 
@@ -22,12 +22,15 @@ def show_reconstruction(viewer, r, partial: bool = False) -> bool:
     old and new layers is left (all result layers go) and False is returned."""
     layers = reconstruction_layers(r)
     try:
-        add_layers(viewer, layers, OWNER)
+        shown = add_layers(viewer, layers, OWNER)
     except Exception as exc:  # napari or vispy refusing the data: never half a result
         for name in RESULT_LAYERS:
             remove_own(viewer, name, OWNER)
         show_error(f"Could not show the reconstruction: {exc}")
         return False
+    for layer in shown:  # a surface coloured by uncertainty carries its colour bar
+        if layer_kind(layer) == "surface":
+            layer.colorbar.visible = bool(layer.metadata.get("genmed_coloured_by"))
     stale = {SURFACE, UNCERTAINTY} - {kwargs["name"] for _, kwargs, _ in layers}
     if partial:
         stale.discard(SURFACE)
@@ -76,6 +79,8 @@ def describes(result, truth: str | None = None) -> str:
         f"<b>{SURFACE}</b> (orange) and <b>{MASK}</b> at threshold "
         f"{result.threshold:.2f}, {result.model_kind} from {views}"
     )
+    if result.uncertainty is not None and result.surface is not None:
+        what += "; its colours: std of the skull probability over the samples (colour bar)"
     if truth and "dice" in result.measurements:
         what += f"; truth: <b>{truth}</b>"
     return what

@@ -38,7 +38,17 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     assert stall["max_ms"] < 1500, (
         stall
     )  # a regression guard only: the 50 ms target is measured by `genmed bench` (README)
-    assert "skull uncertainty" in viewer.layers
+    # the spread over samples colours the surface (with a colour bar); the volume is hidden
+    uncertainty = viewer.layers["skull uncertainty"]
+    surface = viewer.layers["reconstructed surface"]
+    assert not uncertainty.visible and surface.colorbar.visible
+    values = surface.data[2]
+    assert values.max() > values.min() and values.max() <= float(uncertainty.data.max()) + 1e-6
+    assert "colours: std of the skull probability" in panel.readout.value
+    viewer.layers["head labels"].visible = False
+    raise_dock(panel)
+    qtbot.wait(300)
+    viewer.screenshot(str(artifacts / "uncertainty_surface.png"), canvas_only=False)
 
     panel.samples.value = 1
     panel.run()
@@ -46,7 +56,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     m = panel.result.measurements
     assert m["dice"] > 0.7, m  # a real reconstruction of the sample head
     assert abs(m["bpd_mm"] - 73.5) < 10 and "GA" in panel.readout.value
-    viewer.layers["head labels"].visible = False
+    assert not viewer.layers["reconstructed surface"].colorbar.visible  # orange again
     raise_dock(panel)
     qtbot.wait(300)
     viewer.screenshot(str(artifacts / "workflow_3d.png"), canvas_only=False)
