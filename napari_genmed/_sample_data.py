@@ -12,7 +12,46 @@ def sample_head():
     scan = sample_scan()
     # the true skull's surface starts hidden: a reconstruction (orange) is not drawn
     # under it; its eye in the layer list shows it for a comparison
-    return phantom_layers(scan.phantom, scan.views, show_surface=False)
+    layers = phantom_layers(scan.phantom, scan.views, show_surface=False)
+    views = [kwargs for _, kwargs, _ in layers if "pose" in (kwargs.get("metadata") or {})]
+    if _in_3d(len(views)):  # made hidden, shown once napari has them in 3D
+        for kwargs in views:
+            kwargs["visible"] = False
+            kwargs["metadata"] = dict(kwargs["metadata"], **{REVEAL: True})
+    return layers
+
+
+REVEAL = "genmed_reveal"  #: metadata flag: show this layer once it is in the viewer
+
+
+def _in_3d(n_views: int) -> bool:
+    """The sample's views are posed planes: the current viewer turns to 3D (with a
+    notice) before napari adds them, and they are shown once added (a layer made
+    visible slices in 2D as it is made, and an oblique one warns). False without a
+    viewer (the data alone)."""
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+    except ImportError:
+        return False
+    if viewer is None:
+        return False
+    from ._qt.layers import show_posed_in_3d
+
+    show_posed_in_3d(viewer)
+    left = [n_views]
+
+    def reveal(event):
+        layer = event.value
+        if (layer.metadata or {}).pop(REVEAL, False):
+            layer.visible = True
+            left[0] -= 1
+            if left[0] <= 0:
+                viewer.layers.events.inserted.disconnect(reveal)
+
+    viewer.layers.events.inserted.connect(reveal)
+    return True
 
 
 def toy_flow():

@@ -113,6 +113,31 @@ def remove_own(viewer, name: str, owner: str) -> None:
         viewer.layers.remove(layer)
 
 
+IN_3D = (
+    "Switched to 3D: the ultrasound views are planes placed at their poses in the head, "
+    "often oblique, and napari draws such a plane only in 3D (in 2D it is a line or "
+    "nothing). The 2D/3D button below the layer list switches back."
+)  #: the notice when a posed view makes the viewer turn to 3D
+
+
+def show_posed_in_3d(viewer) -> bool:
+    """Turn a 2D viewer to 3D, with a notice, before a view placed at its pose is added
+    (in 2D napari shows an oblique plane as a line, warns about non-orthogonal slicing,
+    and a density map over it as black); True when it switched."""
+    if viewer.dims.ndisplay == 3:
+        return False
+    from napari.utils.notifications import show_info
+
+    viewer.dims.ndisplay = 3
+    show_info(IN_3D)
+    return True
+
+
+def is_posed(kwargs: dict) -> bool:
+    """Layer kwargs of a view placed at its pose (:func:`~napari_genmed.layer_data.view_layer`)."""
+    return "pose" in (kwargs.get("metadata") or {}) and "affine" in kwargs
+
+
 def add_layers(viewer, layers, owner: str) -> list:
     """Add or update ``(data, kwargs, type)`` layer data (see :func:`set_layer`)."""
     return [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
@@ -124,6 +149,8 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
     a layer of that name that ``owner`` did not write is left alone and the new one
     takes the next free name (:func:`own_name`)."""
     kwargs = dict(kwargs, metadata=dict(kwargs.get("metadata") or {}, **{MADE_BY: owner}))
+    if is_posed(kwargs):
+        show_posed_in_3d(viewer)
     name = kwargs["name"] = own_name(viewer, kwargs["name"], owner)
     if name in viewer.layers:
         layer = viewer.layers[name]
@@ -137,4 +164,11 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
             layer.data = data
             return layer
         viewer.layers.remove(layer)
-    return getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+    if not is_posed(kwargs):
+        return getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+    # a posed view is made hidden and then shown: napari slices a visible layer in 2D
+    # as it makes it, and warns about an oblique one even in a 3D viewer
+    visible = kwargs.get("visible", True)
+    layer = getattr(viewer, f"add_{layer_type}")(data, **dict(kwargs, visible=False))
+    layer.visible = visible
+    return layer

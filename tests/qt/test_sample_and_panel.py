@@ -136,3 +136,29 @@ def test_demo_opens_the_workflow(viewer, artifacts, qtbot):
     for name in ("Skull reconstruction", "Missing views", "Flow density"):
         qtbot.waitUntil(lambda: widgets[name].models.worker is None, timeout=60_000)
     qtbot.waitUntil(lambda: latent.worker is None, timeout=120_000)
+
+
+def test_posed_views_turn_a_2d_viewer_to_3d_without_warnings(viewer, qtbot, notes):
+    """The default 2D viewer: the sample's oblique planes would be lines (or nothing)
+    and napari would warn about non-orthogonal slicing; the product turns to 3D, says
+    so, and the planes show."""
+    import warnings
+
+    assert viewer.dims.ndisplay == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        viewer.open_sample("napari-genmed", "fetal_head")
+        _, picker = viewer.window.add_plugin_dock_widget("napari-genmed", "Plane picker")
+    viewer.dims.ndisplay = 2  # the user back in 2D (napari warns, rightly, for the planes)
+    picker.tilt_a.value = 12.0  # an oblique plane
+    with warnings.catch_warnings(record=True) as more:
+        warnings.simplefilter("always")
+        picker.extract_view()  # an extracted view turns the viewer to 3D again
+        qtbot.waitUntil(lambda: picker.worker is None, timeout=60_000)
+    caught += more
+    assert viewer.dims.ndisplay == 3
+    assert sum("Switched to 3D" in n for n in notes) == 2
+    assert not [w for w in caught if "Non-orthogonal" in str(w.message)]
+    for name in ("axial", "sagittal", "coronal", "axial (extracted)"):
+        assert viewer.layers[name].visible
+        assert "genmed_reveal" not in viewer.layers[name].metadata
