@@ -139,19 +139,16 @@ def surface_layer(
     return ((verts, faces, values), kwargs, "surface")
 
 
-PROBABILITY, MASK, SURFACE, UNCERTAINTY = (
-    "skull probability",
-    "reconstructed skull",
-    "reconstructed surface",
-    "skull uncertainty",
-)
-RESULT_LAYERS = (PROBABILITY, MASK, SURFACE, UNCERTAINTY)  #: the layers a reconstruction shows as
+PROBABILITY, MASK, SURFACE = ("skull probability", "reconstructed skull", "reconstructed surface")
+RESULT_LAYERS = (PROBABILITY, MASK, SURFACE)  #: the layers a reconstruction shows as
 
 
 def reconstruction_layers(r) -> list[LayerData]:
     """The result layers of a :class:`~.core.tasks.reconstruct.Reconstruction`: the
-    probability and the skull at the threshold (hidden: the surface shows it), the
-    surface when it has one, and the uncertainty with samples > 1."""
+    probability and the skull at the threshold (hidden: the surface shows it), and the
+    surface when it has one, coloured by the uncertainty with samples > 1 (the voxel
+    map itself is ``r.uncertainty``; as a volume layer it covered the scene, and adding
+    or removing a layer stalls napari for 100-400 ms, a colour change does not)."""
     scale = (r.spacing_mm,) * 3
     meta = {
         "genmed_reconstruction": {
@@ -200,17 +197,6 @@ def reconstruction_layers(r) -> list[LayerData]:
                 metadata=dict(meta, genmed_coloured_by=UNCERTAINTY_UNITS),
             )
         out.append(((verts, faces, values), kwargs, "surface"))
-    if r.uncertainty is not None:
-        kwargs = {
-            "name": UNCERTAINTY,
-            "scale": scale,
-            "colormap": UNCERTAINTY_COLORMAP,
-            "rendering": "mip",
-            "contrast_limits": (0.0, hi),
-            "visible": False,  # the surface's colours show it; a volume would hide the scene
-            "metadata": dict(meta, genmed_units=UNCERTAINTY_UNITS),
-        }
-        out.append((r.uncertainty, kwargs, "image"))
     return out
 
 

@@ -27,7 +27,7 @@ from .latent_decoder import LatentDecoder
 from .latent_density import LatentDensity
 from .latent_sliders import LatentSliders
 from .layers import truth_mask
-from .results import readout_text, show_reconstruction
+from .results import readout_text, settled, show_reconstruction
 
 
 def _row(*widgets) -> Container:
@@ -118,8 +118,8 @@ class LatentWidget(Container):
 
     @property
     def idle(self) -> bool:
-        """Nothing waiting and the newest latent on screen."""
-        return self.decoder.idle
+        """Nothing waiting and the newest latent on screen (its layers added too)."""
+        return self.decoder.idle and settled(self.viewer)
 
     # -- binding to a model -----------------------------------------------------
     def bind(self, model):

@@ -3,40 +3,92 @@
 Both the Skull reconstruction panel and the Latent explorer put reconstructions on
 screen through :func:`show_reconstruction`, then tell the viewer's state
 (:meth:`~napari_genmed.state.ViewerState.show`), whose subscribers (the readouts)
-follow. The result layers are replaced all together or not at all.
+follow. Layers already shown are updated in place at once; new ones are added one per
+turn of the event loop, so the GUI never blocks for all of them together.
 """
 
 from __future__ import annotations
 
 from napari.utils.notifications import show_error
 
-from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY, reconstruction_layers
-from .layers import add_layers, layer_kind, remove_own
+from ..layer_data import MASK, RESULT_LAYERS, SURFACE, reconstruction_layers
+from .layers import layer_kind, own_layer, remove_own, set_layer
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
 
 
 def show_reconstruction(viewer, r, partial: bool = False) -> bool:
-    """Replace the result layers with reconstruction ``r``; ``partial`` (a latent
-    move a newer one supersedes) leaves the surface as it is. On failure no mix of
-    old and new layers is left (all result layers go) and False is returned."""
+    """Show reconstruction ``r``: result layers already on screen are updated in place
+    now (tens of ms); a layer not there yet is added on a later turn of the event loop,
+    one per turn (each add blocks napari for about 100 ms). ``partial`` (a latent move
+    a newer one supersedes) leaves the surface as it is. A newer call supersedes the
+    adds still queued, so old data never lands after new. On failure no mix of old
+    and new layers is left (all result layers go) and False is returned."""
+    generation = _GENERATION[id(viewer)] = _GENERATION.get(id(viewer), 0) + 1
+    _PENDING.pop(id(viewer), None)  # superseded adds
     layers = reconstruction_layers(r)
+    pending = []
     try:
-        shown = add_layers(viewer, layers, OWNER)
+        for data, kwargs, kind in layers:
+            if own_layer(viewer, kwargs["name"], OWNER) is None:
+                pending.append((data, kwargs, kind))
+            else:
+                _colour_bar(set_layer(viewer, data, kwargs, kind, OWNER))
     except Exception as exc:  # napari or vispy refusing the data: never half a result
-        for name in RESULT_LAYERS:
-            remove_own(viewer, name, OWNER)
-        show_error(f"Could not show the reconstruction: {exc}")
-        return False
-    for layer in shown:  # a surface coloured by uncertainty carries its colour bar
-        if layer_kind(layer) == "surface":
-            layer.colorbar.visible = bool(layer.metadata.get("genmed_coloured_by"))
-    stale = {SURFACE, UNCERTAINTY} - {kwargs["name"] for _, kwargs, _ in layers}
-    if partial:
-        stale.discard(SURFACE)
-    for name in stale:
-        remove_own(viewer, name, OWNER)
+        return _failed(viewer, exc)
+    if not partial and r.surface is None:  # no surface at this threshold
+        remove_own(viewer, SURFACE, OWNER)
+    if pending:
+        _add_later(viewer, pending, generation)
     return True
+
+
+_GENERATION: dict[int, int] = {}  #: per viewer: the newest show_reconstruction call
+_PENDING: dict[int, list] = {}  #: per viewer: the layers still to be added
+
+
+def settled(viewer) -> bool:
+    """Whether every result layer :func:`show_reconstruction` queued is on screen."""
+    return not _PENDING.get(id(viewer))
+
+
+def _add_later(viewer, pending: list, generation: int) -> None:
+    from qtpy.QtCore import QTimer
+
+    _PENDING[id(viewer)] = pending
+
+    def step():
+        if _GENERATION.get(id(viewer)) != generation or not pending:
+            return  # superseded: the newer call adds what it needs
+        if not hasattr(viewer.window, "_qt_window"):  # the viewer closed meanwhile
+            _PENDING.pop(id(viewer), None)
+            return
+        data, kwargs, kind = pending.pop(0)
+        try:
+            _colour_bar(set_layer(viewer, data, kwargs, kind, OWNER))
+        except Exception as exc:
+            _failed(viewer, exc)
+            return
+        if pending:
+            QTimer.singleShot(0, step)
+
+    QTimer.singleShot(0, step)
+
+
+def _colour_bar(layer):
+    """A surface coloured by uncertainty carries its colour bar; an orange one none."""
+    if layer_kind(layer) == "surface":
+        layer.colorbar.visible = bool(layer.metadata.get("genmed_coloured_by"))
+    return layer
+
+
+def _failed(viewer, exc) -> bool:
+    _GENERATION[id(viewer)] = _GENERATION.get(id(viewer), 0) + 1  # nothing queued lands
+    _PENDING.pop(id(viewer), None)
+    for name in RESULT_LAYERS:
+        remove_own(viewer, name, OWNER)
+    show_error(f"Could not show the reconstruction: {exc}")
+    return False
 
 
 def format_readout(measurements: dict) -> str:

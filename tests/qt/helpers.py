@@ -4,8 +4,14 @@ PLUGIN = "napari-genmed"
 
 
 def wait_job(qtbot, owner, timeout=120_000):
-    """Wait until a panel's job is over (its ``finished`` handler clears ``worker``)."""
+    """Wait until a panel's job is over (its ``finished`` handler clears ``worker``) and
+    the result layers it queued are on screen."""
+    from napari_genmed._qt.results import settled
+
     qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
+    viewer = getattr(owner, "viewer", None)
+    if viewer is not None:
+        qtbot.waitUntil(lambda: settled(viewer), timeout=timeout)
 
 
 def panel_with_weights(viewer, qtbot, name: str, weights):

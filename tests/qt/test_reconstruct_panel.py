@@ -134,14 +134,15 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
     panel.samples.value = 4
     panel.run()
     _wait(qtbot, panel)
-    assert "skull uncertainty" in viewer.layers and len(viewer.layers) == count + 1
+    # the spread colours the surface: no layer is added (nor later removed)
+    assert len(viewer.layers) == count and panel.result.uncertainty is not None
     assert (
         "not how much the skull is undetermined" in panel.samples.tooltip
-    )  # the layer's measured meaning
+    )  # the surface colours' measured meaning
     panel.samples.value = 1
     panel.run()
     _wait(qtbot, panel)
-    assert "skull uncertainty" not in viewer.layers and len(viewer.layers) > before
+    assert panel.result.uncertainty is None and len(viewer.layers) > before
     # the threshold re-cuts the result without a new run; a level the untrained
     # model's output crosses gives a surface to export
     prob = panel.result.probability
@@ -217,7 +218,7 @@ def test_same_seed_same_layers(viewer, qtbot, tiny_weights):
         results.append(
             (
                 np.array(viewer.layers["skull probability"].data),
-                np.array(viewer.layers["skull uncertainty"].data),
+                panel.result.uncertainty,
             )
         )
     assert all(np.array_equal(a, b) for a, b in zip(*results))
@@ -246,13 +247,15 @@ def test_closing_the_viewer_while_jobs_run_leaves_no_thread(
 def test_a_result_never_replaces_a_layer_the_user_opened(viewer, qtbot, tiny_weights):
     panel = _panel(viewer, qtbot, tiny_weights)
     mine = viewer.add_labels(np.ones((4, 4, 4), np.uint8), name="reconstructed skull")
-    theirs = viewer.add_image(np.zeros((4, 4, 4), np.float32), name="skull uncertainty")
-    panel.samples.value = 1  # no uncertainty: the product's stale uncertainty would go
+    verts = np.array([[0.0, 0, 0], [0, 1, 0], [0, 0, 1]])
+    theirs = viewer.add_surface((verts, np.array([[0, 1, 2]])), name="reconstructed surface")
+    panel.threshold.value = 0.95  # the untrained model has no surface there: none to show
     for _ in range(2):
         panel.run()
         _wait(qtbot, panel)
+    assert panel.result.surface is None
     assert viewer.layers["reconstructed skull"] is mine and mine.data.all()
-    assert viewer.layers["skull uncertainty"] is theirs  # not removed as "stale"
+    assert viewer.layers["reconstructed surface"] is theirs  # not removed as the stale one
     result = viewer.layers["reconstructed skull (2)"]
     assert result.data.shape == (16, 16, 16) and result.metadata["genmed_made_by"]
     assert "reconstructed skull" in panel.truth.choices  # the user's labels can be a truth
