@@ -24,7 +24,7 @@ from ..core.tasks.density import DensityMap, clean_reference, density_job
 from ..layer_data import toy_flow_layers, view_layer
 from ..state import state_of
 from .docks import docked, fit_dock
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
+from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
 from .model_box import PATCH_FLOWS, ModelBox
 
@@ -77,7 +77,7 @@ class DensityWidget(JobPanel, Container):
         self.run_button = PushButton(
             text="Compute map", tooltip="score every pixel under the patch flow"
         )
-        self.cancel = PushButton(text="Cancel", enabled=False)
+        self.cancel = PushButton(text="Cancel", enabled=False, tooltip=CANCEL_TIP)
         self.progress = progress_bar(label="progress")
         self.legend = Label(value="")
         self.legend_text = Label(value="")

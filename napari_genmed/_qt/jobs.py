@@ -98,6 +98,9 @@ def layer_list_events(viewer) -> list:
     return [e.inserted, e.removed, e.moved]
 
 
+CANCEL_TIP = "stop the running job; nothing it would still deliver is shown"
+
+
 class JobPanel:
     """Mixin of panels that run one job at a time. The panel provides ``worker``,
     ``progress`` (a ProgressBar), ``cancel`` (a button) and ``start_buttons()``
@@ -117,6 +120,19 @@ class JobPanel:
                 abandon(models.worker)
 
         self.native.destroyed.connect(close)
+
+    def wait_for_model(self, button, what: str = "a model") -> None:
+        """``button`` stays off, saying why, until the panel's model box has loaded a
+        model (it used to answer "Load a model first." while enabled)."""
+        tip = button.tooltip
+        button.enabled = False
+        button.tooltip = f"load {what} first (Load model, above)"
+
+        def ready(_model):
+            button.tooltip = tip
+            button.enabled = self.worker is None
+
+        self.models.loaded.connect(ready)
 
     def start_buttons(self) -> list:
         raise NotImplementedError

@@ -22,7 +22,7 @@ from ..core.tasks.latent_ranking import directions_job
 from ..core.tasks.latentstate import LatentState
 from ..state import state_of
 from .docks import docked, fit_dock
-from .jobs import abandon, progress_bar, start_job, watch
+from .jobs import CANCEL_TIP, abandon, progress_bar, start_job, watch
 from .latent_decoder import LatentDecoder
 from .latent_density import LatentDensity
 from .latent_sliders import LatentSliders
@@ -45,7 +45,7 @@ class LatentWidget(Container):
         self.info = Label(value="Load a model in the Skull reconstruction panel.")
         self.info.native.setWordWrap(True)
         self.progress = progress_bar(visible=False)  # while ranking, not during slider work
-        self.cancel = PushButton(text="Cancel", visible=False)
+        self.cancel = PushButton(text="Cancel", visible=False, tooltip=CANCEL_TIP)
         self.on_views = CheckBox(
             value=True,
             text="condition on views",

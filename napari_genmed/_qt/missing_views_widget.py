@@ -25,7 +25,7 @@ from ..core.tasks.viewgen import Generation, generation_job
 from ..layer_data import GENERATED_STD, generated_view_layers
 from ..state import state_of
 from .docks import fit_dock
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
+from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, layer_kind, remove_own, view_image
 from .model_box import GENERATORS, ModelBox
 
@@ -105,7 +105,7 @@ class MissingViewsWidget(JobPanel, Container):
             value=0, min=0, max=2**31 - 1, label="seed", tooltip="seed of the variants"
         )
         self.run_button = PushButton(text="Generate", tooltip="generate the query plane")
-        self.cancel = PushButton(text="Cancel", enabled=False)
+        self.cancel = PushButton(text="Cancel", enabled=False, tooltip=CANCEL_TIP)
         self.progress = progress_bar(label="progress")
         self.titles = Label(value="")
         self.preview = Label(value="")
@@ -137,6 +137,7 @@ class MissingViewsWidget(JobPanel, Container):
         watch(self, [self.state.views_changed, self.state.planes_changed], self._refresh)
         self.stop_on_close()
         self._refresh()
+        self.wait_for_model(self.run_button, "a view generator")
         fit_dock(self)  # one tabbed column that fits the screen
 
     # -- choices ----------------------------------------------------------------

@@ -40,13 +40,25 @@ class ModelBox(Container):
         self.model = None
         self.worker = None
         self.locked = False  #: set by the panel while a reconstruction runs
-        self.choice = ComboBox(choices=[*self.bundled, FROM_FILE], value=default, label="model")
-        self.file = FileEdit(filter="*.safetensors", label="weights", visible=False)
+        self.choice = ComboBox(
+            choices=[*self.bundled, FROM_FILE],
+            value=default,
+            label="model",
+            tooltip="a bundled model (its card below once loaded) or weights from a file",
+        )
+        self.file = FileEdit(
+            filter="*.safetensors",
+            label="weights",
+            visible=False,
+            tooltip="a .safetensors checkpoint this project wrote (pickles are refused)",
+        )
         # torch takes a second or more to import: a CPU-only build lists cpu at once,
         # otherwise the devices are listed from a worker
         self.devices = ["cpu"]
         self.device = ComboBox(
-            choices=lambda widget=None: self.devices, label="device"
+            choices=lambda widget=None: self.devices,
+            label="device",
+            tooltip="where the model runs: cpu, or a GPU when torch sees one",
         )  # callable: napari re-reads choices
         self.device_worker = None
         if accelerators_possible():
@@ -57,7 +69,9 @@ class ModelBox(Container):
                 on_finished=lambda: setattr(self, "device_worker", None),
                 progress=False,
             )
-        self.load = PushButton(text="Load model")
+        self.load = PushButton(
+            text="Load model", tooltip="load the chosen model (in the background)"
+        )
         self.card = Label(value="no model loaded", label="model card")
         self.card.native.setWordWrap(True)
         self.extend([self.choice, self.file, self.device, self.load, self.card])

@@ -8,8 +8,6 @@ quote (:func:`samples_tip`: how widely a CVAE's variants spread).
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from ..core.io.bundled import ALL, VIEW_GENERATORS
 
 
@@ -19,13 +17,11 @@ def _duration(recipe: dict) -> str:
     by its folder (e.g. a CVAE warm-started from TL-net's GPU stage)."""
     start = recipe.get("init_from")
     if start in ALL:
-        source = f"the bundled {start} weights"
+        source = f"continued from the bundled {start} weights"
     elif start:  # a run of the model card, e.g. runs/tl-net-gpu/model.safetensors
-        path = PurePosixPath(str(start).replace("\\", "/"))
-        run = path.parent.name if path.name == "model.safetensors" else path.stem
-        source = f"the {run or path.stem} run's weights"
+        source = "continued from an earlier training stage (all stages: docs/model-card.md)"
     return (f" in {recipe['seconds'] / 60:.0f} min" if "seconds" in recipe else "") + (
-        f", from {source} (docs/model-card.md)" if start else ""
+        f", {source}" if start else ""
     )
 
 
@@ -53,8 +49,10 @@ def _stage_epochs(recipe: dict, metrics: dict):
 
 def _epochs_text(kind: str, recipe: dict) -> str:
     stages = _tl_stage_epochs(recipe)
-    if kind == "tl-net" and stages:
-        return " + ".join(str(e) for e in stages) + " epochs (autoencoder + image net + joint)"
+    if kind == "tl-net" and stages:  # the stages this run trained, by name
+        names = ("autoencoder", "image net", "joint")
+        done = [f"{e} epoch{'s' * (e != 1)} {n}" for e, n in zip(stages, names) if e]
+        return " + ".join(done) if done else "0 epochs"
     return f"{recipe.get('epochs', '?')} epochs"
 
 

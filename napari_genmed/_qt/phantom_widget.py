@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from ..core.sim.scan import scan_job
 from ..layer_data import phantom_layers
 from .docks import fit_dock
-from .jobs import JobPanel, progress_bar, start_job
+from .jobs import CANCEL_TIP, JobPanel, progress_bar, start_job
 from .layers import add_layers
 
 OWNER = "phantom panel"  #: the maker of the phantom's layers
@@ -24,11 +24,29 @@ class PhantomWidget(JobPanel, Container):
         super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
         self.worker = None
-        self.ga = FloatSlider(value=28.0, min=16.0, max=38.0, step=0.5, label="GA (weeks)")
-        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
-        self.grid = ComboBox(choices=[32, 64, 96, 128], value=64, label="grid (voxels)")
-        self.generate = PushButton(text="Generate head + planes")
-        self.cancel = PushButton(text="Cancel", enabled=False)
+        self.ga = FloatSlider(
+            value=28.0,
+            min=16.0,
+            max=38.0,
+            step=0.5,
+            label="GA (weeks)",
+            tooltip="gestational age: sets the head's size (Hadlock's growth curves)",
+        )
+        self.seed = SpinBox(
+            value=0, min=0, max=2**31 - 1, label="seed", tooltip="the head's shape and speckle"
+        )
+        self.grid = ComboBox(
+            choices=[32, 64, 96, 128],
+            value=64,
+            label="grid (voxels)",
+            tooltip="voxels per side of the 128 mm field (64: the models' 2 mm grid)",
+        )
+        self.generate = PushButton(
+            text="Generate head + planes",
+            tooltip="a new head and its three standard planes, as new layers (an opened "
+            "sample or file is kept)",
+        )
+        self.cancel = PushButton(text="Cancel", enabled=False, tooltip=CANCEL_TIP)
         self.progress = progress_bar(label="progress")
         self.readout = Label(value="", label="biometry")
         self.extend(

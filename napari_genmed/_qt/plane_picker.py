@@ -39,13 +39,50 @@ class PlanePicker(Container):
         self._syncing = False
         self._centre_cache = (None, None)
         self._planes_of = None  # the volume layer the plane layers show
-        self.volume = ComboBox(choices=self._volumes, label="volume")
-        self.view = ComboBox(choices=list(VIEW_NAMES), value="axial", label="plane")
-        self.offset = FloatSlider(value=0.0, min=-50.0, max=50.0, step=0.5, label="position (mm)")
-        self.tilt_a = FloatSlider(value=0.0, min=-45.0, max=45.0, step=0.5, label="tilt 1 (deg)")
-        self.tilt_b = FloatSlider(value=0.0, min=-45.0, max=45.0, step=0.5, label="tilt 2 (deg)")
-        self.snap = PushButton(text="Snap to standard plane")
-        self.extract = PushButton(text="Extract view")
+        self.volume = ComboBox(
+            choices=self._volumes,
+            label="volume",
+            tooltip="the 3D volume the planes cut: a label volume gives simulated "
+            "ultrasound, an image volume its resampled intensities",
+        )
+        self.view = ComboBox(
+            choices=list(VIEW_NAMES),
+            value="axial",
+            label="plane",
+            tooltip="the standard plane the sliders below move",
+        )
+        self.offset = FloatSlider(
+            value=0.0,
+            min=-50.0,
+            max=50.0,
+            step=0.5,
+            label="position (mm)",
+            tooltip="along the plane's normal from the standard plane (or shift-drag it in 3D)",
+        )
+        self.tilt_a = FloatSlider(
+            value=0.0,
+            min=-45.0,
+            max=45.0,
+            step=0.5,
+            label="tilt 1 (deg)",
+            tooltip="tilt about the plane's row axis",
+        )
+        self.tilt_b = FloatSlider(
+            value=0.0,
+            min=-45.0,
+            max=45.0,
+            step=0.5,
+            label="tilt 2 (deg)",
+            tooltip="tilt about the plane's column axis",
+        )
+        self.snap = PushButton(
+            text="Snap to standard plane", tooltip="back to the standard plane through the head"
+        )
+        self.extract = PushButton(
+            text="Extract view",
+            tooltip="the 2D view at this plane as a new layer ('axial (extracted)'); "
+            "no layer you opened is changed",
+        )
         self.info = Label(value="")
         self.extend(
             [

@@ -31,7 +31,7 @@ from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
 from ..state import state_of
 from .docks import fit_dock
 from .export_box import ExportBox
-from .jobs import JobPanel, layer_list_events, progress_bar, watch
+from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, layer_kind, made_by, truth_mask
 from .model_box import ModelBox
 from .model_card import SAMPLES_BASE, samples_tip
@@ -75,11 +75,11 @@ class ReconstructWidget(JobPanel, Container):
         self.run_button = PushButton(
             text="Reconstruct", tooltip="reconstruct the skull from the assigned views"
         )
-        self.cancel = PushButton(text="Cancel", enabled=False)
+        self.cancel = PushButton(text="Cancel", enabled=False, tooltip=CANCEL_TIP)
         self.progress = progress_bar(label="progress")
         self.readout = Label(value="")
         self.readout.native.setWordWrap(True)
-        self.export = ExportBox(state)
+        self.export = ExportBox(state, napari_viewer)
         settings = Container(
             widgets=[
                 self.truth,
@@ -117,6 +117,7 @@ class ReconstructWidget(JobPanel, Container):
         watch(self, [state.result_changed], self._on_shown)
         watch(self, [state.truth_changed], self._show_truth)
         self.stop_on_close()
+        self.wait_for_model(self.run_button)
         fit_dock(self)  # one tabbed column that fits the screen
 
     @property

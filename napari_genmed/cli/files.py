@@ -29,8 +29,8 @@ def _cmd_phantom(args) -> int:
     write_scan(scan, args.out, labels_file="labels.nii.gz", description="napari-genmed phantom")
     b = scan.phantom.biometry
     print(
-        f"GA {b.ga_weeks:.1f} w: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, HC {b.hc_mm:.1f} "
-        f"mm -> {args.out}"
+        f"GA {b.ga_weeks:.1f} weeks: BPD {b.bpd_mm:.1f} mm, OFD {b.ofd_mm:.1f} mm, "
+        f"HC {b.hc_mm:.1f} mm -> {args.out}"
     )
     return 0
 

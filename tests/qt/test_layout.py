@@ -73,3 +73,26 @@ def test_every_panel_opens_as_a_tab_and_the_window_fits(viewer, qtbot, tiny_weig
         viewer.screenshot(
             str(artifacts / f"layout_{name.split()[0].lower()}.png"), canvas_only=False
         )
+
+
+def test_every_control_says_what_it_does(viewer):
+    """Every button, box and slider of every panel has a tooltip."""
+    from magicgui.widgets import Container, Label, ProgressBar, PushButton
+    from magicgui.widgets.bases import ValueWidget
+
+    def silent(container, where):
+        for w in container:
+            if isinstance(w, Container):
+                yield from silent(w, where)
+            elif (
+                isinstance(w, (ValueWidget, PushButton))
+                and not isinstance(w, (Label, ProgressBar))
+                and not w.tooltip
+            ):
+                yield f"{where}: {w.label or getattr(w, 'text', '')}"
+
+    missing = []
+    for name in PANELS:
+        _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        missing += list(silent(getattr(panel, "__wrapped__", panel), name))
+    assert not missing, missing

@@ -11,7 +11,8 @@ def test_bundled_card_names_its_stage_and_its_table():
     assert (
         recipe["init_from"] == "runs/tl-net-long/model.safetensors"
     )  # warm-started from TL-net stage 6
-    assert "last training stage" in text and "from the tl-net-long run's weights" in text
+    assert "last training stage" in text and "continued from an earlier training stage" in text
+    assert "run's weights" not in text  # no run folder names a user never saw
     three = next(r for r in table if r["views"] == "3 views")
     assert f"3 views: DC {three['dice']:.3f}" in text
     assert (
@@ -39,9 +40,11 @@ def test_bundled_tl_net_card_names_its_stages():
     model = api.load_model("tl-net", device="cpu")
     text = model_card(model)
     stages = model.card["recipe"]["stage_epochs"]
-    assert f"{' + '.join(map(str, stages))} epochs (autoencoder + image net + joint)" in text
+    names = ("autoencoder", "image net", "joint")
+    trained = [f"{e} epoch{'s' * (e != 1)} {n}" for e, n in zip(stages, names) if e]
+    assert " + ".join(trained) in text and "0 + " not in text  # the stages it ran, by name
     assert (
-        "from the tl-net-long2 run's weights" in text and "kept" not in text
+        "continued from an earlier training stage" in text and "kept" not in text
     )  # stage 8: one joint epoch, the last
 
 
@@ -50,12 +53,12 @@ def test_card_names_where_a_stage_started():
 
     assert (
         _duration({"init_from": "tl-net", "seconds": 120})
-        == " in 2 min, from the bundled tl-net weights (docs/model-card.md)"
+        == " in 2 min, continued from the bundled tl-net weights"
     )
-    assert "from the hirec-cvae-warm run's weights" in _duration(
-        {"init_from": "runs/hirec-cvae-warm/model.safetensors"}
-    )
-    assert "from the old run's weights" in _duration({"init_from": "C:\\runs\\old.safetensors"})
+    for earlier in ("runs/hirec-cvae-warm/model.safetensors", "C:\\runs\\old.safetensors"):
+        assert "continued from an earlier training stage (all stages: docs/model-card.md)" in (
+            _duration({"init_from": earlier})
+        )
     assert _duration({"seconds": 60}) == " in 1 min"
 
 

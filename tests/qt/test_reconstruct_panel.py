@@ -187,6 +187,26 @@ def test_reconstruct_replaces_layers_and_exports(viewer, qtbot, tiny_weights, tm
         )  # same points (STL repeats shared ones)
 
 
+def test_export_never_overwrites_and_names_the_folder(
+    viewer, qtbot, tiny_weights, tmp_path, notes, monkeypatch
+):
+    from napari_genmed._qt.export_box import default_folder
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # a bare name goes home without an opened file
+    panel = _panel(viewer, qtbot, tiny_weights)
+    assert default_folder(viewer) == tmp_path  # the sample is no file
+    panel.run()
+    _wait(qtbot, panel)
+    mine = tmp_path / "skull_reconstruction.nii.gz"
+    mine.write_bytes(b"the user's own file")
+    first = panel.export.export_volume()  # the default bare name
+    assert first == tmp_path / "skull_reconstruction (2).nii.gz" and first.exists()
+    assert mine.read_bytes() == b"the user's own file"
+    assert any(str(first) in n and "exists and was kept" in n for n in notes)
+    again = panel.export.export_volume()  # its own file: written again, in place
+    assert again == first and not (tmp_path / "skull_reconstruction (3).nii.gz").exists()
+
+
 def test_cancel_stops_and_leaves_no_layers(viewer, qtbot, tiny_weights):
     panel = _panel(viewer, qtbot, tiny_weights)
     before = [layer.name for layer in viewer.layers]
@@ -261,3 +281,16 @@ def test_a_result_never_replaces_a_layer_the_user_opened(viewer, qtbot, tiny_wei
     assert "reconstructed skull" in panel.truth.choices  # the user's labels can be a truth
     assert "reconstructed skull (2)" not in panel.truth.choices  # the product's cannot
     assert len([n for n in viewer.layers if n.name.startswith("reconstructed skull")]) == 2
+
+
+def test_reconstruct_waits_for_a_model_and_says_so(viewer, qtbot, tiny_weights):
+    from napari_genmed._qt.model_box import FROM_FILE
+
+    _, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Skull reconstruction")
+    panel = getattr(panel, "__wrapped__", panel)
+    assert not panel.run_button.enabled and "load a model first" in panel.run_button.tooltip
+    panel.models.choice.value = FROM_FILE
+    panel.models.file.value = str(tiny_weights)
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.run_button.enabled and "reconstruct the skull" in panel.run_button.tooltip

@@ -137,10 +137,7 @@ def reconstruction_job(
         views, model.config.view_size, model.config.view_pixel_mm
     )  # bad views fail here
     if not mask.any():
-        raise ValueError(
-            f"no views given: pass at least one of {', '.join(VIEW_NAMES)} (the prior alone, "
-            "without views, is api.decode)"
-        )
+        raise ValueError(f"no views given: at least one of {', '.join(VIEW_NAMES)} is needed")
     present = [n for n, k in zip(VIEW_NAMES, mask) if k]
     yield Progress(0, total, "views checked")  # the gate runs in the worker, after this
     plausibility = {}
