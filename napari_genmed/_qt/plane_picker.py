@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
+from qtpy.QtCore import QEvent, QObject
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, standard_pose
 from ..core.tasks.planes import extract_plane, plane_centre
@@ -26,6 +27,19 @@ from .layers import MADE_BY, NONE, layer_kind, made_by, own_layer, own_name, rem
 
 OWNER = "plane picker"  #: the maker of the plane layers and the extracted views
 EXTRACTED = "{view} (extracted)"  #: an extracted view's layer name
+
+
+class _OnShow(QObject):
+    """Calls ``callback`` when the watched widget is shown."""
+
+    def __init__(self, callback):
+        super().__init__()
+        self.callback = callback
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Show:
+            self.callback()
+        return False
 
 
 class PlanePicker(Container):
@@ -107,7 +121,16 @@ class PlanePicker(Container):
         holder = self
         self.native.destroyed.connect(lambda *_: abandon(holder.worker))
         self._refresh_volumes()
+        self._shown_filter = _OnShow(self._on_shown)  # the planes appear with the panel
+        self.native.installEventFilter(self._shown_filter)
         fit_dock(self)  # one tabbed column that fits the screen
+
+    def _on_shown(self):
+        """The panel came into view (opened, or its tab raised): draw the planes of the
+        chosen volume if none are drawn yet, rather than waiting for a slider."""
+        layer = self._layer()
+        if layer is not None and own_layer(self.viewer, "axial plane", OWNER) is None:
+            self.show_planes()
 
     # -- the volume -----------------------------------------------------------
     def _volumes(self, widget=None):

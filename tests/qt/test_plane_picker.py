@@ -16,7 +16,7 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
     viewer.open_sample(PLUGIN, "fetal_head")
     _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
     assert picker.volume.value == "head labels"
-    picker.show_planes()
+    qtbot.waitUntil(lambda: "axial plane" in viewer.layers)  # drawn as the panel shows
     assert set(picker.state.planes) == {
         "axial",
         "sagittal",
