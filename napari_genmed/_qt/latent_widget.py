@@ -14,6 +14,8 @@ latent as JSON, and "condition on views" off for the unconditional prior. Below,
 
 from __future__ import annotations
 
+import contextlib
+
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
@@ -26,7 +28,7 @@ from .jobs import CANCEL_TIP, abandon, progress_bar, start_job, watch
 from .latent_decoder import LatentDecoder
 from .latent_density import LatentDensity
 from .latent_sliders import LatentSliders
-from .layers import truth_mask
+from .layers import assigned_views, truth_mask
 from .results import readout_text, settled, show_reconstruction
 
 
@@ -157,8 +159,12 @@ class LatentWidget(Container):
         cancelled = self.worker is not None and self.worker.abort_requested
         if cancelled or model is not self.state.model:
             return  # cancelled, or another model was loaded meanwhile
+        views = self.state.source_views  # the last reconstruction's views, else the assigned
+        if views is None:
+            with contextlib.suppress(ValueError):
+                views = assigned_views(self.viewer, self.state) or None
         try:
-            self.latent = LatentState(model, directions, self.state.source_views)
+            self.latent = LatentState(model, directions, views)
         except ValueError as exc:  # the last views do not suit this model
             show_info(f"Latent explorer: {exc}; exploring the unconditional prior")
             self.latent = LatentState(model, directions, None)

@@ -62,6 +62,18 @@ def layer_spacing(layer) -> float:
     return float(np.mean(np.asarray(layer.scale)[-2:]))
 
 
+def assigned_views(viewer, state) -> dict:
+    """``{view: (image, pixel mm)}`` of the layers assigned in the viewer's state (what
+    the models take); a ValueError names a slot whose layer is gone."""
+    out = {}
+    for slot, name in state.assigned().items():
+        if name not in viewer.layers:
+            raise ValueError(f"the layer assigned to {slot} ({name!r}) is gone")
+        image = layer_image(viewer.layers[name])
+        out[slot] = (np.asarray(image), float(state.pixel_mm[slot]))
+    return out
+
+
 def view_index(layer, row: float, col: float) -> tuple:
     """The data index of pixel (row, col) of a view layer."""
     k, r, c = layer.metadata["view_axes"]

@@ -18,7 +18,7 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButto
 
 from ..core.sim.geometry import VIEW_NAMES
 from .jobs import layer_list_events, watch
-from .layers import NONE, is_view_layer, layer_image, layer_spacing
+from .layers import NONE, assigned_views, is_view_layer, layer_image, layer_spacing
 
 COLOURS = {"plausible": "#5fbf5f", "doubtful": "#e0a030", "not a fetal head plane": "#e05050"}
 
@@ -151,10 +151,4 @@ class ViewsBox(Container):
 
     def views(self) -> dict:
         """``{view: (image, pixel mm)}`` of the assigned layers (what the models take)."""
-        out = {}
-        for slot, name in self.state.assigned().items():
-            if name not in self.viewer.layers:
-                raise ValueError(f"the layer assigned to {slot} ({name!r}) is gone")
-            image = layer_image(self.viewer.layers[name])
-            out[slot] = (np.asarray(image), float(self.state.pixel_mm[slot]))
-        return out
+        return assigned_views(self.viewer, self.state)

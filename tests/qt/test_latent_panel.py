@@ -7,8 +7,8 @@ import numpy as np
 from .helpers import PLUGIN, reconstruction_panel, wait_job
 
 
-def explorer(viewer, qtbot, weights, reconstruct=True):
-    recon = reconstruction_panel(viewer, qtbot, weights)
+def explorer(viewer, qtbot, weights, reconstruct=True, assign=True):
+    recon = reconstruction_panel(viewer, qtbot, weights, assign=assign)
     if reconstruct:
         recon.run()
         wait_job(qtbot, recon)
@@ -138,8 +138,14 @@ def test_unconditional_prior_and_a_new_reconstruction(viewer, qtbot, tiny_weight
     assert np.array_equal(panel.latent.decode(), viewer.layers["skull probability"].data)
 
 
-def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
+def test_before_a_reconstruction_it_explores_the_assigned_views(viewer, qtbot, tiny_weights):
     recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False)
+    assert set(panel.latent.views) == {"axial", "sagittal", "coronal"}
+    assert panel.latent.condition_on_views and "conditioned on axial" in panel.info.value
+
+
+def test_without_views_it_explores_the_prior(viewer, qtbot, tiny_weights):
+    recon, panel = explorer(viewer, qtbot, tiny_weights, reconstruct=False, assign=False)
     assert panel.latent.views is None and not panel.on_views.enabled
     assert (
         "skull probability" not in viewer.layers and panel.decoder.decodes == 0
