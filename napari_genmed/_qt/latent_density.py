@@ -144,7 +144,8 @@ class LatentDensity(Container):
             self.compute()
 
     def _show_map(self, logp: np.ndarray):
-        if self.place is None or own_layer(self.viewer, IMAGE, OWNER) is None:
+        new = self.place is None or own_layer(self.viewer, IMAGE, OWNER) is None
+        if new:
             self.place = MapPlace.beside(self.viewer)
         self.logp = logp
         i, j = self.dims
@@ -159,6 +160,8 @@ class LatentDensity(Container):
         }
         set_layer(self.viewer, logp, kwargs, "image", OWNER)
         self.mark()
+        if new and self.viewer.dims.ndisplay == 3:
+            self.viewer.reset_view()  # the map beside the head: the camera takes both in
 
     def redraw(self):
         """After every move: mark the current latent and schedule the map to follow."""

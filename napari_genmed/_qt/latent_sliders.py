@@ -17,6 +17,31 @@ from qtpy.QtWidgets import QScrollArea
 from ..core.tasks.latent import SLIDER_RANGE
 from .docks import compact
 
+MOVES_BIOMETRY_MM = 0.5  #: a slider named after a biometry moves it at least this much
+
+
+def slider_label(directions, dim: int) -> str:
+    """``"HC z14"``: the biometry the dimension moves most with the three views (at
+    least :data:`MOVES_BIOMETRY_MM` from -2 to +2 sigma), else ``"shape z14"`` (it
+    changes the skull without moving BPD, OFD or HC)."""
+    most = directions.moves_most(dim)
+    what = most[0] if most is not None and most[1] >= MOVES_BIOMETRY_MM else "shape"
+    return f"{what} z{dim}"
+
+
+def slider_tip(directions, dim: int, rank: int) -> str:
+    """What the slider changes, measured (the ranking's numbers)."""
+    parts = [f"rank {rank + 1}: moves {directions.effect[dim]:.0f} voxels of skull"]
+    if directions.effect_views:
+        parts = [
+            f"rank {rank + 1}: moves {directions.effect_views[dim]:.0f} voxels of skull with "
+            f"three views, {directions.effect_prior[dim]:.0f} under the prior (no views)"
+        ]
+    if dim < len(directions.biometry) and np.isfinite(directions.biometry[dim]).any():
+        bpd, ofd, hc = directions.biometry[dim]
+        parts.append(f"with three views BPD {bpd:.1f}, OFD {ofd:.1f}, HC {hc:.1f} mm")
+    return "; ".join(parts) + " (for -2 to +2 sigma)"
+
 
 class LatentSliders(Container):
     moved = Signal(int, float)  #: (dimension, value in sigma)
@@ -72,10 +97,8 @@ class LatentSliders(Container):
                     min=-SLIDER_RANGE,
                     max=SLIDER_RANGE,
                     step=0.05,
-                    label=f"z{dim}",
-                    tooltip=f"rank {rank[dim] + 1}: moves {directions.effect[dim]:.0f} voxels of "
-                    "skull "
-                    "for -2 to +2 sigma",
+                    label=slider_label(directions, dim),
+                    tooltip=slider_tip(directions, dim, rank[dim]),
                 )
                 slider.changed.connect(lambda v, dim=dim: self.moved.emit(dim, float(v)))
                 self.sliders[dim] = slider

@@ -40,12 +40,9 @@ def reconstruction_panel(viewer, qtbot, weights, assign: bool = True):
     return panel
 
 
-def click_world(viewer, world, qtbot=None):
-    """Click (press and release, no drag) on the canvas pixel where world point
-    ``world`` (all world axes) shows, through vispy's mouse events as a user's click
-    would arrive: napari turns the pixel back into a world position and view ray."""
+def canvas_pixel(viewer, world):
+    """The canvas pixel (x, y) where world point ``world`` (all world axes) shows."""
     import numpy as np
-    from qtpy.QtWidgets import QApplication
 
     canvas = viewer.window._qt_viewer.canvas
     displayed = list(viewer.dims.displayed)
@@ -53,7 +50,17 @@ def click_world(viewer, world, qtbot=None):
         ::-1
     ]  # vispy's scene axes are the displayed world axes, reversed
     px = canvas.view.scene.transform.map(np.r_[scene, np.zeros(3 - len(scene)), 1.0])
-    px = px[:2] / px[3]
+    return px[:2] / px[3]
+
+
+def click_world(viewer, world, qtbot=None):
+    """Click (press and release, no drag) on the canvas pixel where world point
+    ``world`` (all world axes) shows, through vispy's mouse events as a user's click
+    would arrive: napari turns the pixel back into a world position and view ray."""
+    from qtpy.QtWidgets import QApplication
+
+    canvas = viewer.window._qt_viewer.canvas
+    px = canvas_pixel(viewer, world)
     canvas._scene_canvas.events.mouse_press(pos=px, button=1, modifiers=())
     canvas._scene_canvas.events.mouse_release(pos=px, button=1, modifiers=())
     QApplication.processEvents()

@@ -57,11 +57,25 @@ def test_a_slider_updates_the_layers_in_place(viewer, qtbot, tiny_weights):
     after = np.array(viewer.layers["skull probability"].data)
     assert not np.array_equal(after, before)
     assert np.array_equal(after, panel.latent.decode())  # the same latent, bit-identical volume
-    assert [layer.name for layer in viewer.layers] == names  # no layer per move
+    # one layer more, the difference overlay: added (1) and removed (2) voxels
+    assert [layer.name for layer in viewer.layers] == [*names, "latent change"]
+    ref, now = before > recon.threshold.value, after > recon.threshold.value
+    change = viewer.layers["latent change"].data
+    assert np.array_equal(change == 1, now & ~ref) and np.array_equal(change == 2, ref & ~now)
+    panel.sliders.sliders[top].value = -2.5
+    settle(qtbot, panel)
+    assert [layer.name for layer in viewer.layers] == [*names, "latent change"]  # in place
     assert np.array_equal(
-        viewer.layers["reconstructed skull"].data, (after > recon.threshold.value).astype(np.uint8)
+        viewer.layers["reconstructed skull"].data,
+        (panel.latent.decode() > recon.threshold.value).astype(np.uint8),
     )
-    assert panel.readout.value == recon.readout.value != ""
+    assert panel.readout.value.startswith(recon.readout.value) and recon.readout.value != ""
+    assert "vs the point estimate: +" in panel.readout.value
+    # the sliders say what they change, and the panel how much the views leave open
+    label = panel.sliders.sliders[top].label
+    assert label.endswith(f"z{top}") and label.split()[0] in ("BPD", "OFD", "HC", "shape")
+    assert "with three views" in panel.sliders.sliders[top].tooltip
+    assert "three views leave little open" in panel.info.value
 
 
 def test_a_burst_of_moves_ends_in_the_last_state(viewer, qtbot, tiny_weights):

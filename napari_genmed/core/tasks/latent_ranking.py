@@ -24,7 +24,7 @@ from ..progress import Job, Progress, run
 from ..sim.geometry import VIEW_NAMES
 from .latent import _expand, condition_of, condition_of_arrays, decode, prior
 
-DIRECTIONS_VERSION = 2  #: bump when the ranking changes, so old cache entries are ignored
+DIRECTIONS_VERSION = 3  #: bump when the ranking changes, so old cache entries are ignored
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,16 @@ class LatentDirections:
     code_sigma: tuple[float, ...] | None  #: TL-net: the spread of the code (it has no prior)
     fingerprint: str  #: SHA-256 of the weights they were computed for
     n_reference: int
+    effect_views: tuple[float, ...] = ()  #: per dimension, with the three views (mean over heads)
+    effect_prior: tuple[float, ...] = ()  #: per dimension, under the prior (no views)
+    #: per dimension: mean |change| (mm) of BPD, OFD and HC for -2 -> +2 sigma with the three
+    #: views (NaN where a decode is not a closed vault)
+    biometry: tuple[tuple[float, float, float], ...] = ()
+    #: the top dimensions' effect with the axial view alone: how much more moves with fewer
+    #: views ((dimension, voxels) pairs)
+    effect_axial: tuple[tuple[int, float], ...] = ()
+
+    BIOMETRY_KEYS = ("BPD", "OFD", "HC")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +62,20 @@ class LatentDirections:
             else tuple(float(v) for v in d["code_sigma"]),
             fingerprint=str(d["fingerprint"]),
             n_reference=int(d["n_reference"]),
+            effect_views=tuple(float(v) for v in d.get("effect_views", ())),
+            effect_prior=tuple(float(v) for v in d.get("effect_prior", ())),
+            biometry=tuple(tuple(float(x) for x in row) for row in d.get("biometry", ())),
+            effect_axial=tuple((int(k), float(v)) for k, v in d.get("effect_axial", ())),
         )
+
+    def moves_most(self, dim: int) -> tuple[str, float] | None:
+        """The biometry dimension ``dim`` moves most with the three views, and by how
+        much (mm, -2 -> +2 sigma); None when not measured."""
+        if dim >= len(self.biometry) or not np.isfinite(self.biometry[dim]).any():
+            return None
+        row = np.nan_to_num(np.asarray(self.biometry[dim], float), nan=-1.0)
+        k = int(np.argmax(row))
+        return self.BIOMETRY_KEYS[k], float(row[k])
 
     def group_of(self, dim: int) -> str:
         for name, dims in self.groups:
@@ -94,7 +117,8 @@ def cache_dir() -> Path:
 
 
 # -- ranking the dimensions -----------------------------------------------------
-def _reference_conditions(model, n: int):
+def _reference_images(model, n: int) -> np.ndarray:
+    """The three views of the first ``n`` validation heads, ``(n, 3, H, W)``."""
     from ..data.dataset import DatasetConfig, make_subject, subject_seed
 
     c = model.config
@@ -104,9 +128,9 @@ def _reference_conditions(model, n: int):
         view_shape=(c.view_size,) * 2,
         pixel_mm=c.view_pixel_mm,
     )
-    subjects = [make_subject(subject_seed("val", i), data) for i in range(n)]
-    images = np.stack([s["views"] for s in subjects]).astype(np.float32)
-    return condition_of_arrays(model, images, np.ones((n, len(VIEW_NAMES)), np.float32))
+    return np.stack([make_subject(subject_seed("val", i), data)["views"] for i in range(n)]).astype(
+        np.float32
+    )
 
 
 def directions_job(
@@ -126,55 +150,106 @@ def directions_job(
     if found is not None:
         return found
     yield Progress(0, n + 2, "simulating reference heads")
-    conditions = _reference_conditions(model, n)
+    images = _reference_images(model, n)
+    conditions = condition_of_arrays(model, images, np.ones((n, len(VIEW_NAMES)), np.float32))
     code_sigma = None
     if model.kind == "tl-net":
         with torch.no_grad():
             codes = model.prior_mean(conditions).float().cpu().numpy()
         code_sigma = tuple(float(v) for v in np.maximum(codes.std(0), 1e-3))
     dims, chunk = model.latent_dim, max(2, int(chunk) // 2 * 2)  # whole (-, +) pairs per batch
-    with_views = np.zeros(dims)
+    total = n + 3
+    with_views, biometry = np.zeros(dims), []
     for i in range(n):
         message = Progress(
-            1 + i, n + 2, f"ranking the {dims} dimensions on reference head {i + 1} of {n}"
+            1 + i, total, f"ranking the {dims} dimensions on reference head {i + 1} of {n}"
         )
-        with_views += (
-            yield from _effects(model, _index(conditions, i), code_sigma, step, chunk, message)
-        ) / n
-    message = Progress(n + 1, n + 2, f"ranking the {dims} dimensions under the prior")
-    unconditional = yield from _effects(
+        effect_i, bio_i = yield from _effects(
+            model, _index(conditions, i), code_sigma, step, chunk, message, measure_biometry=True
+        )
+        with_views += effect_i / n
+        biometry.append(bio_i)
+    message = Progress(n + 1, total, f"ranking the {dims} dimensions under the prior")
+    unconditional, _ = yield from _effects(
         model, condition_of(model, None), code_sigma, step, chunk, message
     )
     effect = 0.5 * with_views + 0.5 * unconditional
     order = tuple(int(d) for d in np.argsort(-effect, kind="stable"))
+    message = Progress(n + 2, total, "the top dimensions with the axial view alone")
+    top = order[:TOP_AXIAL]
+    axial = np.zeros(len(top))
+    only_axial = np.zeros((n, len(VIEW_NAMES)), np.float32)
+    only_axial[:, 0] = 1.0
+    axial_conditions = condition_of_arrays(model, images, only_axial)
+    for i in range(n):
+        cond = _index(axial_conditions, i)
+        part, _ = yield from _effects(model, cond, code_sigma, step, chunk, message, dims=top)
+        axial += part / n
+    with np.errstate(all="ignore"):
+        bio = np.nanmean(np.abs(np.stack(biometry)), axis=0)  # (dims, 3)
     found = LatentDirections(
-        tuple(float(e) for e in effect), order, latent_groups(model), code_sigma, fp, n
+        tuple(float(e) for e in effect),
+        order,
+        latent_groups(model),
+        code_sigma,
+        fp,
+        n,
+        effect_views=tuple(float(e) for e in with_views),
+        effect_prior=tuple(float(e) for e in unconditional),
+        biometry=tuple(tuple(float(x) for x in row) for row in bio),
+        effect_axial=tuple((int(d), float(e)) for d, e in zip(top, axial)),
     )
     if use_cache:
         _write_cached(path, found)
     return found
 
 
-def _effects(model, condition, code_sigma, step: float, chunk: int, message: Progress):
-    """Per dimension: summed |probability change| between -step and +step sigma
-    around the prior mean of one condition (batched decodes); a job that yields
-    ``message`` after every batch (so Cancel acts within one batch)."""
-    dims = model.latent_dim
+TOP_AXIAL = 3  #: dimensions also measured with the axial view alone (a few: it costs decodes)
+
+
+def _effects(
+    model,
+    condition,
+    code_sigma,
+    step: float,
+    chunk: int,
+    message: Progress,
+    measure_biometry: bool = False,
+    dims=None,
+):
+    """Per dimension (all, or those of ``dims``): summed |probability change| between
+    -step and +step sigma around the prior mean of one condition (batched decodes),
+    and with ``measure_biometry`` the change of BPD, OFD and HC (mm; NaN where a decode
+    is no closed vault); a job that yields ``message`` after every batch (so Cancel
+    acts within one batch)."""
+    from ..metrics.volume_biometry import measure
+
+    picked = list(range(model.latent_dim)) if dims is None else [int(d) for d in dims]
     mean, sigma = prior(model, condition, code_sigma)
-    z = np.repeat(
-        mean, 2 * dims, axis=0
-    )  # rows 2d and 2d + 1: dimension d at -step and +step sigma
-    z[0::2, :] -= np.eye(dims, dtype=np.float32) * step * sigma
-    z[1::2, :] += np.eye(dims, dtype=np.float32) * step * sigma
-    effect = np.zeros(dims)
-    for start in range(0, 2 * dims, chunk):
+    # rows 2k and 2k + 1: dimension picked[k] at -step and +step sigma
+    z = np.repeat(mean, 2 * len(picked), axis=0)
+    unit = np.eye(model.latent_dim, dtype=np.float32)[picked] * step * sigma
+    z[0::2, :] -= unit
+    z[1::2, :] += unit
+    effect = np.zeros(len(picked))
+    bio = np.full((len(picked), 3), np.nan)
+    for start in range(0, 2 * len(picked), chunk):
         part = z[start : start + chunk]
         prob = decode(model, part, _expand(condition, len(part)))
-        effect[start // 2 : (start + len(part)) // 2] = (
-            np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
-        )
+        rows = slice(start // 2, (start + len(part)) // 2)
+        effect[rows] = np.abs(prob[1::2] - prob[0::2]).reshape(len(part) // 2, -1).sum(1)
+        if measure_biometry:
+            for k, (lo, hi) in enumerate(zip(prob[0::2], prob[1::2])):
+                try:
+                    a, b = (
+                        measure(lo, model.config.spacing_mm),
+                        measure(hi, model.config.spacing_mm),
+                    )
+                except ValueError:
+                    continue  # not a closed vault at one end: no biometry change
+                bio[rows.start + k] = [b[key] - a[key] for key in ("bpd_mm", "ofd_mm", "hc_mm")]
         yield message
-    return effect
+    return effect, bio
 
 
 def _index(condition, i: int):

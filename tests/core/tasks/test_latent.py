@@ -52,6 +52,13 @@ def test_directions_rank_every_dimension_and_are_cached(kind, tmp_path):
             "level 3 (coronal)",
         ]
     assert (d.code_sigma is not None) == (kind == "tl-net")
+    # the parts of the ranking the explorer reads out: with views vs prior, the top
+    # dimensions with the axial view alone, and the biometry each dimension moves
+    dims = model.latent_dim
+    assert len(d.effect_views) == len(d.effect_prior) == len(d.biometry) == dims
+    assert np.allclose(d.effect, 0.5 * np.array(d.effect_views) + 0.5 * np.array(d.effect_prior))
+    assert [k for k, _ in d.effect_axial] == list(d.order[:3])
+    assert all(np.isnan(row).all() or np.nanmin(row) >= 0 for row in d.biometry)
     files = list((tmp_path / "cache" / "latent").glob("*.json"))
     assert len(files) == 1
     again = latent_directions(model)
