@@ -65,7 +65,7 @@ def main(argv=None):
     )
     args = p.parse_args(argv)
     viewer = napari.Viewer(title="napari-genmed demo")
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = open_demo(viewer)
     panel = widgets["Skull reconstruction"]
     delay = 1500

@@ -218,14 +218,17 @@ def surface_values(volume: np.ndarray, verts_mm: np.ndarray, spacing_mm: float) 
 TOY_TITLES = (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))
 
 
-def toy_flow_layers(images: dict) -> list[LayerData]:
-    """The teaching flow's three densities side by side (see ``core.flows.toyflow``)."""
-    return [
+def toy_flow_layers(images: dict, origin=(0.0, 0.0)) -> list[LayerData]:
+    """The teaching flow's three densities side by side from world point ``origin``
+    (row, column; see ``core.flows.toyflow``), and their titles above them."""
+    r0, c0 = float(origin[0]), float(origin[1])
+    side = float(np.shape(images["true"])[0])
+    out = [
         (
             images[key],
             {
                 "name": f"toy flow: {title}",
-                "translate": (0.0, 140.0 * k),
+                "translate": (r0, c0 + (side + 12.0) * k),
                 "colormap": "magma",
                 "metadata": {"genmed_toy": key},
             },
@@ -233,6 +236,24 @@ def toy_flow_layers(images: dict) -> list[LayerData]:
         )
         for k, (key, title) in enumerate(TOY_TITLES)
     ]
+    titles = [title for _, title in TOY_TITLES]
+    centres = [[r0 - 8.0, c0 + (side + 12.0) * k + side / 2] for k in range(len(titles))]
+    out.append(
+        (
+            np.asarray(centres),
+            {
+                "name": "toy flow: titles",
+                "features": {"title": titles},
+                "text": {"string": "{title}", "color": "white", "size": 11, "anchor": "center"},
+                "size": 0.1,
+                "face_color": "transparent",
+                "border_width": 0,
+                "metadata": {"genmed_toy": "titles"},
+            },
+            "points",
+        )
+    )
+    return out
 
 
 GENERATED, GENERATED_STD = "generated {view}", "generated {view} std"  #: the layers' names

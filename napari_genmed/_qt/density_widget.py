@@ -25,6 +25,7 @@ from ..layer_data import toy_flow_layers, view_layer
 from ..state import state_of
 from .docks import docked, fit_dock
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
+from .latent_map import MapPlace
 from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
 from .model_box import PATCH_FLOWS, ModelBox
 
@@ -222,7 +223,10 @@ class DensityWidget(JobPanel, Container):
             show_error(f"Cannot load the toy flow: {exc}")
             return None
         images = density_images(flow)
-        add_layers(self.viewer, toy_flow_layers(images), OWNER)
+        # beside everything else (not over the head), the earlier example's layers aside
+        toy = [layer.name for layer in self.viewer.layers if "genmed_toy" in layer.metadata]
+        place = MapPlace.beside(self.viewer, skip=toy)
+        add_layers(self.viewer, toy_flow_layers(images, place.top_left), OWNER)
         self.viewer.dims.ndisplay = 2
         self.viewer.reset_view()
         return images

@@ -138,8 +138,8 @@ def _flow_card(model, recipe: dict, metrics: dict) -> str:
 
 SAMPLES_BASE = (
     "1: the point estimate. More: variants drawn from the model's latent prior; their mean "
-    "is shown and their voxel-wise std becomes the 'skull uncertainty' layer. That layer "
-    "shows where the variants differ, not how much the skull is undetermined"
+    "is shown and their voxel-wise std colours the reconstructed surface (colour bar). The "
+    "colours show where the variants differ, not how much the skull is undetermined"
 )
 
 

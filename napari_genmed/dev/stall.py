@@ -104,7 +104,7 @@ def main(runs: int = 3, samples: int = 64) -> None:
     from ..demo import open_demo
 
     viewer = napari.Viewer(show=True)
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = {k: getattr(w, "__wrapped__", w) for k, w in open_demo(viewer).items()}
     panel = widgets["Skull reconstruction"]
 

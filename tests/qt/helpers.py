@@ -75,3 +75,20 @@ def raise_dock(panel) -> None:
     while dock is not None and not isinstance(dock, QDockWidget):
         dock = dock.parentWidget()
     dock.raise_()
+
+
+def shoot(viewer, qtbot, path) -> None:
+    """Save the window as ``path`` in the display it is in and as ``*_2d.png`` in
+    napari's 2D view (the product turns to 3D for posed views; the 2D shot shows what a
+    user who switches back sees), then restore the display."""
+    from pathlib import Path
+
+    path = Path(path)
+    qtbot.wait(200)
+    viewer.screenshot(str(path), canvas_only=False)
+    ndisplay = viewer.dims.ndisplay
+    viewer.dims.ndisplay = 2
+    qtbot.wait(200)
+    viewer.screenshot(str(path.with_name(f"{path.stem}_2d.png")), canvas_only=False)
+    viewer.dims.ndisplay = ndisplay
+    qtbot.wait(100)

@@ -7,7 +7,7 @@ import pytest
 
 from napari_genmed.core.io.bundled import NAMES
 
-from .helpers import canvas_pixel, click_world, raise_dock
+from .helpers import canvas_pixel, click_world, raise_dock, shoot
 
 
 def _wait(qtbot, owner, timeout=180_000):
@@ -20,7 +20,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     GUI event-loop stall while the reconstruction runs."""
     from napari_genmed.demo import PANELS, open_demo
 
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = open_demo(viewer)
     for panel in PANELS:
         assert any(panel in key for key in viewer.window._dock_widgets)
@@ -47,8 +47,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     assert "colours: std of the skull probability" in panel.readout.value
     viewer.layers["head labels"].visible = False
     raise_dock(panel)
-    qtbot.wait(300)
-    viewer.screenshot(str(artifacts / "uncertainty_surface.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "uncertainty_surface.png")
 
     panel.samples.value = 1
     panel.run()
@@ -58,8 +57,7 @@ def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):
     assert abs(m["bpd_mm"] - 73.5) < 10 and "GA" in panel.readout.value
     assert not viewer.layers["reconstructed surface"].colorbar.visible  # orange again
     raise_dock(panel)
-    qtbot.wait(300)
-    viewer.screenshot(str(artifacts / "workflow_3d.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "workflow_3d.png")
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
@@ -95,7 +93,7 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
 
     from napari_genmed.demo import open_demo
 
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = open_demo(viewer)
     recon = widgets["Skull reconstruction"]
     _wait(qtbot, recon.models)
@@ -184,8 +182,7 @@ def test_latent_explorer_beside_the_skull(viewer, qtbot, artifacts):
     viewer.reset_view()
     raise_dock(latent)
     viewer.layers["head labels"].visible = False
-    qtbot.wait(500)
-    viewer.screenshot(str(artifacts / "latent_explorer.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "latent_explorer.png")
 
 
 def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
@@ -194,7 +191,7 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
 
     from napari_genmed.demo import open_demo
 
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = open_demo(viewer)
     panel = getattr(widgets["Missing views"], "__wrapped__", widgets["Missing views"])
     _wait(qtbot, panel.models)
@@ -211,8 +208,7 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     raise_dock(panel)
     for name in ("head labels", "skull surface", "coronal"):
         viewer.layers[name].visible = False
-    qtbot.wait(500)
-    viewer.screenshot(str(artifacts / "missing_views.png"), canvas_only=False)
+        shoot(viewer, qtbot, artifacts / "missing_views.png")
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
@@ -228,7 +224,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
 
     from napari_genmed.demo import open_demo
 
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     widgets = open_demo(viewer)
     missing = getattr(widgets["Missing views"], "__wrapped__", widgets["Missing views"])
     density = getattr(widgets["Flow density"], "__wrapped__", widgets["Flow density"])
@@ -266,8 +262,7 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
     _wait(qtbot, density)
     viewer.scene.camera.angles = (0.0, 0.0, 90.0)  # face on to the axial plane
     viewer.reset_view()
-    qtbot.wait(500)
-    viewer.screenshot(str(artifacts / "flow_density.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "flow_density.png")
     explorer = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
     qtbot.waitUntil(
         lambda: explorer.worker is None and explorer.latent is not None, timeout=120_000
@@ -287,13 +282,19 @@ def test_flow_density_over_a_generated_view(viewer, qtbot, artifacts):
 
 def test_teaching_example_shows_the_banana(viewer, qtbot):
     """The Flow density panel's teaching example and the matching sample data."""
+    viewer.open_sample("napari-genmed", "fetal_head")
+    head_right = max(layer.extent.world[1][-1] for layer in viewer.layers)
     _, panel = viewer.window.add_plugin_dock_widget("napari-genmed", "Flow density")
     panel = getattr(panel, "__wrapped__", panel)
     images = panel.show_toy()
     names = ["toy flow: base N(0, I)", "toy flow: true banana", "toy flow: learnt by RealNVP"]
     assert all(name in viewer.layers for name in names) and viewer.dims.ndisplay == 2
+    # beside the head, not over it, and titled
+    assert min(viewer.layers[n].extent.world[0][-1] for n in names) > head_right
+    titles = viewer.layers["toy flow: titles"]
+    assert list(titles.features["title"]) == [n.removeprefix("toy flow: ") for n in names]
     true, learnt = images["true"], images["learnt"]
     assert np.abs(true - learnt).sum() / true.sum() < 0.15  # the learnt density is the banana
     count = len(viewer.layers)
     viewer.open_sample("napari-genmed", "toy_flow")
-    assert len(viewer.layers) == count + 3
+    assert len(viewer.layers) == count + 4  # the three densities and their titles

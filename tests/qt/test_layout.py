@@ -7,7 +7,7 @@ import numpy as np
 from napari_genmed._qt.docks import TAB_TITLES
 from napari_genmed.demo import PANELS
 
-from .helpers import PLUGIN, raise_dock
+from .helpers import PLUGIN, raise_dock, shoot
 from .helpers import wait_job as _wait
 
 SCREEN = (1600, 1000)
@@ -70,9 +70,7 @@ def test_every_panel_opens_as_a_tab_and_the_window_fits(viewer, qtbot, tiny_weig
             panel.native.minimumSizeHint().width(),
             panel.root_native_widget.viewport().width(),
         )
-        viewer.screenshot(
-            str(artifacts / f"layout_{name.split()[0].lower()}.png"), canvas_only=False
-        )
+        shoot(viewer, qtbot, artifacts / f"layout_{name.split()[0].lower()}.png")
 
 
 def test_every_control_says_what_it_does(viewer):

@@ -7,12 +7,12 @@ import pytest
 from napari_genmed._qt.layers import view_image, view_index
 from napari_genmed.core.sim.geometry import Pose
 
-from .helpers import PLUGIN
+from .helpers import PLUGIN, shoot
 from .helpers import wait_job as _wait
 
 
 def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     viewer.open_sample(PLUGIN, "fetal_head")
     _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
     assert picker.volume.value == "head labels"
@@ -27,8 +27,7 @@ def test_plane_picker_moves_snaps_and_extracts(viewer, qtbot, artifacts):
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.scene.camera.angles = (150.0, -30.0, 30.0)
-    qtbot.wait(300)
-    viewer.screenshot(str(artifacts / "plane_picker.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "plane_picker.png")
     plane = viewer.layers["axial plane"]
     start = np.array(plane.plane.position)
     picker.view.value = "axial"

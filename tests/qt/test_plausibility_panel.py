@@ -6,7 +6,7 @@ from pydicom.data import get_testdata_file
 
 from napari_genmed.core.io.dicom import read_dicom
 
-from .helpers import raise_dock
+from .helpers import raise_dock, shoot
 from .helpers import reconstruction_panel as _panel
 from .helpers import wait_job as _wait
 
@@ -27,8 +27,7 @@ def test_a_cardiac_echo_is_flagged_and_withholds_biometry(viewer, qtbot, tiny_we
     text = panel.readout.value
     assert "withheld" in text and "BPD" not in text and "axial: " in text, text
     raise_dock(panel)
-    qtbot.wait(200)
-    viewer.screenshot(str(artifacts / "plausibility_flagged.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "plausibility_flagged.png")
     panel.override.value = True
     panel.run()
     _wait(qtbot, panel)

@@ -6,6 +6,8 @@ from napari_genmed._qt.layers import view_image, view_index
 from napari_genmed.core.data.sample import sample_scan
 from napari_genmed.core.sim.geometry import Pose
 
+from .helpers import shoot
+
 
 def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     viewer.open_sample("napari-genmed", "fetal_head")
@@ -29,7 +31,8 @@ def test_sample_opens_with_slices_at_their_poses(viewer, artifacts, qtbot):
     viewer.reset_view()
     viewer.scene.camera.angles = (-30.0, 40.0, 140.0)
     qtbot.wait(200)
-    shot = viewer.screenshot(str(artifacts / "sample_3d.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "sample_3d.png")
+    shot = viewer.screenshot(canvas_only=False)
     assert shot.shape[0] > 300 and shot[..., :3].std() > 10  # something was drawn
 
 
@@ -57,7 +60,7 @@ def _generate(widget, qtbot):
 
 
 def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window._qt_window.resize(1600, 1000)
     _, widget = viewer.window.add_plugin_dock_widget("napari-genmed", "Fetal head phantom")
     widget.ga.value = 22.0
     widget.seed.value = 7
@@ -86,8 +89,7 @@ def test_phantom_panel_generates_and_replaces(viewer, artifacts, qtbot):
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.scene.camera.angles = (150.0, -30.0, 30.0)
-    qtbot.wait(200)
-    viewer.screenshot(str(artifacts / "phantom_panel.png"), canvas_only=False)
+    shoot(viewer, qtbot, artifacts / "phantom_panel.png")
 
 
 def test_phantom_panel_never_replaces_the_opened_sample(viewer, qtbot):
@@ -128,9 +130,8 @@ def test_demo_opens_the_workflow(viewer, artifacts, qtbot):
     assert "skull" in viewer.layers
     for panel in PANELS:
         assert any(panel in key for key in viewer.window._dock_widgets)
-    viewer.window._qt_window.resize(1500, 950)
-    qtbot.wait(300)
-    viewer.screenshot(str(artifacts / "demo.png"), canvas_only=False)
+    viewer.window._qt_window.resize(1600, 1000)
+    shoot(viewer, qtbot, artifacts / "demo.png")
     # the demo's model loads (and the latent ranking they start) end before the viewer closes
     latent = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
     for name in ("Skull reconstruction", "Missing views", "Flow density"):
