@@ -93,7 +93,8 @@ def fit_dock(panel) -> None:
     QTimer.singleShot(0, lambda: _join_tabs(panel))
 
 
-def _dock_of(widget):
+def dock_of(widget):
+    """The QDockWidget holding ``widget``, or None."""
     from qtpy.QtWidgets import QDockWidget
 
     while widget is not None and not isinstance(widget, QDockWidget):
@@ -124,7 +125,7 @@ def _join_tabs(panel) -> None:
     from qtpy.QtWidgets import QDockWidget, QTabBar
 
     try:
-        dock = _dock_of(panel.native)
+        dock = dock_of(panel.native)
     except RuntimeError:  # the panel was closed before it was docked
         return
     if dock is None or dock.isFloating():

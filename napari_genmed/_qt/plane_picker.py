@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QTimer
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, standard_pose
 from ..core.tasks.planes import extract_plane, plane_centre
@@ -27,19 +27,6 @@ from .layers import MADE_BY, NONE, layer_kind, made_by, own_layer, own_name, rem
 
 OWNER = "plane picker"  #: the maker of the plane layers and the extracted views
 EXTRACTED = "{view} (extracted)"  #: an extracted view's layer name
-
-
-class _OnShow(QObject):
-    """Calls ``callback`` when the watched widget is shown."""
-
-    def __init__(self, callback):
-        super().__init__()
-        self.callback = callback
-
-    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.Show:
-            self.callback()
-        return False
 
 
 class PlanePicker(Container):
@@ -121,16 +108,36 @@ class PlanePicker(Container):
         holder = self
         self.native.destroyed.connect(lambda *_: abandon(holder.worker))
         self._refresh_volumes()
-        self._shown_filter = _OnShow(self._on_shown)  # the planes appear with the panel
-        self.native.installEventFilter(self._shown_filter)
+        QTimer.singleShot(0, self._follow_dock)  # the planes show with the panel's tab
         fit_dock(self)  # one tabbed column that fits the screen
 
-    def _on_shown(self):
-        """The panel came into view (opened, or its tab raised): draw the planes of the
-        chosen volume if none are drawn yet, rather than waiting for a slider."""
-        layer = self._layer()
-        if layer is not None and own_layer(self.viewer, "axial plane", OWNER) is None:
+    def _follow_dock(self):
+        """Once docked: the dock's visibility (its tab in front or not) drives the planes'."""
+        from .docks import dock_of
+
+        try:
+            dock = dock_of(self.native)
+        except RuntimeError:  # closed before it was docked
+            return
+        if dock is not None:
+            dock.visibilityChanged.connect(self._on_shown)
+            if dock.isVisible() and not dock.visibleRegion().isEmpty():
+                self._on_shown(True)
+
+    def _on_shown(self, shown: bool):
+        """The panel came into view (opened, or its tab raised): its planes show (drawn
+        now if none are, rather than after a slider moves); it left the front: they
+        hide, so other panels' results are not covered by them."""
+        try:
+            planes = [own_layer(self.viewer, f"{v} plane", OWNER) for v in VIEW_NAMES]
+        except RuntimeError:  # the viewer is closing
+            return
+        if shown and self._layer() is not None and planes[0] is None:
             self.show_planes()
+            return
+        for layer in planes:
+            if layer is not None:
+                layer.visible = shown
 
     # -- the volume -----------------------------------------------------------
     def _volumes(self, widget=None):

@@ -95,3 +95,18 @@ def test_plane_picker_on_an_image_volume(viewer, qtbot):
     _wait(qtbot, picker)
     layer = viewer.layers["coronal (extracted)"]
     assert layer.data.min() >= 0.0 and layer.data.max() <= 1.0 and layer.data.max() > 0.5
+
+
+def test_the_planes_show_with_the_panel_in_front(viewer, qtbot):
+    from .helpers import raise_dock
+
+    viewer.open_sample(PLUGIN, "fetal_head")
+    _, picker = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
+    qtbot.waitUntil(lambda: "axial plane" in viewer.layers)
+    _, other = viewer.window.add_plugin_dock_widget(PLUGIN, "Fetal head phantom")
+    qtbot.wait(50)  # it joins the tabs on the next turn of the event loop
+    raise_dock(other)  # another tab in front: the picker's planes leave the scene
+    qtbot.waitUntil(lambda: not viewer.layers["axial plane"].visible)
+    raise_dock(picker)
+    qtbot.waitUntil(lambda: viewer.layers["axial plane"].visible)
+    assert all(viewer.layers[f"{v} plane"].visible for v in ("sagittal", "coronal"))
