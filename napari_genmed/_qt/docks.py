@@ -18,6 +18,7 @@ PLUGIN = "napari-genmed"
 #: canvas 60% of the window with splitters and frames (the user can still drag the column wider)
 DOCK_WIDTH = 240
 COMBO_CHARS = 6  #: characters a layer combo box shows before it elides
+FILE_BUTTONS = ("Choose file", "Select file", "Choose directory", "Select folder")
 WRAP_PX = 100  #: a label wider than this (or empty, for a readout) wraps
 SCROLLBAR_PX = 16  #: room for the vertical scroll bar beside a panel
 #: the panels' tab texts: short, so that three or four tabs show in the column at once
@@ -79,7 +80,7 @@ def compact(widget) -> None:
     for spin in widget.findChildren(QAbstractSpinBox):  # not as wide as their maximum
         spin.setMinimumWidth(70)
     for button in widget.findChildren(QPushButton):
-        if button.text() == "Choose file":  # magicgui's FileEdit: the edit says what it is
+        if button.text() in FILE_BUTTONS:  # magicgui's FileEdit: the edit says what it is
             button.setText("...")
             button.setToolTip("choose a file")
 

@@ -132,6 +132,10 @@ def test_demo_opens_the_workflow(viewer, artifacts, qtbot):
         assert any(panel in key for key in viewer.window._dock_widgets)
     viewer.window._qt_window.resize(1600, 1000)
     shoot(viewer, qtbot, artifacts / "demo.png")
+    for widget in widgets.values():  # every panel's content fits its column
+        panel = getattr(widget, "__wrapped__", widget)
+        root = panel.root_native_widget
+        assert panel.native.minimumSizeHint().width() <= root.viewport().width() + 1, panel
     # the demo's model loads (and the latent ranking they start) end before the viewer closes
     latent = getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"])
     for name in ("Skull reconstruction", "Missing views", "Flow density"):
