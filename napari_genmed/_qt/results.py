@@ -68,7 +68,7 @@ def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
     def step():
         if _GENERATION.get(id(viewer)) != generation or not pending:
             return  # superseded: the newer call adds what it needs
-        if not hasattr(viewer.window, "_qt_window"):  # the viewer closed meanwhile
+        if _closed(viewer):  # the viewer closed meanwhile
             _PENDING.pop(id(viewer), None)
             return
         t0 = time.perf_counter()
@@ -83,6 +83,14 @@ def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
             QTimer.singleShot(0, step)
 
     QTimer.singleShot(0, step)
+
+
+def _closed(viewer) -> bool:
+    """Whether ``viewer``'s window is gone (napari deletes it on close). Read on the
+    viewer itself, not the proxy napari hands plugins (which warns on private names):
+    napari has no public "closed" flag."""
+    window = getattr(getattr(viewer, "__wrapped__", viewer), "window", None)
+    return window is None or not hasattr(window, "_qt_window")
 
 
 def _colour_bar(layer):
