@@ -94,6 +94,24 @@ def fit_dock(panel) -> None:
     QTimer.singleShot(0, lambda: _join_tabs(panel))
 
 
+def follow_dock(panel, callback) -> None:
+    """Once ``panel`` is docked: ``callback(visible)`` whenever its dock shows or hides
+    (its tab comes to the front or leaves it), and once now if it is in front."""
+    from qtpy.QtCore import QTimer
+
+    def connect():
+        try:
+            dock = dock_of(panel.native)
+        except RuntimeError:  # closed before it was docked
+            return
+        if dock is not None:
+            dock.visibilityChanged.connect(callback)
+            if dock.isVisible() and not dock.visibleRegion().isEmpty():
+                callback(True)
+
+    QTimer.singleShot(0, connect)
+
+
 def dock_of(widget):
     """The QDockWidget holding ``widget``, or None."""
     from qtpy.QtWidgets import QDockWidget

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
 from magicgui.widgets import CheckBox, Container, FileEdit, FloatSlider, Label, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
@@ -26,34 +25,12 @@ from ..core.tasks.latentstate import LatentState
 from ..state import state_of
 from .docks import docked, fit_dock
 from .jobs import CANCEL_TIP, abandon, progress_bar, start_job, watch
+from .latent_change import CHANGE, OWNER, left_open, show_change
 from .latent_decoder import LatentDecoder
-from .latent_density import OWNER as LATENT_OWNER
 from .latent_density import LatentDensity
 from .latent_sliders import LatentSliders
-from .layers import assigned_views, remove_own, set_layer, truth_mask
+from .layers import assigned_views, remove_own, truth_mask
 from .results import readout_text, settled, show_reconstruction
-
-CHANGE = "latent change"  #: the difference overlay's layer
-CHANGE_COLORS = {None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (0.2, 0.9, 0.3, 1), 2: (0.95, 0.2, 0.8, 1)}
-
-
-def left_open(s) -> str:
-    """How much the views leave open, from the ranking: what the top slider moves with
-    these views, with the axial view alone and under the prior (voxels, -2 to +2
-    sigma)."""
-    d = s.directions
-    if not d.effect_views:
-        return ""
-    top = d.order[0]
-    axial = dict(d.effect_axial).get(top)
-    text = (
-        f"The top slider moves about {d.effect_views[top]:.0f} voxels with three views"
-        + (f", {axial:.0f} with the axial view alone" if axial is not None else "")
-        + f" and {d.effect_prior[top]:.0f} under the prior"
-    )
-    if s.condition_on_views and s.views and len(s.views) == 3:
-        text += ": three views leave little open, so little moves"
-    return text + "."
 
 
 def _row(*widgets) -> Container:
@@ -73,12 +50,9 @@ class LatentWidget(Container):
         self.info.native.setWordWrap(True)
         self.progress = progress_bar(visible=False)  # while ranking, not during slider work
         self.cancel = PushButton(text="Cancel", visible=False, tooltip=CANCEL_TIP)
-        self.on_views = CheckBox(
-            value=True,
-            text="condition on views",
-            enabled=False,
-            tooltip="off: the model's unconditional prior (no views)",
-        )
+        tip = "off: the model's unconditional prior (no views)"
+        self.on_views = CheckBox(value=True, text="condition on views", tooltip=tip)
+        self.on_views.enabled = False
         self.sliders = LatentSliders()
         self.reset = PushButton(text="Reset", tooltip="back to the views' point estimate")
         self.random = PushButton(text="Random", tooltip="a latent drawn from the prior, seeded")
@@ -87,15 +61,9 @@ class LatentWidget(Container):
         )
         self.set_a = PushButton(text="Set A", tooltip="remember this latent as A")
         self.set_b = PushButton(text="Set B", tooltip="remember this latent as B")
-        self.t = FloatSlider(
-            value=0.0,
-            min=0.0,
-            max=1.0,
-            step=0.01,
-            label="A -> B",
-            enabled=False,
-            tooltip="interpolate from A (0) to B (1)",
-        )
+        tip = "interpolate from A (0) to B (1)"
+        self.t = FloatSlider(value=0.0, max=1.0, step=0.01, label="A -> B", tooltip=tip)
+        self.t.enabled = False
         self.path = FileEdit(mode="w", filter="*.json", value="latent.json", label="latent file")
         self.save_button = PushButton(text="Save latent", tooltip="the latent as JSON")
         self.load_button = PushButton(text="Load latent", tooltip="a latent saved for this model")
@@ -201,7 +169,7 @@ class LatentWidget(Container):
         self._describe()  # nothing is decoded until a control moves: the layers keep the result
         result = self.state.result
         self.readout.value = readout_text(result, self.state.truth) if result is not None else ""
-        self._reference()
+        self.reference = None if result is None else result.probability  # the point estimate
         self.state.set_latent(self.latent)
 
     def _describe(self):
@@ -213,36 +181,6 @@ class LatentWidget(Container):
         self.info.value = (
             f"<b>{s.model.kind}</b>: {s.dims}-D latent, {what}. "
             "Sliders in prior sigma around the point estimate. " + left_open(s)
-        )
-
-    def _reference(self):
-        """The point estimate the difference overlay compares with: the reconstruction
-        on screen when it is this latent's (set on binding and on each reconstruction)."""
-        result = self.state.result
-        self.reference = None if result is None else result.probability
-
-    def _show_change(self, result):
-        """The "latent change" labels: voxels the current latent adds to (1, green) or
-        removes from (2, magenta) the point estimate's skull at the threshold."""
-        if self.reference is None or self.reference.shape != result.probability.shape:
-            return ""
-        ref = self.reference > result.threshold
-        now = result.probability > result.threshold
-        change = np.zeros(now.shape, np.uint8)
-        change[now & ~ref], change[ref & ~now] = 1, 2
-        kwargs = {
-            "name": CHANGE,
-            "scale": (result.spacing_mm,) * 3,
-            "colormap": CHANGE_COLORS,
-            "opacity": 0.9,
-            "blending": "translucent",
-            "metadata": {"genmed_latent_change": True},
-        }
-        set_layer(self.viewer, change, kwargs, "labels", LATENT_OWNER)
-        added, removed = int((change == 1).sum()), int((change == 2).sum())
-        return (
-            f"vs the point estimate: +{added} voxels (green), -{removed} (magenta) of "
-            f"{int(ref.sum())}"
         )
 
     def _enable(self, on: bool):
@@ -298,7 +236,7 @@ class LatentWidget(Container):
         self._describe()
         self.readout.value = readout_text(result, self.state.truth)
         self.reference = result.probability
-        remove_own(self.viewer, CHANGE, LATENT_OWNER)  # at the point estimate: no change
+        remove_own(self.viewer, CHANGE, OWNER)  # at the point estimate: no change
         self.decoder.supersede()  # the reconstruction on screen is this point estimate
         self.state.set_latent(self.latent)
 
@@ -322,7 +260,7 @@ class LatentWidget(Container):
             result = result.judged(shown.plausibility, shown.override)
         if show_reconstruction(self.viewer, result, partial=not complete):
             self.state.show(result, partial=not complete)
-        change = self._show_change(result)
+        change = show_change(self.viewer, self.reference, result)  # against the point estimate
         if complete:
             self.readout.value = readout_text(result, self.state.truth) + (
                 f"<br>{change}" if change else ""

@@ -15,18 +15,24 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QTimer
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, adjusted_pose, standard_pose
 from ..core.tasks.planes import extract_plane, plane_centre
 from ..layer_data import view_layer
 from ..state import state_of
-from .docks import fit_dock
+from .docks import fit_dock, follow_dock
 from .jobs import abandon, layer_list_events, start_job, watch
 from .layers import MADE_BY, NONE, layer_kind, made_by, own_layer, own_name, remove_own, set_layer
 
 OWNER = "plane picker"  #: the maker of the plane layers and the extracted views
 EXTRACTED = "{view} (extracted)"  #: an extracted view's layer name
+
+
+PLACEMENT_SLIDERS = (
+    (50.0, "position (mm)", "along the plane's normal from the standard plane (or shift-drag it)"),
+    (45.0, "tilt 1 (deg)", "tilt about the plane's row axis"),
+    (45.0, "tilt 2 (deg)", "tilt about the plane's column axis"),
+)  #: (range either side, label, tooltip) of the offset and the two tilts
 
 
 class PlanePicker(Container):
@@ -40,41 +46,13 @@ class PlanePicker(Container):
         self._syncing = False
         self._centre_cache = (None, None)
         self._planes_of = None  # the volume layer the plane layers show
-        self.volume = ComboBox(
-            choices=self._volumes,
-            label="volume",
-            tooltip="the 3D volume the planes cut: a label volume gives simulated "
-            "ultrasound, an image volume its resampled intensities",
-        )
-        self.view = ComboBox(
-            choices=list(VIEW_NAMES),
-            value="axial",
-            label="plane",
-            tooltip="the standard plane the sliders below move",
-        )
-        self.offset = FloatSlider(
-            value=0.0,
-            min=-50.0,
-            max=50.0,
-            step=0.5,
-            label="position (mm)",
-            tooltip="along the plane's normal from the standard plane (or shift-drag it in 3D)",
-        )
-        self.tilt_a = FloatSlider(
-            value=0.0,
-            min=-45.0,
-            max=45.0,
-            step=0.5,
-            label="tilt 1 (deg)",
-            tooltip="tilt about the plane's row axis",
-        )
-        self.tilt_b = FloatSlider(
-            value=0.0,
-            min=-45.0,
-            max=45.0,
-            step=0.5,
-            label="tilt 2 (deg)",
-            tooltip="tilt about the plane's column axis",
+        tip = "the 3D volume the planes cut (labels: simulated ultrasound; image: resampled)"
+        self.volume = ComboBox(choices=self._volumes, label="volume", tooltip=tip)
+        tip = "the standard plane the sliders below move"
+        self.view = ComboBox(choices=list(VIEW_NAMES), value="axial", label="plane", tooltip=tip)
+        self.offset, self.tilt_a, self.tilt_b = (
+            FloatSlider(value=0.0, min=-span, max=span, step=0.5, label=label, tooltip=tip)
+            for span, label, tip in PLACEMENT_SLIDERS
         )
         self.snap = PushButton(
             text="Snap to standard plane", tooltip="back to the standard plane through the head"
@@ -85,18 +63,8 @@ class PlanePicker(Container):
             "no layer you opened is changed",
         )
         self.info = Label(value="")
-        self.extend(
-            [
-                self.volume,
-                self.view,
-                self.offset,
-                self.tilt_a,
-                self.tilt_b,
-                self.snap,
-                self.extract,
-                self.info,
-            ]
-        )
+        self.extend([self.volume, self.view, self.offset, self.tilt_a, self.tilt_b])
+        self.extend([self.snap, self.extract, self.info])
         for w in (self.offset, self.tilt_a, self.tilt_b):
             w.changed.connect(self._on_slider)
         self.view.changed.connect(self._on_view)
@@ -108,21 +76,8 @@ class PlanePicker(Container):
         holder = self
         self.native.destroyed.connect(lambda *_: abandon(holder.worker))
         self._refresh_volumes()
-        QTimer.singleShot(0, self._follow_dock)  # the planes show with the panel's tab
+        follow_dock(self, self._on_shown)  # the planes show with the panel's tab
         fit_dock(self)  # one tabbed column that fits the screen
-
-    def _follow_dock(self):
-        """Once docked: the dock's visibility (its tab in front or not) drives the planes'."""
-        from .docks import dock_of
-
-        try:
-            dock = dock_of(self.native)
-        except RuntimeError:  # closed before it was docked
-            return
-        if dock is not None:
-            dock.visibilityChanged.connect(self._on_shown)
-            if dock.isVisible() and not dock.visibleRegion().isEmpty():
-                self._on_shown(True)
 
     def _on_shown(self, shown: bool):
         """The panel came into view (opened, or its tab raised): its planes show (drawn
