@@ -13,7 +13,7 @@ import time
 
 from napari.utils.notifications import show_error
 
-from ..layer_data import MASK, RESULT_LAYERS, SURFACE, reconstruction_layers
+from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY_UNITS, reconstruction_layers
 from .layers import layer_kind, own_layer, remove_own, set_layer
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
@@ -150,7 +150,7 @@ def describes(result, truth: str | None = None) -> str:
         f"{result.threshold:.2f}, {result.model_kind} from {views}"
     )
     if result.uncertainty is not None and result.surface is not None:
-        what += "; its colours: std of the skull probability over the samples (colour bar)"
+        what += f"; its colours: {UNCERTAINTY_UNITS} (colour bar)"
     if truth and "dice" in result.measurements:
         what += f"; truth: <b>{truth}</b>"
     return what
