@@ -10,6 +10,8 @@ turn of the event loop, so the GUI never blocks for all of them together.
 from __future__ import annotations
 
 import time
+import weakref
+from dataclasses import dataclass, field
 
 from napari.utils.notifications import show_error
 
@@ -27,9 +29,11 @@ def show_reconstruction(viewer, r, partial: bool = False) -> bool:
     adds still queued, so old data never lands after new. On failure no mix of old
     and new layers is left (all result layers go) and False is returned."""
     t0 = time.perf_counter()
-    generation = _GENERATION[id(viewer)] = _GENERATION.get(id(viewer), 0) + 1
-    _PENDING.pop(id(viewer), None)  # superseded adds
-    BLOCKS[id(viewer)] = blocks = []
+    q = _queue(viewer)
+    q.generation += 1
+    generation = q.generation
+    q.pending = []  # superseded adds
+    q.blocks = blocks = []
     layers = reconstruction_layers(r)
     pending = []
     try:
@@ -48,28 +52,52 @@ def show_reconstruction(viewer, r, partial: bool = False) -> bool:
     return True
 
 
-_GENERATION: dict[int, int] = {}  #: per viewer: the newest show_reconstruction call
-_PENDING: dict[int, list] = {}  #: per viewer: the layers still to be added
-#: per viewer: how long each turn of the newest show_reconstruction blocked the GUI (ms;
-#: napari's own work for the layers included, the paint that follows not)
-BLOCKS: dict[int, list] = {}
+@dataclass
+class _Queue:
+    """One viewer's result layers in flight."""
+
+    generation: int = 0  #: the newest show_reconstruction call
+    pending: list = field(default_factory=list)  #: the layers still to be added
+    #: how long each turn of the newest call blocked the GUI (ms; napari's own work for
+    #: the layers included, the paint that follows not)
+    blocks: list = field(default_factory=list)
+
+
+_QUEUES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _queue(viewer) -> _Queue:
+    """The queue of ``viewer`` itself: napari hands each panel its own proxy of the
+    viewer, and all of them must see one queue (as :func:`~..state.state_of`)."""
+    real = getattr(viewer, "__wrapped__", viewer)
+    q = _QUEUES.get(real)
+    if q is None:
+        q = _QUEUES[real] = _Queue()
+    return q
 
 
 def settled(viewer) -> bool:
-    """Whether every result layer :func:`show_reconstruction` queued is on screen."""
-    return not _PENDING.get(id(viewer))
+    """Whether every result layer :func:`show_reconstruction` queued, from any panel,
+    is on screen."""
+    return not _queue(viewer).pending
+
+
+def blocks(viewer) -> list[float]:
+    """How long each turn of the newest :func:`show_reconstruction` blocked (ms)."""
+    return list(_queue(viewer).blocks)
 
 
 def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
     from qtpy.QtCore import QTimer
 
-    _PENDING[id(viewer)] = pending
+    q = _queue(viewer)
+    q.pending = pending
 
     def step():
-        if _GENERATION.get(id(viewer)) != generation or not pending:
+        if q.generation != generation or not pending:
             return  # superseded: the newer call adds what it needs
         if _closed(viewer):  # the viewer closed meanwhile
-            _PENDING.pop(id(viewer), None)
+            pending.clear()
             return
         t0 = time.perf_counter()
         data, kwargs, kind = pending.pop(0)
@@ -101,8 +129,9 @@ def _colour_bar(layer):
 
 
 def _failed(viewer, exc) -> bool:
-    _GENERATION[id(viewer)] = _GENERATION.get(id(viewer), 0) + 1  # nothing queued lands
-    _PENDING.pop(id(viewer), None)
+    q = _queue(viewer)
+    q.generation += 1  # nothing queued lands
+    q.pending = []
     for name in RESULT_LAYERS:
         remove_own(viewer, name, OWNER)
     show_error(f"Could not show the reconstruction: {exc}")

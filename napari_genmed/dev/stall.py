@@ -68,7 +68,7 @@ def reconstruction_stall(
     )
     pump(lambda: panel.worker is None, timeout_s)
     # then the result goes on screen (layers updated in place or added one per turn)
-    from .._qt.results import BLOCKS, settled
+    from .._qt.results import blocks, settled
 
     showing: list[float] = []
     state.update(running=False, last=time.perf_counter())
@@ -89,7 +89,7 @@ def reconstruction_stall(
         "max_ms": float(g.max()),
         "p99_ms": float(np.percentile(g, 99)),
         "show_max_ms": float(shown.max()),
-        "show_blocks_ms": [round(b, 1) for b in BLOCKS.get(id(panel.viewer), [])],
+        "show_blocks_ms": [round(b, 1) for b in blocks(panel.viewer)],
         "ticks": int(g.size),
         "seconds": time.perf_counter() - t0,
         "samples": int(samples),

@@ -7,11 +7,11 @@ import pytest
 
 from napari_genmed.core.io.bundled import NAMES
 
-from .helpers import canvas_pixel, click_world, raise_dock, shoot
+from .helpers import canvas_pixel, click_world, raise_dock, shoot, wait_job
 
 
 def _wait(qtbot, owner, timeout=180_000):
-    qtbot.waitUntil(lambda: owner.worker is None, timeout=timeout)
+    wait_job(qtbot, owner, timeout)  # the job and the result layers it queued
 
 
 def test_demo_one_click_reconstruction(viewer, qtbot, artifacts):

@@ -294,3 +294,24 @@ def test_reconstruct_waits_for_a_model_and_says_so(viewer, qtbot, tiny_weights):
     panel.models.start_loading()
     _wait(qtbot, panel.models)
     assert panel.run_button.enabled and "reconstruct the skull" in panel.run_button.tooltip
+
+
+def test_every_panel_sees_the_result_layers_still_in_flight(viewer, qtbot, tiny_weights):
+    """napari hands each panel its own proxy of the viewer: a result one panel queued
+    is "not settled" for every other panel until its layers are all added."""
+    from napari_genmed._qt.results import settled, show_reconstruction
+    from napari_genmed.layer_data import RESULT_LAYERS
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    _, other = viewer.window.add_plugin_dock_widget(PLUGIN, "Plane picker")
+    other = getattr(other, "__wrapped__", other)
+    assert other.viewer is not panel.viewer  # two proxies of one viewer
+    panel.run()
+    _wait(qtbot, panel)
+    for name in RESULT_LAYERS:
+        if name in viewer.layers:
+            viewer.layers.remove(name)
+    assert show_reconstruction(panel.viewer, panel.result)  # queued, nothing added yet
+    assert not settled(other.viewer) and not settled(viewer)
+    qtbot.waitUntil(lambda: settled(other.viewer), timeout=30_000)
+    assert {"skull probability", "reconstructed skull"} <= {layer.name for layer in viewer.layers}
