@@ -1,9 +1,10 @@
 """``genmed check``: the plane gate's verdict on image files, without the GUI.
 
-Each file (DICOM, PNG or TIFF; a cine DICOM frame by frame, or ``--frame N``) is read
-by the product's own readers, with its pixel spacing, and judged as the ``--slot`` it
-is meant to be (or against the plane it fits best). The exit status is 1 when any
-image is not a fetal head plane, so scripts can stop on it.
+Each file (DICOM, PNG, TIFF or a NIfTI slice; a cine DICOM frame by frame, or
+``--frame N``) is read by the product's own readers, with its pixel spacing, cropped to
+its ultrasound region and with drawn-on marks filled (:mod:`~..core.io.acquired`), and
+judged as the ``--slot`` it is meant to be (or against the plane it fits best). The
+exit status is 1 when any image is not a fetal head plane, so scripts can stop on it.
 """
 
 from __future__ import annotations
@@ -13,19 +14,13 @@ from pathlib import Path
 
 
 def _frames(path: Path, frame: int | None):
-    from ..core.io.dicom import read_dicom
-    from ..core.io.frames import read_frame
+    """``(frame, image, pixel mm)`` of the file's frames (or of frame ``frame``) as the
+    models take them: cropped to the ultrasound region, drawn-on marks filled."""
+    from ..core.io.acquired import read_acquisition, view_of
 
-    image = read_dicom(path) if path.suffix.lower() in (".dcm", ".dicom") else read_frame(path)
-    data = image.data if image.data.ndim == 3 else image.data[None]
-    if frame is not None:
-        if not 0 <= frame < len(data):
-            raise ValueError(f"{path.name} has {len(data)} frame(s); there is no frame {frame}")
-        indices = [frame]
-    else:
-        indices = range(len(data))
-    mm = float(sum(image.pixel_spacing_mm) / 2)
-    return [(k, data[k], mm) for k in indices]
+    acq = read_acquisition(path)
+    indices = [frame] if frame is not None else range(acq.n_frames)
+    return [(k, *view_of(acq, k)) for k in indices]
 
 
 def _cmd_check(args) -> int:

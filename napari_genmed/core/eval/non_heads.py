@@ -64,7 +64,7 @@ ULTRASOUND_FILES = (
 def real_ultrasound() -> list[tuple[str, np.ndarray, float]]:
     import pydicom.data
 
-    from ..io.dicom import read_dicom
+    from ..io.acquired import read_acquisition, view_of
 
     base, out = os.path.dirname(pydicom.data.__file__), []
     found = {f: os.path.join(r, f) for r, _, fs in os.walk(base) for f in fs}
@@ -72,12 +72,11 @@ def real_ultrasound() -> list[tuple[str, np.ndarray, float]]:
         if name not in found:
             continue
         try:
-            image = read_dicom(found[name])
+            acq = read_acquisition(found[name])
         except ValueError:  # a codec this installation lacks (JPEG 2000): not an input
             continue
-        frames = image.data if image.data.ndim == 3 else image.data[None]
-        mm = float(np.mean(image.pixel_spacing_mm))
-        out += [(f"{name} frame {k}", f, mm) for k, f in enumerate(frames)]
+        for k in range(acq.n_frames):  # as the product takes them: cropped, marks filled
+            out.append((f"{name} frame {k}", *view_of(acq, k)))
     return out
 
 

@@ -11,6 +11,14 @@ region calibration (``SequenceOfUltrasoundRegions``: the first region whose phys
 units are cm in both directions, ``PhysicalDeltaY/X`` x 10), ``PixelSpacing``,
 ``ImagerPixelSpacing``, else (1, 1) with a warning.
 
+The same calibrated region gives the image's ultrasound area (``RegionLocationMinX0``
+... ``MaxY1``, inclusive pixel bounds) as :attr:`DicomImage.region`, the box outside
+which a scanner draws its menus and labels; a region that does not lie inside the
+stored pixels (a file resampled after calibration) is not cropped to, with a warning.
+:attr:`DicomImage.overlay` marks pixels that are drawn on the image, not echoes:
+colour (chroma ``max(R,G,B) - min(R,G,B)`` above :data:`CHROMA_OVERLAY`: colour
+Doppler, colour bars, coloured markers) and the DICOM overlay planes (60xx,3000).
+
 The declared pixel size is checked against a cap and against the length of the stored
 ``PixelData`` *before* decoding; every problem is a ``ValueError`` naming the file.
 """
@@ -32,6 +40,10 @@ DEFAULT_MAX_BYTES = 1 << 30  #: 1 GiB of declared pixel data at most
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)  #: BT.601 weights
 _CM_UNITS = 3  #: PhysicalUnitsX/YDirection code for centimetres
 _PIXEL_DATA = 0x7FE00010
+#: chroma (0-1) above which a pixel of a colour image is an overlay, not an echo: gray
+#: echoes decoded from YBR/JPEG keep a chroma below about 0.05, Doppler colour and
+#: coloured markers are far above
+CHROMA_OVERLAY = 0.15
 
 
 class _BadFile(ValueError):
@@ -47,6 +59,10 @@ class DicomImage:
     modality: str  #: e.g. "US"
     metadata: dict[str, str] = field(default_factory=dict)  #: harmless header strings
     warnings: list[str] = field(default_factory=list)
+    #: the calibrated ultrasound area, (row0, col0, row1, col1) with exclusive ends, or None
+    region: tuple[int, int, int, int] | None = None
+    #: bool, the shape of ``data``: pixels drawn on the image (colour, overlay planes), or None
+    overlay: np.ndarray | None = None
 
 
 def _positive(values: object, n: int) -> tuple[float, ...] | None:
@@ -60,8 +76,8 @@ def _positive(values: object, n: int) -> tuple[float, ...] | None:
     return out
 
 
-def _spacing(ds: pydicom.Dataset) -> tuple[tuple[float, float] | None, str]:
-    """(row, col) spacing in mm and where it came from; None when nothing usable."""
+def _calibrated_region(ds: pydicom.Dataset):
+    """The first ultrasound region calibrated in cm both ways, and its (row, col) mm."""
     for region in ds.get("SequenceOfUltrasoundRegions", None) or []:
         if (
             region.get("PhysicalUnitsXDirection") == _CM_UNITS
@@ -69,7 +85,61 @@ def _spacing(ds: pydicom.Dataset) -> tuple[tuple[float, float] | None, str]:
         ):
             delta = _positive((region.get("PhysicalDeltaY"), region.get("PhysicalDeltaX")), 2)
             if delta is not None:
-                return (delta[0] * 10.0, delta[1] * 10.0), "ultrasound region calibration"
+                return region, (delta[0] * 10.0, delta[1] * 10.0)
+    return None, None
+
+
+def _region_box(path: Path, ds: pydicom.Dataset, shape: tuple[int, int], warnings: list):
+    """The calibrated region's box (row0, col0, row1, col1), ends exclusive, when it
+    lies inside the ``shape`` (rows, cols) pixels; None (with a warning) otherwise."""
+    region, _ = _calibrated_region(ds)
+    if region is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (
+            int(region.get(k))
+            for k in (
+                "RegionLocationMinX0",
+                "RegionLocationMinY0",
+                "RegionLocationMaxX1",
+                "RegionLocationMaxY1",
+            )
+        )
+    except (TypeError, ValueError):
+        return None
+    rows, cols = shape
+    if not (0 <= x0 < x1 < cols and 0 <= y0 < y1 < rows):
+        warnings.append(
+            f"{path}: its ultrasound region (columns {x0}-{x1}, rows {y0}-{y1}) lies outside "
+            f"the {cols} x {rows} image (resampled after calibration?): the image is not "
+            "cropped to it; its pixel spacing is used as given (check it)"
+        )
+        return None
+    return y0, x0, y1 + 1, x1 + 1
+
+
+def _overlay_planes(ds: pydicom.Dataset, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The union of the DICOM overlay planes (60xx,3000) of the image's size."""
+    out = None
+    for group in range(0x6000, 0x6020, 2):
+        if (group << 16 | 0x3000) not in ds:
+            continue
+        try:
+            plane = np.asarray(ds.overlay_array(group), bool)
+        except Exception:  # an overlay pydicom cannot unpack: the image is still read
+            continue
+        if plane.shape[-2:] != tuple(shape[-2:]):
+            continue
+        plane = np.broadcast_to(plane if plane.ndim == len(shape) else plane[0], shape)
+        out = plane.copy() if out is None else out | plane
+    return out
+
+
+def _spacing(ds: pydicom.Dataset) -> tuple[tuple[float, float] | None, str]:
+    """(row, col) spacing in mm and where it came from; None when nothing usable."""
+    _, delta = _calibrated_region(ds)
+    if delta is not None:
+        return delta, "ultrasound region calibration"
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
         value = ds.get(keyword, None)
         spacing = _positive(value, 2) if value is not None else None
@@ -139,13 +209,20 @@ def _decode(path: Path, ds: pydicom.Dataset, ts: UID) -> tuple[np.ndarray, str]:
     return arr, str(meta.get("photometric_interpretation", ds.PhotometricInterpretation))
 
 
-def _to_gray(path: Path, ds: pydicom.Dataset, arr: np.ndarray, pi: str) -> np.ndarray:
-    """Scale to [0, 1] and convert colour to luminance."""
+def _gray_and_chroma(scaled_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luminance and the pixels whose chroma marks them as drawn in colour."""
+    chroma = scaled_rgb.max(-1) - scaled_rgb.min(-1)
+    return scaled_rgb @ LUMINANCE, chroma > CHROMA_OVERLAY
+
+
+def _to_gray(path: Path, ds: pydicom.Dataset, arr: np.ndarray, pi: str):
+    """Scale to [0, 1] and convert colour to luminance; also the colour pixels (None
+    for a gray image)."""
     pi = pi.strip().upper()
     if pi == "PALETTE COLOR":
         arr = apply_color_lut(arr, ds)
         scaled = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
-        return scaled @ LUMINANCE
+        return _gray_and_chroma(scaled)
     if pi.startswith("YBR"):
         arr = convert_color_space(arr, pi, "RGB")
         pi = "RGB"
@@ -157,11 +234,11 @@ def _to_gray(path: Path, ds: pydicom.Dataset, arr: np.ndarray, pi: str) -> np.nd
         shift = float(2 ** (bits - 1)) if arr.dtype.kind == "i" else 0.0
         scaled = np.clip((arr.astype(np.float32) + shift) / top, 0.0, 1.0)
     if pi == "RGB":
-        return scaled @ LUMINANCE
+        return _gray_and_chroma(scaled)
     if pi == "MONOCHROME1":
-        return 1.0 - scaled
+        return 1.0 - scaled, None
     if pi == "MONOCHROME2":
-        return scaled
+        return scaled, None
     raise _BadFile(f"{path}: unsupported PhotometricInterpretation {pi!r}")
 
 
@@ -173,7 +250,8 @@ def _read(path: Path, max_bytes: int) -> DicomImage:
     ts = _transfer_syntax(ds)
     _check_sizes(path, ds, ts, max_bytes)
     arr, pi = _decode(path, ds, ts)
-    gray = np.ascontiguousarray(_to_gray(path, ds, arr, pi), dtype=np.float32)
+    gray, coloured = _to_gray(path, ds, arr, pi)
+    gray = np.ascontiguousarray(gray, dtype=np.float32)
     frames = int(ds.get("NumberOfFrames") or 1)
     expected = (ds.Rows, ds.Columns) if frames == 1 else (frames, ds.Rows, ds.Columns)
     if gray.shape != tuple(int(s) for s in expected):
@@ -195,7 +273,14 @@ def _read(path: Path, max_bytes: int) -> DicomImage:
         "TransferSyntax": ts.name,
         "calibration": source,
     }
-    return DicomImage(gray, spacing, metadata["Modality"], metadata, warnings)
+    region = _region_box(path, ds, gray.shape[-2:], warnings)
+    planes = _overlay_planes(ds, gray.shape)
+    overlay = coloured if planes is None else (planes if coloured is None else coloured | planes)
+    if overlay is not None and not overlay.any():
+        overlay = None
+    return DicomImage(
+        gray, spacing, metadata["Modality"], metadata, warnings, region=region, overlay=overlay
+    )
 
 
 def read_dicom(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> DicomImage:
