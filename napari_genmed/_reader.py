@@ -4,6 +4,12 @@
 core readers, which validate every file and raise ``ValueError`` with a clear message
 for a bad one (napari shows it as a notification). NIfTI integer volumes with few
 values open as a Labels layer, everything else as an Image layer, scaled in mm.
+A cine (a multi-frame DICOM or multi-page TIFF) opens as ``(frames, 1, H, W)``: one
+frame is a plane in 2D and in 3D alike, napari's slider steps through the frames
+(a ``(frames, H, W)`` layer would be drawn as a volume in 3D). A DICOM layer's metadata
+keeps the calibrated ultrasound region and the pixels drawn on the image
+(``us_region``, ``overlay``), which the panels crop to and fill before a model sees
+the frame (:mod:`~napari_genmed.core.io.acquired`).
 Core modules are imported inside the functions so importing this module is cheap
 (no torch, nibabel or pydicom at napari start-up).
 """
@@ -88,6 +94,11 @@ def _read_nifti(path: str) -> LayerData:
 
 
 def _image_layer(path: str, data: Any, spacing: tuple[float, float], meta: dict) -> LayerData:
+    if data.ndim == 3:  # a cine: each frame a plane (see the module docstring)
+        data = data[:, None]
+        meta = {**meta, "cine_frames": int(data.shape[0])}
+        if meta.get("overlay") is not None:
+            meta["overlay"] = meta["overlay"][:, None]
     scale = spacing if data.ndim == 2 else (1.0,) * (data.ndim - 2) + tuple(spacing)
     kwargs = {
         "name": _stem(path),
@@ -104,7 +115,13 @@ def _read_dicom(path: str) -> LayerData:
 
     image = read_dicom(path)
     _warn(image.warnings)
-    meta = {"modality": image.modality, "dicom": image.metadata, "warnings": image.warnings}
+    meta = {
+        "modality": image.modality,
+        "dicom": image.metadata,
+        "warnings": image.warnings,
+        "us_region": image.region,
+        "overlay": image.overlay,
+    }
     return _image_layer(path, image.data, image.pixel_spacing_mm, meta)
 
 

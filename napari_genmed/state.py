@@ -10,7 +10,8 @@ What it holds, and who writes it:
 - ``model``: the loaded reconstruction model (the Skull reconstruction panel).
 - ``views``: the layer assigned to each view slot, each an explicit user choice:
   ``None`` ("(none)") stays None, and nothing fills a slot by itself; ``pixel_mm``
-  the pixel spacing of each slot.
+  the pixel spacing of each slot; ``frame`` the frame a slot takes of a cine layer
+  (0, the first, until the user moves it or asks for the most plausible).
 - ``truth``: the layer a result is scored against, ``None`` unless the user picks one.
 - ``threshold``: where the skull probability is cut.
 - ``result``: the reconstruction on screen (a reconstruction from views, or a latent
@@ -79,6 +80,7 @@ class ViewerState:
         self.model: Any = None
         self.views: dict[str, str | None] = dict.fromkeys(VIEW_NAMES)
         self.pixel_mm: dict[str, float] = dict.fromkeys(VIEW_NAMES, _DEFAULT_PIXEL_MM)
+        self.frame: dict[str, int] = dict.fromkeys(VIEW_NAMES, 0)
         self.truth: str | None = None
         self.threshold: float = 0.5
         self.result: Any = None
@@ -105,6 +107,17 @@ class ViewerState:
             self.set_pixel_mm(slot, pixel_mm)
         if changed:
             self.views[slot] = layer
+            self.frame[slot] = 0  # another layer: its first frame until the user moves it
+            self.views_changed.emit(dict(self.views))
+
+    def set_frame(self, slot: str, frame: int) -> None:
+        """The frame slot ``slot`` takes of its cine layer."""
+        if slot not in self.frame:
+            raise ValueError(f"unknown view {slot!r}")
+        if int(frame) < 0:
+            raise ValueError(f"frames count from 0, got {frame}")
+        if self.frame[slot] != int(frame):
+            self.frame[slot] = int(frame)
             self.views_changed.emit(dict(self.views))
 
     def set_pixel_mm(self, slot: str, pixel_mm: float) -> None:

@@ -26,7 +26,15 @@ from ..state import state_of
 from .docks import docked, fit_dock
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .latent_map import MapPlace
-from .layers import NONE, add_layers, is_view_layer, layer_image, layer_spacing, set_layer
+from .layers import (
+    NONE,
+    add_layers,
+    is_view_layer,
+    layer_image,
+    layer_spacing,
+    set_layer,
+    shown_frame,
+)
 from .model_box import PATCH_FLOWS, ModelBox
 
 OWNER = "flow density"  #: the maker of the density maps and the teaching example
@@ -154,7 +162,8 @@ class DensityWidget(JobPanel, Container):
             show_error("Pick a 2D view layer.")
             return None
         layer = self.viewer.layers[name]
-        job = density_job(flow, np.asarray(layer_image(layer)), layer_spacing(layer))
+        image = layer_image(layer, shown_frame(self.viewer, layer))  # a cine: the frame shown
+        job = density_job(flow, np.asarray(image), layer_spacing(layer))
         try:
             next(job)  # checks the image before a worker starts
         except ValueError as exc:

@@ -8,6 +8,10 @@ never replaced nor removed: the result takes the next free name instead,
 ``"axial (2)"`` (:func:`own_name`, :func:`set_layer`, :func:`remove_own`). A view
 layer's 2D image is read back whatever axis it was stored on (:func:`view_image`);
 a layer's pixel spacing comes from its metadata or its scale (:func:`layer_spacing`).
+A cine layer (``(frames, 1, H, W)``, as the reader opens one) is a view layer too: a
+slot takes the frame the user set for it (:attr:`~..state.ViewerState.frame`), and a
+model sees it cleaned (:func:`model_image`: drawn-on pixels filled, cropped to the
+calibrated ultrasound region).
 """
 
 from __future__ import annotations
@@ -26,18 +30,35 @@ def layer_kind(layer) -> str:
 
 
 def is_view_layer(layer) -> bool:
-    """A 2D image, a slice placed in 3D (one singleton axis), or an RGB frame."""
+    """A 2D image, a slice placed in 3D (one singleton axis), an RGB frame or a cine."""
     if layer_kind(layer) != "image":
         return False
     shape = np.shape(layer.data)
     if getattr(layer, "rgb", False):
         return len(shape) == 3
-    return len(shape) == 2 or (len(shape) == 3 and min(shape) == 1)
+    return len(shape) == 2 or (len(shape) == 3 and min(shape) == 1) or is_cine(layer)
 
 
-def view_image(layer) -> np.ndarray:
-    """The (H, W) image of a layer made by :func:`view_layer` (or any 2D layer)."""
-    data = np.asarray(layer.data)
+def is_cine(layer) -> bool:
+    """A ``(frames, 1, H, W)`` image layer: a cine, one frame a plane."""
+    shape = np.shape(layer.data)
+    return layer_kind(layer) == "image" and len(shape) == 4 and shape[1] == 1
+
+
+def n_frames(layer) -> int:
+    """How many frames a view layer holds (1 unless a cine)."""
+    return int(np.shape(layer.data)[0]) if is_cine(layer) else 1
+
+
+def view_image(layer, frame: int = 0) -> np.ndarray:
+    """The (H, W) image of a layer made by :func:`view_layer` (or any 2D layer), of a
+    cine its frame ``frame``."""
+    data = layer.data
+    if np.ndim(data) == 4:
+        if not 0 <= int(frame) < np.shape(data)[0]:
+            raise ValueError(f"{layer.name!r} has {np.shape(data)[0]} frames; no frame {frame}")
+        return np.asarray(data[int(frame), 0])
+    data = np.asarray(data)
     axes = (layer.metadata or {}).get("view_axes")
     if axes is not None and data.ndim == 3:
         return np.moveaxis(data, tuple(axes), (0, 1, 2))[0]
@@ -46,11 +67,37 @@ def view_image(layer) -> np.ndarray:
     return data
 
 
-def layer_image(layer) -> np.ndarray:
+def layer_image(layer, frame: int = 0) -> np.ndarray:
     """The 2D image of a view layer, an RGB frame as it is (colour is made gray later)."""
     if getattr(layer, "rgb", False):
         return np.asarray(layer.data)
-    return view_image(layer)
+    return view_image(layer, frame)
+
+
+def model_image(layer, frame: int = 0) -> np.ndarray:
+    """What a model takes from a view layer: the frame's image with the pixels drawn on
+    it filled and cropped to its calibrated ultrasound region, as the CLI takes a file
+    (:func:`~..core.io.acquired.clean_frame`); an RGB frame as it is."""
+    from ..core.io.acquired import clean_frame
+
+    image = layer_image(layer, frame)
+    if getattr(layer, "rgb", False):
+        return image
+    meta = layer.metadata or {}
+    overlay = meta.get("overlay")
+    if overlay is not None:
+        overlay = np.asarray(overlay)
+        overlay = overlay[int(frame), 0] if overlay.ndim == 4 else overlay
+        overlay = overlay if overlay.shape == np.shape(image) else None
+    return clean_frame(image, meta.get("us_region"), overlay)
+
+
+def shown_frame(viewer, layer) -> int:
+    """The frame of a cine layer napari's slider shows (0 for other layers)."""
+    if not is_cine(layer):
+        return 0
+    step = viewer.dims.current_step[viewer.dims.ndim - 4]
+    return int(np.clip(step, 0, n_frames(layer) - 1))
 
 
 def layer_spacing(layer) -> float:
@@ -69,7 +116,7 @@ def assigned_views(viewer, state) -> dict:
     for slot, name in state.assigned().items():
         if name not in viewer.layers:
             raise ValueError(f"the layer assigned to {slot} ({name!r}) is gone")
-        image = layer_image(viewer.layers[name])
+        image = model_image(viewer.layers[name], state.frame[slot])
         out[slot] = (np.asarray(image), float(state.pixel_mm[slot]))
     return out
 

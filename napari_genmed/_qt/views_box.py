@@ -9,16 +9,29 @@ layers named after the views go to their slots.
 
 Under each slot the plane gate's verdict on its image (:mod:`~..core.tasks.plausibility`):
 whether it looks like a fetal-head plane of that kind, before anything is built on it.
+
+A cine layer's slot shows a frame slider (the slot takes that frame; napari's own
+slider follows it to show it), and "Most plausible frames" sets every cine slot to
+the frame the plane gate finds most plausible as that plane (in a worker; on
+request, never by itself).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, Slider
 
 from ..core.sim.geometry import VIEW_NAMES
-from .jobs import layer_list_events, watch
-from .layers import NONE, assigned_views, is_view_layer, layer_image, layer_spacing
+from .jobs import layer_list_events, start_job, watch
+from .layers import (
+    NONE,
+    assigned_views,
+    is_cine,
+    is_view_layer,
+    layer_spacing,
+    model_image,
+    n_frames,
+)
 
 COLOURS = {"plausible": "#5fbf5f", "doubtful": "#e0a030", "not a fetal head plane": "#e05050"}
 
@@ -48,8 +61,10 @@ class ViewsBox(Container):
         self.pick: dict[str, ComboBox] = {}
         self.spacing: dict[str, FloatSpinBox] = {}
         self.check: dict[str, Label] = {}
+        self.frame: dict[str, Slider] = {}
         self._checked: dict[str, tuple] = {}
         self._syncing = False
+        self.worker = None  #: the most-plausible-frames job
         for name in VIEW_NAMES:
             self.pick[name] = ComboBox(
                 choices=self._choices,
@@ -72,13 +87,28 @@ class ViewsBox(Container):
                 "the plane gate's verdict: does this image look like a fetal-head "
                 f"{name} plane? (a reconstruction on an image that is not withholds biometry)"
             )
-            self.extend([self.pick[name], self.spacing[name], self.check[name]])
+            self.frame[name] = Slider(
+                value=0,
+                min=0,
+                max=1,
+                label="  frame",
+                visible=False,
+                tooltip=f"the frame of the cine the {name} slot takes",
+            )
+            self.frame[name].changed.connect(lambda v, n=name: self._on_frame(n, v))
+            self.extend([self.pick[name], self.spacing[name], self.frame[name], self.check[name]])
         self.by_name = PushButton(
             text="Assign by name",
             tooltip="put the layers named axial, sagittal and coronal in those slots",
         )
         self.by_name.changed.connect(self.assign_by_name)
-        self.append(self.by_name)
+        self.best = PushButton(
+            text="Most plausible frames",
+            visible=False,
+            tooltip="set each cine slot to the frame the plane gate finds most like its plane",
+        )
+        self.best.changed.connect(self.pick_best_frames)
+        self.extend([self.by_name, self.best])
         watch(self, [state.views_changed], self._show_state)
         watch(self, layer_list_events(viewer), self.refresh)
         self._show_state()
@@ -106,10 +136,70 @@ class ViewsBox(Container):
                 held = self.state.views[name]
                 combo.value = held if held in combo.choices else NONE
                 self.spacing[name].value = self.state.pixel_mm[name]
+                self._show_frame(name)
         finally:
             self._syncing = False
+        self.best.visible = any(self.frame[n].visible for n in VIEW_NAMES)
         for name in VIEW_NAMES:
             self._check_slot(name)
+
+    def _cine(self, slot):
+        name = self.state.views[slot]
+        if name is None or name not in self.viewer.layers:
+            return None
+        layer = self.viewer.layers[name]
+        return layer if is_cine(layer) else None
+
+    def _show_frame(self, slot):
+        """The slot's frame slider: shown for a cine, at the state's frame."""
+        layer, slider = self._cine(slot), self.frame[slot]
+        slider.visible = layer is not None
+        if layer is not None:
+            slider.max = n_frames(layer) - 1
+            slider.value = min(self.state.frame[slot], slider.max)
+
+    def _on_frame(self, slot, value):
+        if self._syncing:
+            return
+        self.state.set_frame(slot, int(value))
+        layer = self._cine(slot)
+        if layer is not None:  # napari's slider shows the frame the slot takes
+            self.viewer.dims.set_current_step(self.viewer.dims.ndim - 4, int(value))
+
+    def pick_best_frames(self):
+        """Every cine slot to its most plausible frame (a worker scores the frames)."""
+        from ..core.io.acquired import most_plausible
+
+        slots = {n: self._cine(n) for n in VIEW_NAMES if self._cine(n) is not None}
+        if not slots or self.worker is not None:
+            return None
+        gate = bundled_gate()
+        jobs = {
+            n: ([model_image(layer, k) for k in range(n_frames(layer))], self.state.pixel_mm[n])
+            for n, layer in slots.items()
+        }
+
+        def score():
+            return {
+                n: most_plausible(((im, mm) for im in images), gate, n)[0]
+                for n, (images, mm) in jobs.items()
+            }
+
+        def done(best):
+            for n, k in best.items():
+                if self.state.views[n] is not None:
+                    self.state.set_frame(n, k)
+                    self._on_frame(n, k)
+
+        self.best.enabled = False
+        self.worker = start_job(
+            score, what="Scoring the frames", on_result=done, on_finished=self._best_done
+        )
+        return self.worker
+
+    def _best_done(self):
+        self.worker = None
+        self.best.enabled = True
 
     def _check_slot(self, slot):
         """The gate's verdict on the slot's image (again only when image or spacing changed)."""
@@ -120,13 +210,14 @@ class ViewsBox(Container):
             self._checked.pop(slot, None)
             self.check[slot].value = ""
             return
-        image = layer_image(self.viewer.layers[name])
-        key = (name, id(image), float(self.state.pixel_mm[slot]))
+        layer, frame = self.viewer.layers[name], self.state.frame[slot]
+        key = (name, id(layer.data), frame, float(self.state.pixel_mm[slot]))
         if self._checked.get(slot) == key:
             return
         self._checked[slot] = key
         try:
-            verdict = assess_view(bundled_gate(), (np.asarray(image), key[2]), slot)
+            image = model_image(layer, frame)
+            verdict = assess_view(bundled_gate(), (np.asarray(image), key[3]), slot)
             self.check[slot].value = verdict_text(verdict)
             self.check[slot].tooltip = verdict.reason
         except ValueError as exc:  # an image the models cannot take: the reason on hover

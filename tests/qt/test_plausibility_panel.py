@@ -55,3 +55,42 @@ def test_the_latent_explorer_keeps_the_warning(viewer, qtbot, tiny_weights):
     qtbot.waitUntil(lambda: panel.idle and panel.decoder.decodes > 0, timeout=30_000)
     assert "withheld" in panel.readout.value and "not a fetal head plane" in panel.readout.value
     assert "bpd_mm" not in panel.state.result.measurements
+
+
+def test_a_real_cine_opens_as_frames_and_each_slot_takes_one(
+    viewer, qtbot, tiny_weights, artifacts
+):
+    """pydicom's 30-frame echo through this plugin's reader: one frame is a plane, the
+    slot's frame slider chooses which, napari's slider follows, and "Most plausible
+    frames" takes the frame the plane gate scores highest (the same as the CLI's)."""
+    from napari_genmed.api import load_model
+    from napari_genmed.core.io.acquired import best_frame, read_acquisition
+
+    from .helpers import PLUGIN
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    path = get_testdata_file("examples_ybr_color.dcm")
+    (layer,) = viewer.open(path, plugin=PLUGIN)
+    assert layer.data.shape == (30, 1, 240, 320) and layer.metadata["cine_frames"] == 30
+    assert "examples_ybr_color" in panel.views.pick["axial"].choices  # a cine is a view layer
+    slider = panel.views.frame["axial"]
+    assert not slider.visible and not panel.views.best.visible
+    panel.views.pick["axial"].value = "examples_ybr_color"
+    assert slider.visible and slider.max == 29 and panel.state.frame["axial"] == 0
+    assert panel.views.best.visible and not panel.views.frame["sagittal"].visible
+    slider.value = 7
+    assert panel.state.frame["axial"] == 7
+    assert viewer.dims.current_step[viewer.dims.ndim - 4] == 7  # napari shows that frame
+    assert "not a fetal head plane" in panel.views.check["axial"].value
+    panel.views.pick_best_frames()
+    qtbot.waitUntil(lambda: panel.views.worker is None, timeout=60_000)
+    expected, _ = best_frame(read_acquisition(path), load_model("plane-gate", "cpu"), "axial")
+    assert panel.state.frame["axial"] == expected and slider.value == expected
+    panel.run()
+    _wait(qtbot, panel)
+    assert "withheld" in panel.readout.value
+    assert np.allclose(panel.state.source_views["axial"][0].shape, (240, 320))
+    raise_dock(panel)
+    shoot(viewer, qtbot, artifacts / "cine_flagged.png")
+    panel.views.pick["axial"].value = "(none)"  # another layer later starts at its frame 0
+    assert not slider.visible and panel.state.frame["axial"] == 0

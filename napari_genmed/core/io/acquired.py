@@ -127,8 +127,12 @@ def read_acquisition(path: str | os.PathLike) -> Acquisition:
 
 
 def thin_marks(image: np.ndarray) -> np.ndarray:
-    """Thin bright lines and text drawn on a gray image (bool, its shape)."""
+    """Thin bright lines and text drawn on a gray image (bool, its shape); an image
+    with values above 1 (8-bit, say) is judged relative to its maximum."""
     img = np.asarray(image, np.float32)
+    top = float(img.max()) if img.size else 0.0
+    if top > 1.0:
+        img = img / top
     opened = ndimage.grey_opening(img, size=(MARK_WIDTH_PX, MARK_WIDTH_PX))
     return (img >= MARK_LEVEL) & (img - opened > MARK_CONTRAST)
 
@@ -148,32 +152,46 @@ def fill(image: np.ndarray, drawn: np.ndarray, sigma: float = FILL_SIGMA_PX) -> 
 
 def drawn_pixels(acq: Acquisition, frame: int) -> np.ndarray:
     """Frame ``frame``'s pixels drawn on the image: overlay (colour, overlay planes)
-    and thin white marks."""
-    marks = thin_marks(acq.frames[frame])
-    return marks if acq.overlay is None else marks | acq.overlay[frame]
+    and thin bright marks."""
+    return _drawn(acq.frames[frame], None if acq.overlay is None else acq.overlay[frame])
+
+
+def _drawn(image: np.ndarray, overlay: np.ndarray | None) -> np.ndarray:
+    marks = thin_marks(image)
+    return marks if overlay is None else marks | np.asarray(overlay, bool)
+
+
+def clean_frame(image: np.ndarray, region=None, overlay: np.ndarray | None = None) -> np.ndarray:
+    """A 2D gray frame as the models take it: the drawn pixels (``overlay`` and thin
+    bright marks) filled, then cropped to ``region`` (r0, c0, r1, c1) when given."""
+    image = fill(image, _drawn(image, overlay))
+    if region is not None:
+        r0, c0, r1, c1 = (int(v) for v in region)
+        image = image[r0:r1, c0:c1]
+    return np.ascontiguousarray(image)
 
 
 def view_of(acq: Acquisition, frame: int = 0) -> tuple[np.ndarray, float]:
-    """``(image, pixel mm)`` of frame ``frame`` as the models take it: cropped to the
-    ultrasound region, the drawn pixels filled."""
+    """``(image, pixel mm)`` of frame ``frame`` as the models take it (:func:`clean_frame`)."""
     if not 0 <= int(frame) < acq.n_frames:
         raise ValueError(f"{acq.source} has {acq.n_frames} frame(s); there is no frame {frame}")
-    frame = int(frame)
-    image = fill(acq.frames[frame], drawn_pixels(acq, frame))
-    if acq.region is not None:
-        r0, c0, r1, c1 = acq.region
-        image = image[r0:r1, c0:c1]
-    return np.ascontiguousarray(image), acq.spacing_mm
+    k = int(frame)
+    overlay = None if acq.overlay is None else acq.overlay[k]
+    return clean_frame(acq.frames[k], acq.region, overlay), acq.spacing_mm
 
 
-def frame_scores(acq: Acquisition, gate, slot: str | None) -> np.ndarray:
-    """The plane gate's plausibility score of every frame as ``slot``."""
+def most_plausible(views, gate, slot: str | None) -> tuple[int, np.ndarray]:
+    """The most plausible of ``views`` (``(image, pixel mm)`` pairs, e.g. a cine's
+    frames) as ``slot`` by the plane gate's score (the first of equals), and every
+    score."""
     from ..tasks.plausibility import assess_view
 
-    return np.array([assess_view(gate, view_of(acq, k), slot).score for k in range(acq.n_frames)])
+    scores = np.array([assess_view(gate, view, slot).score for view in views])
+    if scores.size == 0:
+        raise ValueError("no frames to choose from")
+    return int(np.argmax(scores)), scores
 
 
 def best_frame(acq: Acquisition, gate, slot: str | None) -> tuple[int, np.ndarray]:
-    """The most plausible frame as ``slot`` (the first of equals) and every score."""
-    scores = frame_scores(acq, gate, slot)
-    return int(np.argmax(scores)), scores
+    """The most plausible frame of ``acq`` as ``slot`` and every frame's score."""
+    return most_plausible((view_of(acq, k) for k in range(acq.n_frames)), gate, slot)
