@@ -127,3 +127,21 @@ def test_check_command_flags_a_real_echo_and_passes_the_sample(capsys):
     assert "frame 3: not a fetal head plane" in capsys.readouterr().out
     assert cli(["check", echo, "--frame", "30"]) == 2
     assert "there is no frame 30" in capsys.readouterr().err
+
+
+def test_prefer_reader_sets_and_undoes_naparis_preference(tmp_path):
+    import os
+
+    import yaml
+
+    env = {**os.environ, "NAPARI_CONFIG": str(tmp_path / "settings.yaml")}
+
+    def run(*args):
+        cmd = [sys.executable, "-m", "napari_genmed.cli", "prefer-reader", *args]
+        subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        saved = yaml.safe_load((tmp_path / "settings.yaml").read_text()) or {}
+        return (saved.get("plugins") or {}).get("extension2reader", {})
+
+    assert run() == {"*.dcm": "napari-genmed", "*.dicom": "napari-genmed"}  # DICOM only
+    assert run("--all")["*.png"] == "napari-genmed"
+    assert "*.dcm" not in run("--undo")

@@ -7,6 +7,7 @@
     genmed evaluate-plausibility               the plane gate: planes accepted, the rest flagged
     genmed check FILE... [--slot S] [--frame N] is an image file a fetal-head plane?
     genmed reconstruct --axial F ... --out DIR the skull from view files (--batch FOLDER)
+    genmed prefer-reader [--undo]              this plugin as napari's reader for its files
     genmed bench [--device D] [--json]         speed of the core and the GUI
     genmed convert IN.pt OUT.safetensors       a weights-only pickle to a checkpoint
     genmed bundle [RUNS] [--evaluation F ...]  (developers) weights and measurements in
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, check, evaluate, files, reconstruct, train
+from . import bench, check, evaluate, files, prefer, reconstruct, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genmed", description="napari-genmed: generative models for fetal ultrasound"
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (files, train, evaluate, check, reconstruct, bench):
+    for group in (files, train, evaluate, check, reconstruct, prefer, bench):
         group.add_commands(sub)
     return p
 
