@@ -34,6 +34,7 @@ __all__ = [
     "generate_view",
     "density_map",
     "plausibility",
+    "place_views",
     "LatentState",
     "Pose",
     "View",
@@ -233,6 +234,22 @@ def plausibility(view, slot: str | None = None, gate=None):
     from .core.tasks.plausibility import assess_view
 
     return assess_view(gate if gate is not None else _bundled_gate(), view, slot)
+
+
+def place_views(result, views: dict, net=None) -> dict:
+    """Where each of ``views`` (as :func:`reconstruct` took them) lies in ``result``:
+    its slot's standard plane through the reconstructed head, refined by the plane
+    pose net (``net``: a loaded ``plane-pose``, else the bundled one). Returns
+    ``{view: PlacedView}`` with ``.pose`` (refined), ``.nominal`` and
+    ``.for_image(shape, pixel_mm)`` (the pose for the view's own image)."""
+    from .core.tasks.pose import place_views as _place
+
+    if not hasattr(result, "probability") or not hasattr(result, "spacing_mm"):
+        raise ValueError("result must be a reconstruction (see reconstruct)")
+    net = net if net is not None else load_model("plane-pose", "cpu")
+    if getattr(net, "kind", None) != "plane-pose":
+        raise ValueError("net must be a loaded plane pose net (load_model('plane-pose'))")
+    return _place(net, views, result.probability, result.spacing_mm, result.threshold)
 
 
 def _check_model(model) -> None:

@@ -36,3 +36,20 @@ def test_simulate_view_refuses_a_bad_pose():
         api.Pose((0, 0, 0), (1, 0, 0), (1, 0, 0))  # parallel axes span no plane
     with pytest.raises(ValueError):
         api.make_phantom(float("nan"), 0)
+
+
+def test_place_views_puts_each_view_near_where_it_was_taken():
+    from napari_genmed import api
+    from napari_genmed.core.nets.plane_pose import pose_error
+
+    ph = api.make_phantom(27.0, 11)
+    views = api.simulate_views(ph, seed=5)
+    model = api.load_model("hirec-cvae", "cpu")
+    result = api.reconstruct(model, views)
+    placed = api.place_views(result, {k: (v.image, 1.0) for k, v in views.items()})
+    errors = [pose_error(placed[k].pose, v.pose) for k, v in views.items()]
+    assert np.median([mm for mm, _ in errors]) < 4.0 and max(deg for _, deg in errors) < 12
+    with pytest.raises(ValueError, match="reconstruction"):
+        api.place_views("not a result", views)
+    with pytest.raises(ValueError, match="plane pose net"):
+        api.place_views(result, views, net=model)

@@ -145,3 +145,9 @@ def test_prefer_reader_sets_and_undoes_naparis_preference(tmp_path):
     assert run() == {"*.dcm": "napari-genmed", "*.dicom": "napari-genmed"}  # DICOM only
     assert run("--all")["*.png"] == "napari-genmed"
     assert "*.dcm" not in run("--undo")
+
+
+def test_evaluate_poses_prints_nominal_and_refined_per_family(capsys):
+    assert main(["evaluate-poses", "--n", "2", "--families", "phantom", "deformed"]) == 0
+    out = capsys.readouterr().out
+    assert "deformed (held out)" in out and "refined" in out and "target" in out

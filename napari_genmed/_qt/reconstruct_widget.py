@@ -6,7 +6,10 @@ layers) to axial / sagittal / coronal, press Reconstruct. The job
 worker with a progress bar and Cancel; its result replaces the earlier result
 layers: the skull probability, the skull at an adjustable threshold (Labels), its
 surface, and with samples > 1 the uncertainty. They share the millimetre space of
-the input slices, which stay in 3D at their poses. Readouts: biometry and, when the
+the input slices, which stay in 3D at their poses; a view without a pose (an acquired
+frame) is shown as ``<slot> (placed)`` through the reconstructed skull at the pose the
+plane pose net finds for it (:mod:`~napari_genmed.core.tasks.pose`), the user's own
+layer untouched. Readouts: biometry and, when the
 user picks a ground-truth layer, Dice / SEN / PPV. Export: NIfTI and STL / OBJ / PLY.
 
 The model, the views, the truth, the threshold and the result live in the viewer's
@@ -16,6 +19,7 @@ them and follows the result on screen (a latent the explorer decoded, too).
 
 from __future__ import annotations
 
+import numpy as np
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -27,17 +31,19 @@ from magicgui.widgets import (
 )
 from napari.utils.notifications import show_error, show_info
 
+from ..core.sim.geometry import VIEW_NAMES
+from ..core.tasks.pose import placing_job
 from ..core.tasks.reconstruct import Reconstruction, reconstruction_job
 from ..state import state_of
 from .docks import fit_dock
 from .export_box import ExportBox
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
-from .layers import NONE, layer_kind, made_by, truth_mask
+from .layers import NONE, layer_kind, made_by, remove_own, set_layer, truth_mask
 from .model_box import ModelBox
 from .model_card import SAMPLES_BASE, samples_tip
 from .results import OWNER as RESULTS_OWNER
 from .results import readout_text, show_reconstruction
-from .views_box import ViewsBox, bundled_gate
+from .views_box import ViewsBox, bundled, bundled_gate
 
 
 class ReconstructWidget(JobPanel, Container):
@@ -192,6 +198,8 @@ class ReconstructWidget(JobPanel, Container):
             show_error(f"Cannot reconstruct: {exc}")
             return None
         self._job_views = views
+        unposed = [s for s, name in self.state.assigned().items() if not _posed(self.viewer, name)]
+        job = placing_job(job, bundled("plane-pose"), views, unposed) if unposed else job
         return self.launch(job, "Reconstruction", self._on_result)
 
     def start_buttons(self):
@@ -203,17 +211,45 @@ class ReconstructWidget(JobPanel, Container):
         if not busy and self.models.worker is not None:
             self.models.load.enabled = False  # a model is still loading
 
-    def _on_result(self, result: Reconstruction):
+    def _on_result(self, output):
         if self.worker is not None and self.worker.abort_requested:
             return  # cancelled: a late result is dropped
+        result, placed, note = output if isinstance(output, tuple) else (output, {}, "")
+        refused = [
+            s for s in placed if s in result.plausibility and result.plausibility[s].implausible
+        ]
+        if refused and not result.override:  # a frame that is not a head plane has no place
+            placed = {s: p for s, p in placed.items() if s not in refused}
+            note = f"{' and '.join(refused)}: not a fetal head plane (override to place anyway)"
         if abs(result.threshold - self.state.threshold) > 1e-9:  # the slider moved meanwhile
             result = result.recut(self.state.threshold, self.truth_mask(result.probability.shape))
+        self._placed = placed  # the readout, which follows the state, names them
         if show_reconstruction(self.viewer, result):
             self.state.set_reconstruction(result, self._job_views)
+            self._place(placed, note)
+
+    def _place(self, placed: dict, note: str):
+        """The placed copies of the views without a pose (the user's layers as they are)."""
+        from ..core.sim.ultrasound import View
+        from ..layer_data import view_layer
+
+        for slot in VIEW_NAMES:
+            name = f"{slot} (placed)"
+            if slot not in placed:
+                remove_own(self.viewer, name, RESULTS_OWNER)
+                continue
+            image, mm = self._job_views[slot]
+            pose = placed[slot].for_image(np.shape(image), mm)
+            layer = view_layer(View(slot, np.asarray(image, np.float32), pose), name)
+            set_layer(self.viewer, *layer, RESULTS_OWNER)
+        if note:
+            show_info(f"Views not placed: {note}")
 
     def _on_shown(self, result, partial: bool):
         if not partial:
-            self.readout.value = readout_text(result, self.state.truth)
+            self.readout.value = readout_text(result, self.state.truth) + placed_text(
+                getattr(self, "_placed", {})
+            )
 
     def _on_threshold(self, value):
         """A new threshold re-cuts the result on screen (labels, surface, readouts)."""
@@ -224,3 +260,21 @@ class ReconstructWidget(JobPanel, Container):
         recut = result.recut(self.state.threshold, self.truth_mask(result.probability.shape))
         if show_reconstruction(self.viewer, recut):
             self.state.show(recut)
+
+
+def _posed(viewer, name) -> bool:
+    """Whether layer ``name`` is a view placed at a known pose (the sample's, say)."""
+    return name in viewer.layers and "pose" in (viewer.layers[name].metadata or {})
+
+
+def placed_text(placed: dict) -> str:
+    """The readout's line on the views placed at the pose net's poses."""
+    if not placed:
+        return ""
+    from ..core.nets.plane_pose import pose_error
+
+    parts = []
+    for slot, p in placed.items():
+        mm, deg = pose_error(p.pose, p.nominal)
+        parts.append(f"{slot} {mm:.1f} mm, {deg:.1f} deg")
+    return "<br>placed off the standard planes: " + "; ".join(parts)

@@ -42,16 +42,22 @@ def verdict_text(p) -> str:
     return f"<span style='color:{COLOURS[p.verdict]}'>{p.verdict}</span> (p {p.score:.3f}{extra})"
 
 
-_GATE = []
+_BUNDLED: dict = {}
+
+
+def bundled(name: str):
+    """A small bundled model the panels share (the plane gate, the plane pose net),
+    loaded on first use (tens of ms) on the CPU."""
+    if name not in _BUNDLED:
+        from ..core.io.checkpoint import load_model
+
+        _BUNDLED[name] = load_model(name, "cpu")
+    return _BUNDLED[name]
 
 
 def bundled_gate():
-    """The bundled plane gate, loaded on first use (about 50 ms)."""
-    if not _GATE:
-        from ..core.io.checkpoint import load_model
-
-        _GATE.append(load_model("plane-gate", "cpu"))
-    return _GATE[0]
+    """The bundled plane gate."""
+    return bundled("plane-gate")
 
 
 class ViewsBox(Container):
@@ -168,7 +174,7 @@ class ViewsBox(Container):
 
     def pick_best_frames(self):
         """Every cine slot to its most plausible frame (a worker scores the frames)."""
-        from ..core.io.acquired import most_plausible
+        from ..core.tasks.plausibility import most_plausible
 
         slots = {n: self._cine(n) for n in VIEW_NAMES if self._cine(n) is not None}
         if not slots or self.worker is not None:

@@ -143,6 +143,21 @@ def _cmd_evaluate_plausibility(args) -> int:
     return 0
 
 
+def _cmd_evaluate_poses(args) -> int:
+    from .. import api
+    from ..core.eval.poses import evaluate_poses_job, format_poses
+
+    net = api.load_model(args.weights or "plane-pose", "cpu")
+    model = api.load_model(args.model, "cpu")
+    rows = _with_bar(
+        evaluate_poses_job(net, model, n=args.n, families=tuple(args.families)),
+        "evaluate-poses",
+        quiet=args.json,
+    )
+    print(json.dumps(rows, indent=2) if args.json else format_poses(rows))
+    return 0
+
+
 WEIGHTS_HELP = "folder with <model>.safetensors or <model>/model.safetensors (else the bundled)"
 
 
@@ -249,3 +264,12 @@ def add_commands(sub) -> None:
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help="a plane-gate .safetensors instead of the bundled one")
     s.set_defaults(func=_cmd_evaluate_plausibility)
+    s = sub.add_parser(
+        "evaluate-poses", help="the placed views: pose errors, nominal and refined, per family"
+    )
+    s.add_argument("--n", type=int, default=30, help="test heads per shape family")
+    s.add_argument("--model", default="hirec-cvae", choices=MODEL_NAMES)
+    s.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--weights", help="a plane-pose .safetensors instead of the bundled one")
+    s.set_defaults(func=_cmd_evaluate_poses)

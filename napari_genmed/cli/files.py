@@ -89,6 +89,7 @@ def _cmd_bundle(args) -> int:
         read(args.density_evaluation),
         read(args.ceiling),
         read(args.plausibility_evaluation),
+        read(args.poses_evaluation),
     )
     for name, path in written.items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -151,5 +152,8 @@ def add_commands(sub) -> None:
     s.add_argument(
         "--plausibility-evaluation",
         help="JSON from `genmed evaluate-plausibility --json --weights ...`",
+    )
+    s.add_argument(
+        "--poses-evaluation", help="JSON rows from `genmed evaluate-poses --json --weights ...`"
     )
     s.set_defaults(func=_cmd_bundle)

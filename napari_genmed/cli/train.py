@@ -52,6 +52,11 @@ def _cmd_train(args) -> int:
 
         cfg = GateFitConfig.from_dict(values)
         job = fit_gate_job(cfg, args.out)
+    elif args.model == "plane-pose":
+        from ..core.train.plane_pose import PoseTrainConfig, train_pose_job
+
+        cfg = PoseTrainConfig.from_dict(values)
+        job = train_pose_job(cfg, args.out)
     elif args.model in VIEW_GENERATORS:
         if args.resume:
             raise ValueError(
@@ -87,7 +92,10 @@ def _cmd_train(args) -> int:
 
 def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a reconstruction model or a view generator")
-    s.add_argument("model", choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING + ("plane-gate",))
+    s.add_argument(
+        "model",
+        choices=MODEL_NAMES + VIEW_GENERATORS + FLOW_TRAINING + ("plane-gate", "plane-pose"),
+    )
     s.add_argument(
         "--config", help="JSON file of training settings (TrainConfig or ViewTrainConfig fields)"
     )

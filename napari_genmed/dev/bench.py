@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench_gate_lifted import gate_rows, lifted_rows
+from .bench_gate_lifted import gate_rows, lifted_rows, pose_rows
 from .bench_gui import napari_rows, stall_rows
 from .bench_models import (
     density_rows,
@@ -49,6 +49,7 @@ def run_bench(repeats: int = 10, device: str = "cpu") -> dict:
     )
     rows += model_rows(repeats, device)
     rows += gate_rows(repeats, device)
+    rows += pose_rows(repeats, device)
     rows += lifted_rows(repeats, device)
     rows += generator_rows(repeats, device)
     rows += training_rows(max(3, repeats // 3), device=device)

@@ -1,5 +1,6 @@
 """``genmed bench`` rows of what issues 23 and 24 added: the plane gate (one view, and
-what it adds to a reconstruction) and the lifted architecture (untrained weights)."""
+what it adds to a reconstruction), placing three views in a reconstruction and the
+lifted architecture (untrained weights)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,28 @@ def gate_rows(repeats: int, device: str = "cpu") -> list[dict]:
         row("plane gate: plausibility of one 128x128 view", one),
         row("rec-cvae: reconstruct, 3 views, without the gate", bare),
         row("rec-cvae: reconstruct, 3 views, with the gate", checked, f"{ratio:.2f}x without"),
+    ]
+
+
+def pose_rows(repeats: int, device: str = "cpu") -> list[dict]:
+    """Placing three views in a reconstruction (:func:`~..api.place_views`: the
+    skull's centre and the plane pose net), as the panel's worker does after it."""
+    from .. import api
+    from ..core.sim.phantom import make_phantom
+    from ..core.sim.ultrasound import simulate_views
+
+    try:
+        net = api.load_model("plane-pose", device)
+        model = api.load_model("hirec-cvae", device)
+    except ValueError as exc:
+        return [skipped_row("plane pose", str(exc))]
+    views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
+    result = api.reconstruct(model, views, check=False)
+    return [
+        row(
+            "plane pose: place 3 views in a reconstruction",
+            time_ms(lambda: api.place_views(result, views, net=net), repeats),
+        )
     ]
 
 

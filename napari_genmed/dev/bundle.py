@@ -6,10 +6,11 @@ held-out evaluation added to its card's metrics: the rows of ``genmed evaluate``
 (``table``), of ``genmed evaluate-views`` (``view_table``), of
 ``genmed evaluate-density`` (``evaluation``, with the clean views' scores the density
 panel centres its colours on), of ``genmed evaluate-plausibility`` (the gate's
-``evaluation``) and of ``genmed ceiling --models`` (``variant_spread``,
-which the samples tooltip quotes). Without runs, the same figures are written into
-the bundled weights in place (the tensors are untouched). The manifest of SHA-256
-digests, checked at every load, is rewritten.
+``evaluation``), of ``genmed evaluate-poses`` (the pose net's ``evaluation``) and of
+``genmed ceiling --models`` (``variant_spread``, which the samples tooltip quotes).
+Without runs, the same figures are written into the bundled weights in place (the
+tensors are untouched). The manifest of SHA-256 digests, checked at every load, is
+rewritten.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def card_updates(
     density: dict | None = None,
     ceiling_rows: list[dict] | None = None,
     plausibility: dict | None = None,
+    poses: list | None = None,
 ) -> dict:
     """The metrics that the given measurements add to bundled model ``name``'s card."""
     out: dict = {}
@@ -59,6 +61,8 @@ def card_updates(
         out["evaluation"] = density
     if plausibility and name == "plane-gate":
         out["evaluation"] = plausibility
+    if poses and name == "plane-pose":
+        out["evaluation"] = poses
     spread = variant_spread(ceiling_rows or [], name)
     if spread:
         out["variant_spread"] = spread
@@ -86,6 +90,7 @@ def bundle(
     density=None,
     ceiling_rows=None,
     plausibility=None,
+    poses=None,
 ) -> dict[str, Path]:
     """Copy ``runs_dir/<name>/model.safetensors`` of each trained model into the
     package's weights with the measurements in its card; with ``runs_dir`` None, add
@@ -93,7 +98,7 @@ def bundle(
     written = {}
     for name in bundled.ALL:
         updates = card_updates(
-            name, evaluation_rows, view_rows, density, ceiling_rows, plausibility
+            name, evaluation_rows, view_rows, density, ceiling_rows, plausibility, poses
         )
         if runs_dir is not None:
             src = Path(runs_dir) / name / "model.safetensors"

@@ -298,3 +298,43 @@ def test_teaching_example_shows_the_banana(viewer, qtbot):
     count = len(viewer.layers)
     viewer.open_sample("napari-genmed", "toy_flow")
     assert len(viewer.layers) == count + 4  # the three densities and their titles
+
+
+def test_frames_without_a_pose_are_placed_through_the_skull(viewer, qtbot, artifacts):
+    """The sample's planes as bare 2D frames (an acquired frame has no pose): after a
+    reconstruction each appears as "<slot> (placed)" near where it was taken, and the
+    user's frames keep their data and place."""
+    from napari_genmed._qt.layers import view_image
+    from napari_genmed.core.nets.plane_pose import pose_error
+    from napari_genmed.core.sim.geometry import VIEW_NAMES, Pose
+    from napari_genmed.demo import open_demo
+
+    from .helpers import wait_job
+
+    viewer.window._qt_window.resize(1600, 1000)
+    panel = open_demo(viewer)["Skull reconstruction"]
+    _wait(qtbot, panel.models)
+    truth = {}
+    for slot in VIEW_NAMES:
+        layer = viewer.layers[slot]
+        truth[slot] = Pose.from_dict(layer.metadata["pose"])
+        frame = view_image(layer)  # the posed plane's image as a bare frame
+        mine = viewer.add_image(frame.copy(), name=f"{slot} frame", scale=(1.0, 1.0))
+        panel.views.pick[slot].value = mine.name
+    panel.run()
+    wait_job(qtbot, panel, 180_000)
+    for slot in VIEW_NAMES:
+        placed = viewer.layers[f"{slot} (placed)"]
+        mm, deg = pose_error(Pose.from_dict(placed.metadata["pose"]), truth[slot])
+        assert mm < 6 and deg < 10, (slot, mm, deg)
+        mine = viewer.layers[f"{slot} frame"]
+        assert np.allclose(mine.affine.affine_matrix, np.diag([1.0, 1.0, 1.0]))  # untouched
+    assert "placed off the standard planes" in panel.readout.value
+    for slot in VIEW_NAMES:  # the bare frames and the sample's posed planes out of the way
+        viewer.layers[f"{slot} frame"].visible = viewer.layers[slot].visible = False
+    raise_dock(panel)
+    shoot(viewer, qtbot, artifacts / "placed_frames.png")
+    panel.views.pick["axial"].value = "axial"  # a posed view needs no placing
+    panel.run()
+    wait_job(qtbot, panel, 180_000)
+    assert "axial (placed)" not in viewer.layers and "sagittal (placed)" in viewer.layers

@@ -26,6 +26,7 @@ def test_a_cardiac_echo_is_flagged_and_withholds_biometry(viewer, qtbot, tiny_we
     _wait(qtbot, panel)
     text = panel.readout.value
     assert "withheld" in text and "BPD" not in text and "axial: " in text, text
+    assert "axial (placed)" not in viewer.layers  # a frame that is not a head plane: no place
     raise_dock(panel)
     shoot(viewer, qtbot, artifacts / "plausibility_flagged.png")
     panel.override.value = True
@@ -64,7 +65,8 @@ def test_a_real_cine_opens_as_frames_and_each_slot_takes_one(
     slot's frame slider chooses which, napari's slider follows, and "Most plausible
     frames" takes the frame the plane gate scores highest (the same as the CLI's)."""
     from napari_genmed.api import load_model
-    from napari_genmed.core.io.acquired import best_frame, read_acquisition
+    from napari_genmed.core.io.acquired import read_acquisition
+    from napari_genmed.core.tasks.plausibility import best_frame
 
     from .helpers import PLUGIN
 

@@ -5,8 +5,9 @@ An :class:`Acquisition` is what one file holds: its frames ``(F, H, W)`` gray in
 ultrasound region and the pixels drawn on the image rather than echoed (colour, DICOM
 overlay planes, thin white marks). :func:`view_of` gives one frame as the models take
 it: cropped to the region, the drawn pixels filled from their surroundings.
-:func:`best_frame` is the frame of a cine the plane gate finds most plausible as a
-slot's plane (the user asks for it; nothing picks a frame silently).
+:func:`~..tasks.plausibility.best_frame` is the frame of a cine the plane gate finds
+most plausible as a slot's plane (the user asks for it; nothing picks a frame
+silently).
 
 Filling uses normalised convolution (Knutsson & Westin, CVPR 1993): the Gaussian
 weighted mean of the pixels that are not drawn, ``G * (I m) / G * m`` with ``m`` the
@@ -178,20 +179,3 @@ def view_of(acq: Acquisition, frame: int = 0) -> tuple[np.ndarray, float]:
     k = int(frame)
     overlay = None if acq.overlay is None else acq.overlay[k]
     return clean_frame(acq.frames[k], acq.region, overlay), acq.spacing_mm
-
-
-def most_plausible(views, gate, slot: str | None) -> tuple[int, np.ndarray]:
-    """The most plausible of ``views`` (``(image, pixel mm)`` pairs, e.g. a cine's
-    frames) as ``slot`` by the plane gate's score (the first of equals), and every
-    score."""
-    from ..tasks.plausibility import assess_view
-
-    scores = np.array([assess_view(gate, view, slot).score for view in views])
-    if scores.size == 0:
-        raise ValueError("no frames to choose from")
-    return int(np.argmax(scores)), scores
-
-
-def best_frame(acq: Acquisition, gate, slot: str | None) -> tuple[int, np.ndarray]:
-    """The most plausible frame of ``acq`` as ``slot`` and every frame's score."""
-    return most_plausible((view_of(acq, k) for k in range(acq.n_frames)), gate, slot)

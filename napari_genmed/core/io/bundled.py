@@ -23,7 +23,8 @@ FLOWS = (
     "latent-flow",
 )  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
 GATES = ("plane-gate",)  #: is a view a fetal-head standard plane (nets/plane_gate.py)
-ALL = NAMES + VIEW_GENERATORS + FLOWS + GATES
+POSES = ("plane-pose",)  #: where an acquired view lies in the head (nets/plane_pose.py)
+ALL = NAMES + VIEW_GENERATORS + FLOWS + GATES + POSES
 
 
 def sha256(path) -> str:

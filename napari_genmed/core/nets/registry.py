@@ -1,6 +1,7 @@
 """The registry of models: kind -> (class, config class). Skull reconstruction
 (REC-CVAE, HiREC-CVAE, TL-net), view generators (mental maps, plain and GAN) and
-normalizing flows (the patch Glow, zuko's vector flows) and the plane gate."""
+normalizing flows (the patch Glow, zuko's vector flows), the plane gate and the plane
+pose net."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .hirec import HiRECConfig, HiRecCVAE
 from .interface import ReconstructionModel
 from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
 from .plane_gate import PlaneGate, PlaneGateConfig
+from .plane_pose import PlanePoseConfig, PlanePoseNet
 from .tlnet import TLNet, TLNetConfig
 
 MODELS = {
@@ -24,6 +26,7 @@ MODELS = {
     PatchGlow.kind: (PatchGlow, GlowConfig),  # normalizing flows (density maps, latent densities)
     VectorFlow.kind: (VectorFlow, VectorFlowConfig),
     PlaneGate.kind: (PlaneGate, PlaneGateConfig),  # is a view a fetal-head standard plane?
+    PlanePoseNet.kind: (PlanePoseNet, PlanePoseConfig),  # where a view lies in the head
 }
 RECONSTRUCTION_KINDS = (RecCVAE.kind, HiRecCVAE.kind, TLNet.kind)
 VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)

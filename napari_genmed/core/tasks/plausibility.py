@@ -110,3 +110,21 @@ def assess_view(gate, view, slot: str | None = None) -> Plausibility:
     c = gate.config
     image = prepare_view(slot or "view", view, c.view_size, c.view_pixel_mm)
     return assess_prepared(gate, image[None], [slot])[0]
+
+
+def most_plausible(views, gate, slot: str | None) -> tuple[int, np.ndarray]:
+    """The most plausible of ``views`` (``(image, pixel mm)`` pairs, e.g. a cine's
+    frames) as ``slot`` by the plane gate's score (the first of equals), and every
+    score."""
+    scores = np.array([assess_view(gate, view, slot).score for view in views])
+    if scores.size == 0:
+        raise ValueError("no frames to choose from")
+    return int(np.argmax(scores)), scores
+
+
+def best_frame(acq, gate, slot: str | None) -> tuple[int, np.ndarray]:
+    """The most plausible frame of :class:`~..io.acquired.Acquisition` ``acq`` as
+    ``slot`` and every frame's score."""
+    from ..io.acquired import view_of
+
+    return most_plausible((view_of(acq, k) for k in range(acq.n_frames)), gate, slot)

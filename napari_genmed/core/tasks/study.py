@@ -66,7 +66,8 @@ def study_files(folder: str | Path) -> dict[str, Path]:
 def load_views(files: dict, frame: int | str, gate) -> tuple[dict, dict[str, StudyView]]:
     """The views of ``files`` as the models take them (:func:`~..io.acquired.view_of`)
     and how each was taken."""
-    from ..io.acquired import best_frame, read_acquisition, view_of
+    from ..io.acquired import read_acquisition, view_of
+    from .plausibility import best_frame
 
     views, taken = {}, {}
     for name, path in files.items():

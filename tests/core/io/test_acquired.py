@@ -9,7 +9,6 @@ import pydicom
 import pytest
 
 from napari_genmed.core.io.acquired import (
-    best_frame,
     drawn_pixels,
     fill,
     read_acquisition,
@@ -85,7 +84,7 @@ def test_a_cine_gives_its_most_plausible_frame():
     from pydicom.pixels import get_decoder
 
     from napari_genmed.api import load_model
-    from napari_genmed.core.tasks.plausibility import assess_view
+    from napari_genmed.core.tasks.plausibility import assess_view, best_frame
 
     path = _testdata("examples_ybr_color.dcm")
     ts = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
