@@ -27,7 +27,12 @@ for detecting out-of-distribution samples and adversarial attacks", NeurIPS 2018
 
 A view assigned to a slot goes through that slot's encoder only (a third of the work
 of all three: the gate must add little to a reconstruction); an unassigned view goes
-through all three and takes the plane it fits best.
+through all three and takes the plane it fits best. Views of distinct slots (a
+reconstruction's) go through their encoders in one pass: the encoders side by side as
+grouped convolutions (``groups`` = number of views; a group norm over their stacked
+channels normalises each encoder's groups as its own would), the same numbers in about
+two thirds of the time of three passes on the CPU, where these small convolutions cost
+little more than their calls.
 
 The verdicts from these numbers are :mod:`~..tasks.plausibility`'s.
 """
@@ -72,6 +77,7 @@ class PlaneGate(nn.Module):
         self.register_buffer("feature_std", torch.ones(k, d))
         self.classifiers = nn.ModuleList(nn.Linear(d, len(CLASSES)) for _ in VIEW_NAMES)
         self.requires_grad_(False)
+        self._side_by_side: dict = {}  #: (planes, device) -> grouped encoders (not saved)
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -103,6 +109,37 @@ class PlaneGate(nn.Module):
         z = (features - self.feature_mean[plane]) / self.feature_std[plane]
         return self.classifiers[plane](z).softmax(1)
 
+    def features_side_by_side(self, views: torch.Tensor, planes: tuple[int, ...]) -> torch.Tensor:
+        """``(N, H, W)`` views, view ``i`` of plane ``planes[i]`` (distinct) -> ``(N, D)``
+        features, each through its own plane's encoder, all in one pass."""
+        key = (tuple(planes), str(views.device))
+        stack = self._side_by_side.get(key)
+        if stack is None:
+            stack = self._side_by_side[key] = _side_by_side([self.encoders[k] for k in planes]).to(
+                views.device
+            )
+        h, parts, n = views[None] * 2.0 - 1.0, [], len(planes)
+        for block in stack:
+            h = block(h)
+            parts.append(h.mean((2, 3)).view(n, -1))
+        return torch.cat(parts, 1)
+
+    @torch.no_grad()
+    def judge_side_by_side(self, views: torch.Tensor, planes) -> list[dict[str, torch.Tensor]]:
+        """What :meth:`forward` gives, for views of distinct planes, in one pass."""
+        f = self.features_side_by_side(views, tuple(planes))
+        out = []
+        for i, k in enumerate(planes):
+            d = self.distances(f[i : i + 1], k)
+            out.append(
+                {
+                    "distance": d,
+                    "p_value": self.p_values(d, k),
+                    "planes": self.plane_probabilities(f[i : i + 1], k),
+                }
+            )
+        return out
+
     @torch.no_grad()
     def forward(self, views: torch.Tensor, plane: int) -> dict[str, torch.Tensor]:
         """Everything the verdicts need, for ``(N, H, W)`` prepared views taken as
@@ -119,6 +156,25 @@ class PlaneGate(nn.Module):
 def _conv_stack(channels: tuple[int, ...]) -> nn.Sequential:
     widths = (1,) + tuple(channels)
     return nn.Sequential(*(down_block(2, a, b) for a, b in zip(widths[:-1], widths[1:])))
+
+
+def _side_by_side(stacks) -> nn.Sequential:
+    """Encoders of one architecture as one stack of grouped convolutions (their
+    weights copied, frozen)."""
+    n, blocks = len(stacks), []
+    for layers in zip(*stacks):
+        convs, norms = [b[0] for b in layers], [b[1] for b in layers]
+        c = convs[0]
+        conv = nn.Conv2d(
+            n * c.in_channels, n * c.out_channels, c.kernel_size, c.stride, c.padding, groups=n
+        )
+        conv.weight.data = torch.cat([x.weight.data for x in convs])
+        conv.bias.data = torch.cat([x.bias.data for x in convs])
+        norm = nn.GroupNorm(n * norms[0].num_groups, n * c.out_channels, eps=norms[0].eps)
+        norm.weight.data = torch.cat([x.weight.data for x in norms])
+        norm.bias.data = torch.cat([x.bias.data for x in norms])
+        blocks.append(nn.Sequential(conv, norm, nn.SiLU()))
+    return nn.Sequential(*blocks).requires_grad_(False).eval()
 
 
 def shrunk_precision(x: torch.Tensor, shrinkage: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -90,6 +90,12 @@ def assess_prepared(gate, images: np.ndarray, slots) -> list[Plausibility]:
 
     device = gate.means.device  # the gate may sit on the model's GPU
     x = torch.as_tensor(np.asarray(images, np.float32), device=device)
+    if len(slots) > 1 and None not in slots and len(set(slots)) == len(slots):
+        planes = [VIEW_NAMES.index(s) for s in slots]  # a reconstruction's: one pass
+        return [
+            _verdict(s, s, float(r["p_value"][0]), r["planes"][0].cpu().numpy())
+            for s, r in zip(slots, gate.judge_side_by_side(x, planes))
+        ]
     out = []
     for i, slot in enumerate(slots):
         planes = range(len(VIEW_NAMES)) if slot is None else [VIEW_NAMES.index(slot)]

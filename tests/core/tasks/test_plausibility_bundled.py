@@ -69,3 +69,21 @@ def test_a_latent_move_from_the_same_views_keeps_their_verdicts(views):
     assert not set(BIOMETRY_KEYS) & set(judged.measurements) and judged.withheld()
     shown = moved.judged(held.plausibility, override=True)
     assert shown.measurements == moved.measurements and shown.override
+
+
+def test_views_of_distinct_slots_get_the_same_verdicts_in_one_pass():
+    """The side-by-side pass (a reconstruction's three views through their encoders at
+    once) gives what three single passes give."""
+    from napari_genmed import api
+    from napari_genmed.core.tasks.plausibility import assess_prepared
+    from napari_genmed.core.tasks.viewprep import prepare_views
+
+    gate = api.load_model("plane-gate", "cpu")
+    views = api.simulate_views(api.make_phantom(24.0, 3), seed=3)
+    views["coronal"] = (np.random.default_rng(0).uniform(size=(128, 128)), 1.0)  # refused
+    images, _ = prepare_views(views, 128, 1.0)
+    together = assess_prepared(gate, images, list(views))
+    alone = [assess_prepared(gate, images[i : i + 1], [n])[0] for i, n in enumerate(views)]
+    assert [p.verdict for p in together] == [p.verdict for p in alone]
+    assert together[2].implausible
+    assert np.allclose([p.score for p in together], [p.score for p in alone])
