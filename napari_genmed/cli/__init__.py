@@ -6,6 +6,7 @@
     genmed evaluate-views | evaluate-density   the missing views; the density maps
     genmed evaluate-plausibility               the plane gate: planes accepted, the rest flagged
     genmed evaluate-poses                      the placed views' pose errors, per family
+    genmed evaluate-appearance                 the models on an evaluation-only appearance
     genmed check FILE... [--slot S] [--frame N] is an image file a fetal-head plane?
     genmed reconstruct --axial F ... --out DIR the skull from view files (--batch FOLDER)
     genmed prefer-reader [--undo]              this plugin as napari's reader for its files

@@ -158,6 +158,18 @@ def _cmd_evaluate_poses(args) -> int:
     return 0
 
 
+def _cmd_evaluate_appearance(args) -> int:
+    from .. import api
+    from ..core.eval.appearance import evaluate_appearance_job, format_appearance
+
+    models = {name: api.load_model(name, "cpu") for name in args.models}
+    gate = api.load_model("plane-gate", "cpu")
+    job = evaluate_appearance_job(models, gate, n=args.n, families=tuple(args.families))
+    rows = _with_bar(job, "evaluate-appearance", quiet=args.json)
+    print(json.dumps(rows, indent=2) if args.json else format_appearance(rows))
+    return 0
+
+
 WEIGHTS_HELP = "folder with <model>.safetensors or <model>/model.safetensors (else the bundled)"
 
 
@@ -273,3 +285,12 @@ def add_commands(sub) -> None:
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help="a plane-pose .safetensors instead of the bundled one")
     s.set_defaults(func=_cmd_evaluate_poses)
+    s = sub.add_parser(
+        "evaluate-appearance",
+        help="reconstruction and the gate on an appearance written for evaluation only",
+    )
+    s.add_argument("--n", type=int, default=20, help="test heads per shape family")
+    s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    s.add_argument("--families", nargs="+", default=["phantom", "deformed"], choices=list(FAMILIES))
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_evaluate_appearance)

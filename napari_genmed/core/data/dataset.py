@@ -41,6 +41,9 @@ class DatasetConfig:
     speckle: bool = True
     #: shape families the heads come from, one drawn per subject (sim/families)
     families: tuple[str, ...] = ("phantom",)
+    #: each scan's probe and display settings drawn, and overlays burned in
+    #: (sim/acquisition): scanners vary, one appearance is not the world
+    vary_acquisition: bool = False
 
     def __post_init__(self):
         for name in self.families:
@@ -52,6 +55,8 @@ class DatasetConfig:
         d = asdict(self)
         if tuple(self.families) == ("phantom",):
             d.pop("families")  # the phantom-only key of caches made before families existed
+        if not self.vary_acquisition:
+            d.pop("vary_acquisition")  # the key of caches made before it existed
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -90,21 +95,33 @@ def make_subject(
     ``phantom``: its head, when the caller has already made it."""
     ph = phantom if phantom is not None else subject_phantom(seed, config)
     ga = ph.biometry.ga_weeks
+    probe, rng = None, None
+    if config.vary_acquisition:
+        from ..sim.acquisition import random_probe
+
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 23])
+        probe = random_probe(rng)  # one scanner setting per scan
     views = simulate_views(
         Medium(ph.labels, ph.spacing_mm),
         seed=seed,
         jitter=config.jitter,
         speckle=config.speckle,
+        probe=probe,
         shape=config.view_shape,
         pixel_mm=config.pixel_mm,
         max_angle_deg=config.max_angle_deg,
         max_shift_mm=config.max_shift_mm,
     )
+    images = [views[n].image for n in VIEW_NAMES]
+    if rng is not None:
+        from ..sim.acquisition import burn_in
+
+        images = [burn_in(im, rng) for im in images]
     b = ph.biometry
     return {
         "labels": ph.labels,
         "skull": ph.skull[None].astype(np.float32),
-        "views": np.stack([views[n].image for n in VIEW_NAMES]),
+        "views": np.stack(images),
         "poses": np.stack([views[n].pose.as_vector() for n in VIEW_NAMES]),
         "biometry": np.array([b.bpd_mm, b.ofd_mm, b.hc_mm, b.ga_weeks], np.float32),
         "ga": np.float32(ga),
