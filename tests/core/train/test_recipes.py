@@ -9,6 +9,7 @@ import pytest
 from napari_genmed.core.train.flows import FlowTrainConfig, train_toy_flow_job
 from napari_genmed.core.train.latent_flow import train_latent_flow_job
 from napari_genmed.core.train.plane_gate import GateFitConfig
+from napari_genmed.core.train.plane_pose import PoseTrainConfig
 from napari_genmed.core.train.settings import TrainConfig
 from napari_genmed.core.train.views import ViewTrainConfig
 
@@ -27,6 +28,8 @@ def test_recipe_has_a_reason_and_parses(path):
         FlowTrainConfig.from_dict(values)
     elif kind == "plane-gate":
         assert GateFitConfig.from_dict(values).fit_size > 0
+    elif kind == "plane-pose":
+        assert PoseTrainConfig.from_dict(values).steps > 0
     elif kind.startswith("mental-map"):
         ViewTrainConfig.from_dict({**values, "kind": kind})
     else:
