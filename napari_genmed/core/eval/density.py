@@ -3,10 +3,12 @@
 Test NLL in bits per dimension of patches of held-out views, under the patch flow and
 under :class:`GaussianPatches` (one full-covariance Gaussian over flattened patches,
 fitted to the same training patches: the baseline density). Then synthetic
-corruptions (:func:`corrupt`: blanked squares, noise, flipped and shifted regions)
-pasted into held-out views, and the ROC AUC (:func:`roc_auc`, Mann-Whitney U) of the
-map's score on corrupted against clean fan pixels (clean: farther than one patch from
-the corruption).
+corruptions (:func:`corrupt`: blanked squares, noise, flipped and shifted regions;
+and the kinds a likelihood is known to miss: a disc inpainted with a smooth blur of
+its surroundings, a region turned by 90 degrees or mirrored, a bright structure from
+elsewhere in the view pasted in, a gain change) pasted into held-out views, and the
+ROC AUC (:func:`roc_auc`, Mann-Whitney U) of the map's score on corrupted against
+clean fan pixels (clean: farther than one patch from the corruption).
 """
 
 from __future__ import annotations
@@ -37,15 +39,27 @@ class GaussianPatches:
         return -0.5 * (y**2).sum(0) - 0.5 * self.logdet - 0.5 * d * math.log(2 * math.pi)
 
 
-CORRUPTIONS = ("blank", "noise", "flip", "shift")
+CORRUPTIONS = (
+    "blank",
+    "noise",
+    "flip",
+    "shift",
+    "smooth",
+    "rotate",
+    "mirror",
+    "paste",
+    "gain",
+)
 
 
 def corrupt(
     image: np.ndarray, kind: str, rng: np.random.Generator, side: int = 24
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(corrupted image, mask of corrupted pixels)``: a ``side`` x ``side`` square
-    inside the fan blanked, filled with noise, flipped upside down, or replaced by
-    the image 16 px away."""
+    inside the fan blanked, filled with noise, flipped upside down, replaced by the
+    image 16 px away, inpainted (a disc) with a smooth blur of its surroundings,
+    turned by 90 degrees, mirrored left-right, given the brightest square of the view
+    elsewhere, or its gain raised by 6 dB."""
     h, w = image.shape
     fan = np.argwhere(image > 0.05)
     for _ in range(50):
@@ -64,6 +78,32 @@ def corrupt(
     elif kind == "shift":
         r2 = int(np.clip(r + 16 * (1 if r + 16 + side <= h else -1), 0, h - side))
         out[sq] = image[r2 : r2 + side, c : c + side]
+    elif kind == "smooth":
+        from scipy import ndimage
+
+        yy, xx = np.mgrid[:side, :side]
+        disc = (yy - (side - 1) / 2) ** 2 + (xx - (side - 1) / 2) ** 2 <= (side / 2) ** 2
+        hole = np.zeros((h, w), bool)
+        hole[sq] = disc
+        keep = (~hole).astype(np.float32)
+        num = ndimage.gaussian_filter(image * keep, side / 3)
+        den = ndimage.gaussian_filter(keep, side / 3)
+        out[hole] = (num / np.maximum(den, 1e-3))[hole]
+    elif kind == "rotate":
+        out[sq] = np.rot90(image[sq])
+    elif kind == "mirror":
+        out[sq] = image[sq][:, ::-1]
+    elif kind == "paste":
+        from scipy import ndimage
+
+        local = ndimage.uniform_filter(image, side)
+        local[max(r - side, 0) : r + 2 * side, max(c - side, 0) : c + 2 * side] = 0  # not here
+        br, bc = np.unravel_index(np.argmax(local), local.shape)
+        br = int(np.clip(br - side // 2, 0, h - side))
+        bc = int(np.clip(bc - side // 2, 0, w - side))
+        out[sq] = image[br : br + side, bc : bc + side]
+    elif kind == "gain":
+        out[sq] = np.clip(image[sq] * 2.0, 0.0, 1.0)
     else:
         raise ValueError(f"unknown corruption {kind!r}; use one of {', '.join(CORRUPTIONS)}")
     mask = np.zeros_like(image, bool)
