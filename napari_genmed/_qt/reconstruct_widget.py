@@ -52,6 +52,7 @@ class ReconstructWidget(JobPanel, Container):
         self.viewer = napari_viewer
         self.state = state = state_of(napari_viewer)
         self.worker = None
+        self._placed: dict = {}  #: the views placed with the result on screen (readout)
         self.models = ModelBox()
         self.views = ViewsBox(napari_viewer, state)
         self.truth = ComboBox(
@@ -199,7 +200,7 @@ class ReconstructWidget(JobPanel, Container):
             return None
         self._job_views = views
         unposed = [s for s, name in self.state.assigned().items() if not _posed(self.viewer, name)]
-        job = placing_job(job, bundled("plane-pose"), views, unposed) if unposed else job
+        job = placing_job(job, bundled("plane-pose") if unposed else None, views, unposed)
         return self.launch(job, "Reconstruction", self._on_result)
 
     def start_buttons(self):
@@ -214,13 +215,7 @@ class ReconstructWidget(JobPanel, Container):
     def _on_result(self, output):
         if self.worker is not None and self.worker.abort_requested:
             return  # cancelled: a late result is dropped
-        result, placed, note = output if isinstance(output, tuple) else (output, {}, "")
-        refused = [
-            s for s in placed if s in result.plausibility and result.plausibility[s].implausible
-        ]
-        if refused and not result.override:  # a frame that is not a head plane has no place
-            placed = {s: p for s, p in placed.items() if s not in refused}
-            note = f"{' and '.join(refused)}: not a fetal head plane (override to place anyway)"
+        result, placed, note = output
         if abs(result.threshold - self.state.threshold) > 1e-9:  # the slider moved meanwhile
             result = result.recut(self.state.threshold, self.truth_mask(result.probability.shape))
         self._placed = placed  # the readout, which follows the state, names them
@@ -247,9 +242,7 @@ class ReconstructWidget(JobPanel, Container):
 
     def _on_shown(self, result, partial: bool):
         if not partial:
-            self.readout.value = readout_text(result, self.state.truth) + placed_text(
-                getattr(self, "_placed", {})
-            )
+            self.readout.value = readout_text(result, self.state.truth) + placed_text(self._placed)
 
     def _on_threshold(self, value):
         """A new threshold re-cuts the result on screen (labels, surface, readouts)."""

@@ -107,14 +107,23 @@ def subject_poses(arrays: dict, spacing_mm: float) -> tuple[list[Pose], list[Pos
 
 def placing_job(job, net, views: dict, slots):
     """Run reconstruction ``job``, then place the views of ``slots`` in its result:
-    returns ``(result, {view: PlacedView}, note)``, the note saying why nothing was
-    placed when the result has no skull to place them in."""
+    returns ``(result, {view: PlacedView}, note)``, the note saying why a view was not
+    placed: no skull to place it in, or a view the plane gate refuses (a heart echo
+    through a skull would look right), unless the result carries the override."""
     result = yield from job
-    chosen = {s: views[s] for s in slots if s in views}
+    refused = [s for s in slots if s in result.plausibility and result.plausibility[s].implausible]
+    if result.override:
+        refused = []
+    chosen = {s: views[s] for s in slots if s in views and s not in refused}
+    note = (
+        f"{' and '.join(refused)}: not a fetal head plane (override to place anyway)"
+        if refused
+        else ""
+    )
     if not chosen:
-        return result, {}, ""
+        return result, {}, note
     try:
         placed = place_views(net, chosen, result.probability, result.spacing_mm, result.threshold)
     except ValueError as exc:
         return result, {}, str(exc)
-    return result, placed, ""
+    return result, placed, note
