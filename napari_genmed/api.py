@@ -325,12 +325,17 @@ def generate_view(
     return generate(model, observations, query_pose, n_samples, _check_seed(seed))
 
 
-def density_map(image, model=None, spacing_mm: float = 1.0, stride: int = 4) -> np.ndarray:
-    """Per-pixel negative log-likelihood, in bits per dimension, of a 2D view under
-    a patch flow trained on simulated standard-plane views (``model``: a loaded
-    ``patch-flow``; None loads the bundled one): overlapping patches scored at their
-    positions, each pixel the mean of the patches covering it. High values flag
-    what looks unlike real (simulated) ultrasound. The map has the image's shape."""
+def density_map(
+    image, model=None, spacing_mm: float = 1.0, stride: int = 4, score: str = "corrected"
+) -> np.ndarray:
+    """Per-pixel score, in bits per dimension, of a 2D view under a patch flow trained
+    on simulated standard-plane views (``model``: a loaded ``patch-flow``; None loads
+    the bundled one): overlapping patches scored at their positions, each patch's
+    negative log-likelihood less 0.35 times its compressed length in bits
+    (``score="corrected"``; ``"nll"``: the bare likelihood, blind to smooth or blank
+    regions), each pixel the worst of the patches covering it. High values flag what
+    looks unlike the simulated ultrasound. The map has the image's shape."""
+    from .core.tasks.density import SCORES
     from .core.tasks.density import density_map as _map
 
     if model is None:
@@ -343,4 +348,6 @@ def density_map(image, model=None, spacing_mm: float = 1.0, stride: int = 4) -> 
         or not 1 <= stride <= model.config.size
     ):
         raise ValueError(f"stride must be an integer in 1..{model.config.size}, got {stride!r}")
-    return _map(image, model, _check_spacing(spacing_mm), int(stride))
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    return _map(image, model, _check_spacing(spacing_mm), int(stride), score=score)

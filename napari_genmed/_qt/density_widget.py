@@ -3,7 +3,9 @@
 Pick the patch flow (bundled or a file) and a 2D layer (a generated missing view, an
 opened frame, the sample's planes), Compute: a worker runs the core's
 :func:`~napari_genmed.core.tasks.density.density_job` and the per-pixel negative
-log-likelihood (bits per dimension) appears over the view, at the view's own place
+log-likelihood corrected for the patches' complexity (bits per dimension; a blank or
+smoothed region stands out, where the bare likelihood finds it typical) appears over
+the view, at the view's own place
 (in 3D at its pose), with a diverging colormap centred on how clean held-out views
 score (the flow card's measurement), and a legend. "Teaching example" shows the seed
 material's 2D flow x = (u1, u2 - u1^2 - 1). The target "latent plane" asks the
@@ -67,7 +69,8 @@ def colour_limits(flow, score: np.ndarray) -> tuple[tuple[float, float], str]:
     half = max(4.0 * (ref["p95"] - ref["median"]), 0.5)
     lo, hi = ref["p95"] - half, ref["p95"] + half
     return (lo, hi), (
-        f"white: the 95th percentile of clean held-out views ({ref['p95']:.1f} bits/dim); "
+        f"white: the 95th percentile of clean held-out views ({ref['p95']:.1f} bits/dim, "
+        "complexity-corrected); "
         f"blue: likely ({lo:.1f}), red: unlikely ({hi:.1f})"
     )
 
@@ -202,7 +205,7 @@ class DensityWidget(JobPanel, Container):
         self.legend_text.value = legend
         self.readout.value = (
             f"{self._source}: median {result.median:.2f}, "
-            f"99th percentile {result.p99:.2f} bits/dim in the fan"
+            f"99th percentile {result.p99:.2f} bits/dim (corrected) in the fan"
         )
 
     def show_latent_plane(self):

@@ -109,25 +109,25 @@ def _cmd_evaluate_views(args) -> int:
 
 def _cmd_evaluate_density(args) -> int:
     from .. import api
-    from ..core.eval.density import evaluate_density_job
+    from ..core.eval.density import evaluate_density_job, format_density
 
     flow = api.load_model(args.weights or "patch-flow", "cpu")
     result = _with_bar(
-        evaluate_density_job(flow, n=args.n, cache_dir=args.cache),
+        evaluate_density_job(
+            flow,
+            n=args.n,
+            cache_dir=args.cache,
+            split=args.split,
+            sweep=tuple(args.complexity_weights or ()),
+            family=args.family,
+        ),
         "evaluate-density",
         quiet=args.json,
     )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(
-            f"test NLL, bits/dim: flow {result['test_bpd_flow']:.3f}  Gaussian baseline "
-            f"{result['test_bpd_gaussian']:.3f}"
-        )
-        print(
-            "corruption detection, ROC AUC (corrupted vs clean fan pixels): "
-            + "  ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
-        )
+        print(format_density(result))
     return 0
 
 
@@ -162,8 +162,9 @@ def _cmd_evaluate_appearance(args) -> int:
     from .. import api
     from ..core.eval.appearance import evaluate_appearance_job, format_appearance
 
-    models = {name: api.load_model(name, "cpu") for name in args.models}
-    gate = api.load_model("plane-gate", "cpu")
+    models = {name: api.load_model(_weights(name, args.weights), "cpu") for name in args.models}
+    gate_file = _weights("plane-gate", args.weights)
+    gate = api.load_model(gate_file if Path(gate_file).exists() else "plane-gate", "cpu")
     job = evaluate_appearance_job(models, gate, n=args.n, families=tuple(args.families))
     rows = _with_bar(job, "evaluate-appearance", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_appearance(rows))
@@ -266,6 +267,25 @@ def add_commands(sub) -> None:
     s.add_argument("--n", type=int, default=20, help="held-out views to corrupt")
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help="a patch-flow .safetensors instead of the bundled one")
+    s.add_argument(
+        "--split",
+        default="test",
+        choices=["val", "test"],
+        help="views to corrupt: test (the report) or val (to choose the complexity weight)",
+    )
+    s.add_argument(
+        "--complexity-weights",
+        type=float,
+        nargs="+",
+        metavar="W",
+        help="also score with these weights of the complexity term (a sweep)",
+    )
+    s.add_argument(
+        "--family",
+        default="phantom",
+        choices=list(FAMILIES),
+        help="shape family of the corrupted views' heads (deformed: held out)",
+    )
     s.add_argument("--cache", help="dataset cache folder")
     s.set_defaults(func=_cmd_evaluate_density)
     s = sub.add_parser(
@@ -293,4 +313,5 @@ def add_commands(sub) -> None:
     s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     s.add_argument("--families", nargs="+", default=["phantom", "deformed"], choices=list(FAMILIES))
     s.add_argument("--json", action="store_true")
+    s.add_argument("--weights", help=WEIGHTS_HELP + "; a plane gate there too, if any")
     s.set_defaults(func=_cmd_evaluate_appearance)

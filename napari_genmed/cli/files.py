@@ -41,7 +41,9 @@ def _cmd_data(args) -> int:
     from ..core.data.dataset import DatasetConfig, PhantomDataset
 
     t0 = time.perf_counter()
-    config = DatasetConfig(families=tuple(args.families))
+    config = DatasetConfig(
+        families=tuple(args.families), vary_acquisition=bool(args.vary_acquisition)
+    )
     made = {
         split: PhantomDataset(split, n, config, cache_dir=args.cache).fill_cache(
             workers=args.workers
@@ -120,6 +122,12 @@ def add_commands(sub) -> None:
         default=["phantom"],
         choices=list(TRAINING),
         help="shape families of the heads (a recipe's data.families must name the same)",
+    )
+    s.add_argument(
+        "--vary-acquisition",
+        action="store_true",
+        help="draw each scan's probe and display settings and burn in overlays (a recipe's "
+        "data.vary_acquisition must be true to use this cache)",
     )
     s.set_defaults(func=_cmd_data)
     s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")

@@ -14,11 +14,12 @@ import numpy as np
 from ..flows.patches import patch_context
 
 
-def view_bank(split: str, heads: int, cache_dir=None) -> np.ndarray:
-    """``(heads * 3, 128, 128)`` speckled views of a split."""
-    from ..data.dataset import PhantomDataset
+def view_bank(split: str, heads: int, cache_dir=None, family: str = "phantom") -> np.ndarray:
+    """``(heads * 3, 128, 128)`` speckled views of a split, of heads from ``family``
+    (a held-out family only outside the training split)."""
+    from ..data.dataset import DatasetConfig, PhantomDataset
 
-    ds = PhantomDataset(split, heads, cache_dir=cache_dir)
+    ds = PhantomDataset(split, heads, DatasetConfig(families=(family,)), cache_dir=cache_dir)
     return np.concatenate([ds.arrays(i)["views"] for i in range(heads)]).astype(np.float32)
 
 

@@ -8,7 +8,8 @@ and the kinds a likelihood is known to miss: a disc inpainted with a smooth blur
 its surroundings, a region turned by 90 degrees or mirrored, a bright structure from
 elsewhere in the view pasted in, a gain change) pasted into held-out views, and the
 ROC AUC (:func:`roc_auc`, Mann-Whitney U) of the map's score on corrupted against
-clean fan pixels (clean: farther than one patch from the corruption).
+clean fan pixels (clean: farther than one patch from the corruption), for the
+complexity-corrected score the panel shows and for the bare NLL beside it.
 """
 
 from __future__ import annotations
@@ -120,23 +121,54 @@ def roc_auc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def _aucs(pos: dict, neg: dict) -> dict:
+    out = {k: roc_auc(np.concatenate(pos[k]), np.concatenate(neg[k])) for k in CORRUPTIONS}
+    out["all"] = roc_auc(
+        np.concatenate([np.concatenate(pos[k]) for k in CORRUPTIONS]),
+        np.concatenate([np.concatenate(neg[k]) for k in CORRUPTIONS]),
+    )
+    return out
+
+
+def _percentiles(values: list) -> dict:
+    fan = np.concatenate(values)
+    return {
+        key: float(np.percentile(fan, q))
+        for key, q in (("p5", 5), ("median", 50), ("p95", 95), ("p99", 99))
+    }
+
+
 def evaluate_density_job(
-    flow, n: int = 20, cache_dir=None, train_heads: int = 300, seed: int = 0
+    flow,
+    n: int = 20,
+    cache_dir=None,
+    train_heads: int = 300,
+    seed: int = 0,
+    split: str = "test",
+    sweep: tuple = (),
+    family: str = "phantom",
 ) -> Job[dict]:
-    """Test NLL (flow vs Gaussian baseline) and corruption-detection AUCs."""
+    """Test NLL (flow vs Gaussian baseline) and corruption-detection AUCs of the
+    corrected score the maps show (``auc``) and of the bare NLL (``auc_nll``), with
+    the clean views' scores in the fan (the panel's colour reference). ``sweep``:
+    complexity weights to compare as well (``sweep``: AUCs per weight, with the worst
+    type), on ``split`` (choose a weight on ``"val"``, report on ``"test"``), views of
+    heads from shape ``family`` (the flow learnt the phantom family's views; a held-out
+    family is the out-of-distribution check)."""
     import torch
     from scipy import ndimage
 
     from ..data.patches import random_patches, view_bank
+    from ..flows.complexity import COMPLEXITY_WEIGHT
     from ..flows.glow import bits_per_dim
-    from ..tasks.density import FAN_LEVEL, density_map
+    from ..tasks.density import FAN_LEVEL, patch_scores
 
     rng = np.random.default_rng(seed)
     p = flow.config.size
     yield Progress(0, n + 2, "fitting the Gaussian baseline")
     train_x, _ = random_patches(view_bank("train", train_heads, cache_dir), 20000, p, rng)
     gauss = GaussianPatches(train_x)
-    test = view_bank("test", n, cache_dir)
+    test = view_bank(split, n, cache_dir, family)
     yield Progress(1, n + 2, "test likelihoods")
     test_x, test_c = random_patches(test, 10000, p, rng)
     with torch.inference_mode():
@@ -146,34 +178,70 @@ def evaluate_density_job(
             ).mean()
         )
     gauss_bpd = float(bits_per_dim(torch.as_tensor(gauss.log_prob(test_x)), p * p).mean())
-    clean: list[np.ndarray] = []  # each clean view's map inside the fan: the scale's reference
-    pos: dict = {k: [] for k in CORRUPTIONS}
-    neg: dict = {k: [] for k in CORRUPTIONS}
+    weights = sorted({0.0, COMPLEXITY_WEIGHT, *map(float, sweep)})
+    clean: dict = {w: [] for w in weights}  # clean views' maps in the fan: the reference
+    pos: dict = {w: {k: [] for k in CORRUPTIONS} for w in weights}
+    neg: dict = {w: {k: [] for k in CORRUPTIONS} for w in weights}
     for i in range(n):
-        yield Progress(2 + i, n + 2, f"corrupted held-out view {i + 1} of {n}")
+        yield Progress(2 + i, n + 2, f"corrupted {split} view {i + 1} of {n}")
         image = test[3 * i + int(rng.integers(3))]
-        clean.append(density_map(image, flow)[image > FAN_LEVEL])
+        scored = patch_scores(image, flow)
+        for w in weights:
+            clean[w].append(scored.map(w)[image > FAN_LEVEL])
         for kind in CORRUPTIONS:
             bad, mask = corrupt(image, kind, rng)
-            score = density_map(bad, flow)
+            scored = patch_scores(bad, flow)
             far = ~ndimage.binary_dilation(mask, iterations=p) & (image > FAN_LEVEL)
-            pos[kind].append(score[mask])
-            neg[kind].append(score[far])
-    aucs = {k: roc_auc(np.concatenate(pos[k]), np.concatenate(neg[k])) for k in CORRUPTIONS}
-    aucs["all"] = roc_auc(
-        np.concatenate([np.concatenate(pos[k]) for k in CORRUPTIONS]),
-        np.concatenate([np.concatenate(neg[k]) for k in CORRUPTIONS]),
-    )
-    fan = np.concatenate(clean)
-    reference = {
-        key: float(np.percentile(fan, q))
-        for key, q in (("p5", 5), ("median", 50), ("p95", 95), ("p99", 99))
-    }
-    return {
+            for w in weights:
+                score = scored.map(w)
+                pos[w][kind].append(score[mask])
+                neg[w][kind].append(score[far])
+    aucs = {w: _aucs(pos[w], neg[w]) for w in weights}
+    out = {
         "test_bpd_flow": flow_bpd,
         "test_bpd_gaussian": gauss_bpd,
-        "auc": aucs,
+        "score": "corrected",  #: what the maps show: NLL - complexity_weight * L
+        "complexity_weight": COMPLEXITY_WEIGHT,
+        "auc": aucs[COMPLEXITY_WEIGHT],
+        "auc_nll": aucs[0.0],
         "n_views": n,
+        "split": split,
+        "family": family,
         "patch": p,
-        "clean_fan_bpd": reference,  #: how clean held-out views score in the fan
+        "clean_fan_bpd": _percentiles(clean[COMPLEXITY_WEIGHT]),  #: the panel's reference
+        "clean_fan_nll": _percentiles(clean[0.0]),
     }
+    if sweep:
+        out["sweep"] = {
+            f"{w:g}": aucs[w] | {"worst": min(aucs[w][k] for k in CORRUPTIONS)} for w in weights
+        }
+    return out
+
+
+def format_density(result: dict) -> str:
+    """The evaluation as text: test NLL, then per corruption type the AUC of the
+    corrected score (the panel's) and of the bare NLL, then any weight sweep."""
+    kinds = [*CORRUPTIONS, "all"]
+    lines = [
+        f"test NLL, bits/dim ({result.get('split', 'test')} views, "
+        f"{result.get('family', 'phantom')} heads): flow "
+        f"{result['test_bpd_flow']:.3f}  Gaussian baseline {result['test_bpd_gaussian']:.3f}",
+        "corruption detection, ROC AUC (corrupted vs clean fan pixels, "
+        f"{result['n_views']} views):",
+        f"{'score':<28}" + "".join(f"{k:>8}" for k in kinds),
+        f"{'corrected (shown), w=' + format(result['complexity_weight'], 'g'):<28}"
+        + "".join(f"{result['auc'][k]:>8.3f}" for k in kinds),
+        f"{'bare NLL':<28}" + "".join(f"{result['auc_nll'][k]:>8.3f}" for k in kinds),
+    ]
+    for w, row in (result.get("sweep") or {}).items():
+        lines.append(
+            f"{'w=' + w:<28}"
+            + "".join(f"{row[k]:>8.3f}" for k in kinds)
+            + f"   worst {row['worst']:.3f}"
+        )
+    ref = result["clean_fan_bpd"]
+    lines.append(
+        f"clean fan, corrected score: median {ref['median']:.2f}, p95 {ref['p95']:.2f}, "
+        f"p99 {ref['p99']:.2f} bits/dim (the panel's colour reference)"
+    )
+    return "\n".join(lines)
