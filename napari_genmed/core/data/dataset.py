@@ -57,6 +57,10 @@ class DatasetConfig:
             d.pop("families")  # the phantom-only key of caches made before families existed
         if not self.vary_acquisition:
             d.pop("vary_acquisition")  # the key of caches made before it existed
+        else:  # caches made with an older model of the acquisition are not reused
+            from ..sim.acquisition import ACQUISITION_VERSION
+
+            d["vary_acquisition"] = ACQUISITION_VERSION
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

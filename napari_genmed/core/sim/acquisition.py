@@ -2,7 +2,8 @@
 
 :func:`random_probe` draws the settings a scan is made with: centre frequency (and
 with it the pulse length), the beam's width and focus, the sector's opening and the
-probe's curvature, gain, time-gain compensation, dynamic range, speckle strength,
+probe's curvature (down to phased-array-like small apices), how strongly echoes
+depend on the incidence angle, gain, time-gain compensation, dynamic range, speckle strength,
 spatial compounding / persistence (more patterns averaged: smoother speckle) and a
 harmonic-like mode (a narrower beam and weaker clutter). :func:`burn_in` draws what
 scanners write into the image: text, caliper crosses with their dotted line, depth
@@ -23,6 +24,10 @@ import numpy as np
 
 from .ultrasound import Probe
 
+#: bumped whenever :func:`random_probe` or :func:`burn_in` draw differently: part of
+#: the dataset cache's key (2: small apices and the incidence-angle law)
+ACQUISITION_VERSION = 2
+
 
 def random_probe(rng: np.random.Generator) -> Probe:
     """One scan's settings (see the module docstring)."""
@@ -36,14 +41,19 @@ def random_probe(rng: np.random.Generator) -> Probe:
         lateral_sigma_mm=float(lateral),
         lateral_growth=float(rng.uniform(0.01, 0.035)),
         focus_mm=float(rng.uniform(45.0, 100.0)),
-        apex_mm=float(rng.uniform(30.0, 60.0)),
-        half_angle_deg=float(rng.uniform(30.0, 40.0)),
+        # small apices: phased and small-footprint probes, a narrow near field
+        apex_mm=float(rng.uniform(5.0, 60.0)),
+        half_angle_deg=float(rng.uniform(30.0, 45.0)),
         tgc_db_cm_mhz=float(rng.uniform(0.08, 0.22)),
         dynamic_range_db=float(rng.uniform(40.0, 70.0)),
         reference=float(0.30 * np.exp(rng.uniform(-0.7, 0.7))),  # gain +-6 dB
         speckle_gain=float(rng.uniform(0.3, 0.8) * (0.8 if harmonic else 1.0)),
         compounding=int(rng.integers(1, 6)),
         noise_floor=float(2e-5 * np.exp(rng.uniform(-1.0, 1.0))),
+        # how much weaker an interface echoes off normal incidence (smooth bone
+        # surfaces are strongly specular: the skull's sides fade)
+        specular_floor=float(rng.uniform(0.02, 0.3)),
+        specular_power=float(rng.uniform(1.0, 6.0)),
     )
 
 

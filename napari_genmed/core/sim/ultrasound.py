@@ -8,8 +8,10 @@ depth. Along every line (docs/design.md, Facts):
   the label volume's property volumes by trilinear interpolation; a maternal
   abdominal wall (skin, fat, muscle) fills the first millimetres of depth;
 * specular reflection: the amplitude reflectivity density is ``1/2 d ln Z / ds``
-  (integrating to ``(Z2-Z1)/(Z2+Z1)`` across an interface), weighted by the cosine
-  of the incidence angle (the interface normal is the gradient of Z);
+  (integrating to ``(Z2-Z1)/(Z2+Z1)`` across an interface), weighted by
+  ``floor + (1 - floor) cos^k`` of the incidence angle (the interface normal is the
+  gradient of Z; ``Probe.specular_floor``, ``Probe.specular_power``): an interface
+  along the beam echoes faintly;
 * transmission: the product of ``(1 - R)`` over the interfaces passed, with
   ``R = ((Z2-Z1)/(Z2+Z1))^2``; attenuation: ``exp(-2 * 0.1151 * alpha * f * d)`` for
   the round trip. Bone reflects and attenuates strongly: the shadow behind it;
@@ -57,6 +59,10 @@ class Probe:
     speckle_gain: float = 0.5  #: backscatter relative to specular echoes
     noise_floor: float = 2e-5  #: electronic noise amplitude
     compounding: int = 3  #: independent speckle patterns averaged in intensity
+    #: specular echo strength at grazing incidence, relative to normal incidence ...
+    specular_floor: float = 0.15
+    #: ... and the power of the incidence cosine between (rougher interfaces: lower)
+    specular_power: float = 2.0
 
 
 @dataclass
@@ -167,7 +173,8 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     g = props["gradient"]
     gnorm = np.linalg.norm(g, axis=-1)
     cos_inc = np.abs(np.sum(g * beam, axis=-1)) / (gnorm + 1e-6)
-    incidence = np.where(gnorm > 1e-4, 0.15 + 0.85 * cos_inc**2, 1.0)
+    floor = probe.specular_floor
+    incidence = np.where(gnorm > 1e-4, floor + (1 - floor) * cos_inc**probe.specular_power, 1.0)
     # echoes of neighbouring interfaces add in power, not in (phase-blind) amplitude
     density = 0.5 * np.abs(np.diff(np.log(Z), axis=1, prepend=np.log(Z[:, :1]))) * incidence
     sigma_s = max(0.5 * medium.spacing_mm / step, 1.0)

@@ -19,7 +19,10 @@ def test_probes_vary_within_their_ranges_and_repeat_for_a_seed():
     assert {p.compounding for p in probes} == {1, 2, 3, 4, 5}
     default = Probe()  # the one appearance the models saw lies inside every range
     assert 2.5 <= default.frequency_mhz <= 6.0 and 40 <= default.dynamic_range_db <= 70
-    assert 30 <= default.half_angle_deg <= 40 and 30 <= default.apex_mm <= 60
+    assert 30 <= default.half_angle_deg <= 45 and 5 <= default.apex_mm <= 60
+    assert 0.02 <= default.specular_floor <= 0.3 and 1 <= default.specular_power <= 6
+    apex = np.array([p.apex_mm for p in probes])
+    assert apex.min() < 10 and apex.max() > 50  # phased-array-like sectors among them
     assert all(dataclasses.asdict(p).keys() == dataclasses.asdict(default).keys() for p in probes)
 
 
@@ -42,6 +45,7 @@ def test_a_varied_subject_differs_but_the_default_cache_key_does_not():
     assert DatasetConfig(families=("phantom", "harmonic", "clinical")).key() == "0e537929a1e771cd"
     varied = DatasetConfig(vary_acquisition=True)
     assert varied.key() != DatasetConfig().key()
+    assert varied.key() != "6c9fba1d70f681ec"  # made by acquisition model 1: not reused
     a, b = make_subject(5, varied), make_subject(5, varied)
     plain = make_subject(5)
     assert np.array_equal(a["views"], b["views"])  # seeded
@@ -49,3 +53,23 @@ def test_a_varied_subject_differs_but_the_default_cache_key_does_not():
         a["labels"], plain["labels"]
     )
     assert np.abs(a["views"] - plain["views"]).mean() > 0.01  # another appearance
+
+
+def test_a_strongly_specular_probe_fades_the_skull_sides():
+    from napari_genmed import api
+    from napari_genmed.core.sim.ultrasound import simulate_view
+
+    head = api.make_phantom(28.0, 1)
+    pose = api.simulate_views(head, seed=1, jitter=False)["axial"].pose
+    soft = simulate_view(head.labels, pose, speckle=False).image
+    strict = Probe(specular_floor=0.02, specular_power=6.0)
+    sharp = simulate_view(head.labels, pose, speckle=False, probe=strict).image
+    ring = soft > np.percentile(soft, 97)  # the skull's echo
+    cy, cx = np.argwhere(ring).mean(0)
+    rows, cols = np.mgrid[: soft.shape[0], : soft.shape[1]]
+    side = ring & (np.abs(cols - cx) > np.abs(rows - cy))  # along the beams
+    facing = ring & ~side  # across them
+    assert side.sum() > 50 and facing.sum() > 50
+    faded_side = (soft[side] - sharp[side]).mean()
+    faded_facing = (soft[facing] - sharp[facing]).mean()
+    assert faded_side > 0.04 and faded_side > 3 * faded_facing  # measured 0.068 vs 0.013
