@@ -98,8 +98,11 @@ def _cmd_evaluate_views(args) -> int:
         name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods
     }
     recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
+    gate = None if args.no_gate else api.load_model("plane-gate", "cpu")
     rows = _with_bar(
-        evaluate_views_job(generators, recon, n=args.n, cache_dir=args.cache),
+        evaluate_views_job(
+            generators, recon, n=args.n, cache_dir=args.cache, family=args.family, gate=gate
+        ),
         "evaluate-views",
         quiet=args.json,
     )
@@ -260,6 +263,13 @@ def add_commands(sub) -> None:
     s.add_argument("--weights", help=WEIGHTS_HELP)
     s.add_argument("--cache", help="dataset cache folder")
     s.add_argument("--device", default="auto")
+    s.add_argument(
+        "--family",
+        default="phantom",
+        choices=list(FAMILIES),
+        help="shape family of the scenes' heads (the targets: deformed, held out)",
+    )
+    s.add_argument("--no-gate", action="store_true", help="skip the plane gate's acceptance")
     s.set_defaults(func=_cmd_evaluate_views)
     s = sub.add_parser(
         "evaluate-density", help="the patch flow: test NLL vs a Gaussian, corruption detection AUC"

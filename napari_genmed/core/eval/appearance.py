@@ -67,13 +67,6 @@ class ConvolutionProbe:
     reference: float | None = 3.46
 
 
-def _labels_on(labels: np.ndarray, spacing_mm: float, pose: Pose) -> np.ndarray:
-    from scipy import ndimage
-
-    idx = np.moveaxis(pose.points() / float(spacing_mm), -1, 0)
-    return ndimage.map_coordinates(labels, idx, order=0, mode="constant", cval=L.FLUID)
-
-
 def _psf(probe: ConvolutionProbe, pixel_mm: float, depth_mm: float) -> np.ndarray:
     """The analytic PSF at ``depth_mm`` on the pixel grid (rows: depth)."""
     half = int(np.ceil(3 * max(probe.axial_sigma_mm, probe.lateral_sigma_mm * 3) / pixel_mm))
@@ -96,7 +89,7 @@ def convolution_view(
 
     h, w = pose.shape
     sp = pose.spacing_mm
-    lab = _labels_on(np.asarray(labels), spacing_mm, pose)
+    lab = L.labels_on_plane(np.asarray(labels), spacing_mm, pose)
     table = np.zeros(max(ECHOGENICITY) + 1, np.float32)
     for k, v in ECHOGENICITY.items():
         table[k] = v

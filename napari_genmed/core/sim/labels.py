@@ -121,3 +121,12 @@ def check_layout(labels: np.ndarray, need_skull: bool = False) -> None:
 def head_mask(labels: np.ndarray) -> np.ndarray:
     """The head inside its skin: every label but fluid and scalp."""
     return (labels != FLUID) & (labels != SCALP)
+
+
+def labels_on_plane(labels: np.ndarray, spacing_mm: float, pose) -> np.ndarray:
+    """The labels at the pixel centres of plane ``pose`` (nearest voxel; fluid
+    outside the volume), the plane's shape."""
+    from scipy import ndimage
+
+    idx = np.moveaxis(pose.points() / float(spacing_mm), -1, 0)
+    return ndimage.map_coordinates(np.asarray(labels), idx, order=0, mode="constant", cval=FLUID)

@@ -190,15 +190,20 @@ def test_training_saves_loadable_generators(cache, tmp_path, kind, scene):
     )
 
 
-def test_evaluate_views_rows_and_baseline(cache):
-    from napari_genmed.core.eval.views import evaluate_views_job, format_view_table
+def test_evaluate_views_rows_baseline_references_and_structure(cache):
+    from napari_genmed.core.eval.views import REFERENCES, evaluate_views_job, format_view_table
+    from napari_genmed.core.nets.plane_gate import PlaneGate, PlaneGateConfig
     from napari_genmed.core.progress import run
 
     recon = build_model("hirec-cvae", TINY_MODEL["hirec-cvae"]).eval()
-    rows = run(evaluate_views_job({"mental-map": tiny_map()}, recon, n=2, cache_dir=cache))
+    gate = PlaneGate(PlaneGateConfig(channels=(4, 8))).eval()  # untrained: any verdict
+    rows = run(
+        evaluate_views_job({"mental-map": tiny_map()}, recon, n=2, cache_dir=cache, gate=gate)
+    )
+    methods = ("mental-map", "baseline (reconstruct + simulate)", *REFERENCES)
     assert {(r["method"], r["observed"], r["target"], r["queries"]) for r in rows} == {
         (m, k, t, q)
-        for m in ("mental-map", "baseline (reconstruct + simulate)")
+        for m in methods
         for k in (1, 2, 3)
         for t in ("clean", "speckled")
         for q in ("unobserved", "oblique")
@@ -206,6 +211,19 @@ def test_evaluate_views_rows_and_baseline(cache):
     assert all(
         r["n"] == 2 * ((5 - r["observed"]) if r["queries"] == "unobserved" else 2)
         and -1 <= r["ncc"] <= 1
+        and r["family"] == "phantom"
         for r in rows
     )
-    assert "| oblique | mental-map | axial | clean |" in format_view_table(rows)
+    clean = {(r["method"], r["observed"], r["queries"]): r for r in rows if r["target"] == "clean"}
+    speckled = {
+        (r["method"], r["observed"], r["queries"]): r for r in rows if r["target"] == "speckled"
+    }
+    truth = clean[("truth (speckled plane)", 1, "unobserved")]
+    blob = clean[("head-sized blob", 1, "unobserved")]
+    assert truth["echo_dice"] > 0.6 > blob["echo_dice"]  # the blob has no skull echo
+    assert truth["ssim_head"] > blob["ssim_head"]
+    assert speckled[("truth (speckled plane)", 1, "unobserved")]["hf_ratio"] == pytest.approx(1)
+    assert 0 <= speckled[("mental-map", 1, "unobserved")]["gate"] <= 1
+    assert "gate" not in speckled[("mental-map", 1, "oblique")]  # no slot for an oblique
+    table = format_view_table(rows)
+    assert "| oblique | mental-map | axial |" in table and "head-sized blob" in table
