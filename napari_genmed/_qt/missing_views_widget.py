@@ -9,7 +9,8 @@ then Generate: a worker runs the core's
 true head, renders the true plane without speckle. The result: the generated slice
 in 3D at its pose (an Image layer, replaced on a re-run), with samples > 1 its
 per-pixel standard deviation, and in the panel the row generated | truth |
-|difference| with SSIM / NCC / PSNR.
+|difference| with SSIM / NCC / PSNR, the in-head SSIM / NCC and skull-echo Dice, and
+the template head's beside them (what the generator adds over a head it never saw).
 """
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ OWNER = "missing views"  #: the maker of the generated views
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
 PREVIEW_PX = 110  #: side of each preview tile (two columns fit the dock column)
+
+
+def readout(result: Generation) -> str:
+    """The scores against the truth, and the template head's beside them."""
+    s, t = result.scores, result.template_scores
+    if s is None:
+        return "no true head: no scores"
+    lines = [f"vs truth: SSIM {s['ssim']:.3f}  NCC {s['ncc']:.3f}  PSNR {s['psnr']:.1f} dB"]
+    if "ssim_head" in s:
+        lines.append(
+            f"inside the head: SSIM {s['ssim_head']:.2f}  NCC {s['ncc_head']:.2f}; "
+            f"skull-echo Dice {s['echo_dice']:.2f}"
+        )
+    if t is not None:
+        lines.append(
+            f"a template head (knows nothing of this one): SSIM {t['ssim_head']:.2f}  "
+            f"NCC {t['ncc_head']:.2f}; echo Dice {t['echo_dice']:.2f}"
+        )
+    return "\n".join(lines)
 
 
 def posed_layers(viewer) -> list[str]:
@@ -262,10 +282,5 @@ class MissingViewsWidget(JobPanel, Container):
         self.titles.value = "\n".join(  # as the tiles: two per row
             "  |  ".join(titles[k : k + 2]) for k in range(0, len(titles), 2)
         )
-        s = result.scores
-        self.readout.value = (
-            "no true head: no scores"
-            if s is None
-            else f"vs truth: SSIM {s['ssim']:.3f}  NCC {s['ncc']:.3f}  PSNR {s['psnr']:.1f} dB"
-        )
+        self.readout.value = readout(result)
         self.result = result

@@ -60,6 +60,11 @@ def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
     wait_job(qtbot, panel)
     layer = viewer.layers["generated coronal"]
     assert layer.data.size == 128 * 128 and "vs truth: SSIM" in panel.readout.value
+    # the structure scores, and the template head's beside them for scale
+    scores, template = panel.result.scores, panel.result.template_scores
+    assert {"ssim_head", "ncc_head", "echo_dice"} <= set(scores) and set(template) <= set(scores)
+    assert 0 <= scores["echo_dice"] <= 1 and 0 <= template["echo_dice"] <= 1
+    assert "skull-echo Dice" in panel.readout.value and "template head" in panel.readout.value
     assert "truth" in panel.titles.value and not panel.preview.native.pixmap().isNull()
     count = len(viewer.layers)
     panel.samples.value = 3

@@ -17,7 +17,7 @@ the bright echoes (skull ring, midline), the high-frequency energy over the true
 speckled plane's (realism: 1 is a scanner's texture) and, for the standard planes, the
 share of generated planes the plane gate accepts as the plane asked for. Two
 predictors that know nothing of the head are in every table
-(:mod:`~.view_references`: a template head and a head-sized blob, rendered at the
+(:mod:`~..tasks.view_references`: a template head and a head-sized blob, rendered at the
 query pose). ``family`` picks the scenes' shape family: the targets are on a held-out
 one.
 """
@@ -80,8 +80,8 @@ def evaluate_views_job(
     from ..sim.geometry import VIEW_NAMES
     from ..sim.labels import labels_on_plane
     from ..sim.ultrasound import view_seed
+    from ..tasks.view_references import head_blob, render_reference, template_head
     from ..tasks.viewgen import baseline, generate
-    from .view_references import head_blob, render_reference, template_head
 
     if not 1 <= int(n) <= 10_000:
         raise ValueError(f"n must lie in 1..10000, got {n}")

@@ -161,7 +161,37 @@ class Generation:
     generated: GeneratedView
     view: str  #: the query's view name (what the layer is called after)
     truth: np.ndarray | None = None  #: the speckle-free rendering of the true plane
-    scores: dict | None = None  #: SSIM, NCC and PSNR against it
+    #: against it: SSIM, NCC, PSNR; on the generator's grid SSIM and NCC inside the true
+    #: head (``ssim_head``, ``ncc_head``) and the skull-echo Dice (``echo_dice``)
+    scores: dict | None = None
+    #: the same structure scores of the template head rendered at the query pose (a
+    #: predictor that knows nothing of this head: what the generator adds over it)
+    template_scores: dict | None = None
+
+
+def structure_scores(generated_native, truth_labels, spacing_mm: float, query: Pose, seed: int):
+    """``(generated's, template's)`` in-head SSIM / NCC and echo Dice on the
+    generators' grid, against the true head's speckle-free plane there
+    (:mod:`~..metrics.structure`, :mod:`.view_references`)."""
+    from ..data.scenes import coarse_pose
+    from ..metrics.structure import echo_dice, head_regions, in_region_similarity
+    from ..sim.labels import labels_on_plane
+    from .view_references import render_reference, template_head
+
+    grid = coarse_pose(query)
+    truth = render_reference(truth_labels, grid, seed, spacing_mm)
+    head, echo = head_regions(labels_on_plane(truth_labels, spacing_mm, grid))
+    template = render_reference(template_head(), grid, seed)
+
+    def score(image):
+        inside = in_region_similarity(image, truth, head)
+        return {
+            "ssim_head": inside["ssim"],
+            "ncc_head": inside["ncc"],
+            "echo_dice": echo_dice(image, truth, echo),
+        }
+
+    return score(generated_native), score(template)
 
 
 def generation_job(
@@ -175,13 +205,14 @@ def generation_job(
     truth_spacing: float = 2.0,
 ) -> Job[Generation]:
     """:func:`generate` as a job; with the true head's labels, the true plane is
-    rendered without speckle and the generated one scored against it. The
-    observations are checked before the first yield."""
+    rendered without speckle and the generated one scored against it (and, for scale,
+    the template head: :func:`structure_scores`). The observations are checked before
+    the first yield."""
     from ..metrics.similarity import similarity
     from ..sim.ultrasound import simulate_view
 
     prepare_observations(observations)  # bad slices fail here, before any work
-    total = 3 if truth_labels is not None else 2
+    total = 4 if truth_labels is not None else 2
     yield Progress(0, total, "generating")
     out = Generation(generate(model, observations, query, n_samples, seed), view)
     if truth_labels is not None:
@@ -190,5 +221,11 @@ def generation_job(
             truth_labels, query, truth_spacing, seed=seed, speckle=False
         ).image
         out.scores = similarity(out.generated.image, out.truth)
+        yield Progress(2, total, "scoring the structure, and the template head's")
+        mine, template = structure_scores(
+            out.generated.native, truth_labels, truth_spacing, query, seed
+        )
+        out.scores |= mine
+        out.template_scores = template
     yield Progress(total, total, "done")
     return out

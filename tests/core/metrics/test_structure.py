@@ -64,13 +64,13 @@ def test_head_regions_from_a_planes_labels():
 
 def test_references_know_the_size_but_not_the_head():
     from napari_genmed.core.data.scenes import pose_from_vector
-    from napari_genmed.core.eval.view_references import (
+    from napari_genmed.core.sim.labels import BONE, BRAIN
+    from napari_genmed.core.tasks.view_references import (
         TEMPLATE_GA,
         head_blob,
         render_reference,
         template_head,
     )
-    from napari_genmed.core.sim.labels import BONE, BRAIN
 
     blob = head_blob(80.0, 100.0)
     assert set(np.unique(blob)) == {0, BRAIN}  # no bone, no landmarks

@@ -17,6 +17,8 @@ The truth is a head's own speckle-free plane; the "reconstruct + simulate" route
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 TEMPLATE_GA = 27.0  #: weeks: the middle of the training range (16-38)
@@ -24,11 +26,14 @@ TEMPLATE_SEED = 424242  #: not a test subject's seed (those start at the test sp
 BLOB_HEIGHT = 0.8  #: the blob's height over its BPD (a vault's, roughly)
 
 
+@lru_cache(maxsize=2)
 def template_head(grid=(64, 64, 64), spacing_mm: float = 2.0) -> np.ndarray:
-    """The template head's label volume."""
+    """The template head's label volume (made once, read-only)."""
     from ..sim.phantom import make_phantom
 
-    return make_phantom(TEMPLATE_GA, TEMPLATE_SEED, grid, spacing_mm).labels
+    labels = make_phantom(TEMPLATE_GA, TEMPLATE_SEED, tuple(grid), spacing_mm).labels
+    labels.flags.writeable = False
+    return labels
 
 
 def head_blob(
