@@ -38,6 +38,9 @@ class GateFitConfig:
     calibration_size: int = 1600
     off_standard_heads: int = 300  #: training heads rendered at two off-standard poses each
     classifier_steps: int = 200  #: L-BFGS iterations (converged well before, measured)
+    #: the gate judges views at 1/pool of the models' resolution (2: 64 px of 2 mm, a
+    #: quarter of the convolutions), brought there as every view it judges is
+    pool: int = 1
     weight_decay: float = 1e-4  #: L2 on the classifier's weights (standardised features)
     seed: int = 0
     cache_dir: str | None = None
@@ -72,9 +75,17 @@ def off_standard_views(seeds, config: DatasetConfig, rng: np.random.Generator) -
     return np.stack(out).astype(np.float32)
 
 
-def _all_features(gate: PlaneGate, views: np.ndarray) -> torch.Tensor:
-    """``(N, H, W)`` -> ``(N, 3, D)``: every view through every plane's encoder."""
-    x = torch.as_tensor(views)
+def _all_features(gate: PlaneGate, views: np.ndarray, pixel_mm: float = 1.0) -> torch.Tensor:
+    """``(N, H, W)`` views of ``pixel_mm`` -> ``(N, 3, D)``: every view, prepared at the
+    gate's size and pixel as it is at inference, through every plane's encoder."""
+    c = gate.config
+    if (views.shape[-1], pixel_mm) != (c.view_size, c.view_pixel_mm):
+        from ..tasks.viewprep import prepare_view
+
+        views = np.stack(
+            [prepare_view("view", (v, pixel_mm), c.view_size, c.view_pixel_mm) for v in views]
+        )
+    x = torch.as_tensor(np.asarray(views, np.float32))
     return torch.stack([gate.features(x, k) for k in range(len(VIEW_NAMES))], 1)
 
 
@@ -85,9 +96,13 @@ def fit_gate_job(cfg: GateFitConfig, out_dir) -> Job[dict]:
     data = DatasetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.data.items()})
     source = load_model(cfg.source, "cpu")
     c = source.config
+    if cfg.pool not in (1, 2, 4) or c.view_size % cfg.pool:
+        raise ValueError(f"pool must be 1, 2 or 4 and divide the view size, got {cfg.pool}")
     gate = PlaneGate(
         PlaneGateConfig(
-            view_size=c.view_size, view_pixel_mm=c.view_pixel_mm, channels=c.view_channels
+            view_size=c.view_size // cfg.pool,
+            view_pixel_mm=c.view_pixel_mm * cfg.pool,
+            channels=c.view_channels,
         )
     )
     if (data.view_shape[0], data.pixel_mm) != (c.view_size, c.view_pixel_mm):
@@ -100,7 +115,7 @@ def fit_gate_job(cfg: GateFitConfig, out_dir) -> Job[dict]:
     feats = []  # (subjects, 3 views, 3 encoders, D)
     with torch.no_grad():
         for i in range(n):
-            feats.append(_all_features(gate, ds.arrays(i)["views"]))
+            feats.append(_all_features(gate, ds.arrays(i)["views"], data.pixel_mm))
             if i % 50 == 0:
                 yield Progress(i, total, "features of the training views")
         feats = torch.stack(feats)
@@ -116,7 +131,8 @@ def fit_gate_job(cfg: GateFitConfig, out_dir) -> Job[dict]:
         heads = [subject_seed("train", n + i) for i in range(cfg.off_standard_heads)]
         off = []
         for j in range(0, len(heads), 25):
-            off.append(_all_features(gate, off_standard_views(heads[j : j + 25], data, rng)))
+            views = off_standard_views(heads[j : j + 25], data, rng)
+            off.append(_all_features(gate, views, data.pixel_mm))
             yield Progress(n + j, total, "off-standard planes through training heads")
         off = torch.cat(off)
     n_off = len(off) * cfg.fit_size // n  # the off-standard planes split as the subjects are

@@ -67,3 +67,22 @@ def test_verdicts_on_views_and_on_noise(fitted):
     noise = np.random.default_rng(0).uniform(size=(1, 32, 32)).astype(np.float32)
     flat = assess_prepared(gate, noise * 0 + 0.5, ["axial"])[0]
     assert flat.score < 0.2 and not flat.plausible and flat.reason  # far from every view
+
+
+def test_a_pooled_gate_judges_views_at_half_the_resolution(fitted, tmp_path):
+    from napari_genmed.core.tasks.plausibility import assess_view
+
+    _, source, cfg = fitted
+    pooled = run(fit_gate_job(GateFitConfig(**{**cfg.__dict__, "pool": 2}), tmp_path))
+    gate, card = load_checkpoint(pooled["path"])
+    full, _ = load_checkpoint(fitted[0]["path"])
+    assert (gate.config.view_size, gate.config.view_pixel_mm) == (
+        full.config.view_size // 2,
+        full.config.view_pixel_mm * 2,
+    )
+    assert card["recipe"]["pool"] == 2 and not torch.equal(gate.means, full.means)
+    view = np.random.default_rng(0).random((full.config.view_size,) * 2).astype(np.float32)
+    verdict = assess_view(gate, (view, full.config.view_pixel_mm), "axial")  # any view's size
+    assert 0 < verdict.score <= 1
+    with pytest.raises(ValueError, match="pool"):
+        run(fit_gate_job(GateFitConfig(**{**cfg.__dict__, "pool": 3}), tmp_path / "bad"))
