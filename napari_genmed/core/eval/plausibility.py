@@ -60,6 +60,13 @@ def evaluate_plausibility_job(
         verdicts, wrong = [], 0
         for i in range(n_heads):
             views = make_subject(subject_seed("test", i), config)["views"]
+            if views.shape[-1] != c.view_size:  # a gate of another size: as at inference
+                views = np.stack(
+                    [
+                        prepare_view(n, (v, config.pixel_mm), c.view_size, c.view_pixel_mm)
+                        for n, v in zip(VIEW_NAMES, views)
+                    ]
+                )
             got = assess_prepared(gate, views, VIEW_NAMES)
             verdicts += got
             wrong += sum(v.looks_like != v.slot for v in got)
@@ -89,6 +96,8 @@ def evaluate_plausibility_job(
     off = []
     for family in ("phantom", "deformed"):
         for _, slot, image in off_standard(max(1, n_heads // 10), family, seed):
+            if image.shape[-1] != c.view_size:
+                image = prepare_view(slot, (image, 1.0), c.view_size, c.view_pixel_mm)
             off += assess_prepared(gate, image[None], [slot])
     rows.append(_row("planes far from the standard ones", "flag", off))
     pooled += off
