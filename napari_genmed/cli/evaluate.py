@@ -98,7 +98,7 @@ def _cmd_evaluate_views(args) -> int:
         name: api.load_model(_weights(name, args.weights), args.device) for name in args.methods
     }
     recon = api.load_model(args.baseline, args.device) if args.baseline != "none" else None
-    gate = None if args.no_gate else api.load_model("plane-gate", "cpu")
+    gate = None if args.no_gate else api.load_model(args.gate or "plane-gate", "cpu")
     rows = _with_bar(
         evaluate_views_job(
             generators, recon, n=args.n, cache_dir=args.cache, family=args.family, gate=gate
@@ -270,6 +270,7 @@ def add_commands(sub) -> None:
         help="shape family of the scenes' heads (the targets: deformed, held out)",
     )
     s.add_argument("--no-gate", action="store_true", help="skip the plane gate's acceptance")
+    s.add_argument("--gate", help="a plane-gate .safetensors instead of the bundled one")
     s.set_defaults(func=_cmd_evaluate_views)
     s = sub.add_parser(
         "evaluate-density", help="the patch flow: test NLL vs a Gaussian, corruption detection AUC"
