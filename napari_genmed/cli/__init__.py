@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, check, evaluate, files, prefer, reconstruct, train
+from . import bench, check, evaluate, evaluate_inputs, files, prefer, reconstruct, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genmed", description="napari-genmed: generative models for fetal ultrasound"
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (files, train, evaluate, check, reconstruct, prefer, bench):
+    for group in (files, train, evaluate, evaluate_inputs, check, reconstruct, prefer, bench):
         group.add_commands(sub)
     return p
 

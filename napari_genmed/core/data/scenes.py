@@ -52,6 +52,17 @@ def pose_features(pose: Pose, centre_mm=(64.0, 64.0, 64.0), scale_mm: float = 32
     return np.concatenate([o, pose.row_axis, pose.col_axis, pose.normal]).astype(np.float32)
 
 
+def slice_seed(seed: int, k: int) -> int:
+    """The rendering seed of slice ``k`` of the scene of subject ``seed`` (a standard
+    plane's is its view's seed in the head's scan)."""
+    from ..sim.ultrasound import view_seed
+
+    k = int(k)
+    return (
+        view_seed(seed, VIEW_NAMES[k]) if k < len(VIEW_NAMES) else view_seed(seed * 7 + k, "axial")
+    )
+
+
 def oblique_poses(standard: list[Pose], seed: int, n: int = N_OBLIQUE) -> list[Pose]:
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 31])
     return [
@@ -95,7 +106,7 @@ class SceneDataset:
 
     def make(self, index: int) -> dict[str, np.ndarray]:
         from ..sim.medium import Medium
-        from ..sim.ultrasound import simulate_view, view_seed
+        from ..sim.ultrasound import simulate_view
 
         head = self.heads.arrays(index)
         seed = int(head["seed"])
@@ -105,14 +116,8 @@ class SceneDataset:
         poses = standard + oblique_poses(standard, seed)
         speckled = [downsample(v) for v in head["views"]]
         clean = []
-        for k, pose in enumerate(
-            poses
-        ):  # the same seed as the speckled image: the same maternal wall
-            s = (
-                view_seed(seed, VIEW_NAMES[k])
-                if k < len(standard)
-                else view_seed(seed * 7 + k, "axial")
-            )
+        for k, pose in enumerate(poses):
+            s = slice_seed(seed, k)  # the speckled image's seed: the same maternal wall
             clean.append(downsample(simulate_view(medium, pose, seed=s, speckle=False).image))
             if k >= len(standard):
                 speckled.append(downsample(simulate_view(medium, pose, seed=s, speckle=True).image))

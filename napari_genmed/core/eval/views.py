@@ -74,12 +74,12 @@ def evaluate_views_job(
     against the speckled truth, ``hf_ratio`` and (standard-plane queries, given a
     ``gate``) ``gate``: the share the gate accepts as the plane asked for."""
     from ..data.dataset import DatasetConfig, PhantomDataset
-    from ..data.scenes import SceneDataset, pose_from_vector
+    from ..data.scenes import SceneDataset, pose_from_vector, slice_seed
     from ..metrics.similarity import similarity
     from ..metrics.structure import head_regions
     from ..sim.geometry import VIEW_NAMES
     from ..sim.labels import labels_on_plane
-    from ..sim.ultrasound import view_seed
+    from ..tasks.plausibility import assess_view
     from ..tasks.view_references import head_blob, render_reference, template_head
     from ..tasks.viewgen import baseline, generate
 
@@ -109,11 +109,7 @@ def evaluate_views_job(
         regions, reference_images = {}, {}
         for q, pose in enumerate(poses):
             regions[q] = head_regions(labels_on_plane(head["labels"], config.spacing_mm, pose))
-            s = (
-                view_seed(seed, VIEW_NAMES[q])
-                if q < len(VIEW_NAMES)
-                else view_seed(seed * 7 + q, "axial")
-            )  # the scene's own seed: the same maternal wall as the truth
+            s = slice_seed(seed, q)  # the truth's own seed: the same maternal wall
             if refs:
                 reference_images[q] = {
                     "template head": render_reference(template, pose, s, config.spacing_mm),
@@ -138,8 +134,6 @@ def evaluate_views_job(
                         for metric, value in values.items():
                             add(method, k, target, metric, q, value)
                     if gate is not None and q < len(VIEW_NAMES):
-                        from ..tasks.plausibility import assess_view
-
                         verdict = assess_view(gate, (out, scene["poses"][q][9]), VIEW_NAMES[q])
                         add(method, k, "speckled", "gate", q, float(verdict.plausible))
     yield Progress(n, n, "done")
