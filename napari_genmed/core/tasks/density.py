@@ -53,6 +53,8 @@ def density_map(
     at 1 mm (as the reconstruction models do) and the map resampled back."""
     if score not in SCORES:
         raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    if reduce not in ("max", "mean"):  # before the flow's work, not after
+        raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
     scored = patch_scores(image, flow, spacing_mm, stride, batch)
     return scored.map(None if score == "corrected" else 0.0, reduce)
 
