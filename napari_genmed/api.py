@@ -335,7 +335,6 @@ def density_map(
     (``score="corrected"``; ``"nll"``: the bare likelihood, blind to smooth or blank
     regions), each pixel the worst of the patches covering it. High values flag what
     looks unlike the simulated ultrasound. The map has the image's shape."""
-    from .core.tasks.density import SCORES
     from .core.tasks.density import density_map as _map
 
     if model is None:
@@ -348,6 +347,4 @@ def density_map(
         or not 1 <= stride <= model.config.size
     ):
         raise ValueError(f"stride must be an integer in 1..{model.config.size}, got {stride!r}")
-    if score not in SCORES:
-        raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
     return _map(image, model, _check_spacing(spacing_mm), int(stride), score=score)
