@@ -11,7 +11,7 @@ from psygnal import Signal
 
 from ..core.devices import accelerators_possible, available_devices
 from ..core.io.bundled import FLOWS, NAMES, VIEW_GENERATORS
-from .jobs import leave_a_core_for_the_gui, start_job
+from .jobs import leave_a_core_for_the_gui, start_job, warm_napari_imports
 from .model_card import model_card
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
@@ -98,6 +98,7 @@ class ModelBox(Container):
             return
         self.load.enabled = False
         leave_a_core_for_the_gui()
+        warm_napari_imports()  # the result layers' first Labels layer, off the GUI thread
         self.worker = start_job(
             api.load_model,
             self.source(),

@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton
 from ..core.sim.scan import scan_job
 from ..layer_data import phantom_layers
 from .docks import fit_dock
-from .jobs import CANCEL_TIP, JobPanel, progress_bar, start_job
+from .jobs import CANCEL_TIP, JobPanel, progress_bar, start_job, warm_napari_imports
 from .layers import add_layers
 
 OWNER = "phantom panel"  #: the maker of the phantom's layers
@@ -24,6 +24,7 @@ class PhantomWidget(JobPanel, Container):
         super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
         self.worker = None
+        warm_napari_imports()  # the phantom's labels layer, off the GUI thread
         self.ga = FloatSlider(
             value=28.0,
             min=16.0,

@@ -11,31 +11,36 @@ from .timing import row, skipped_row, time_ms
 
 
 def gate_rows(repeats: int, device: str = "cpu") -> list[dict]:
-    """The plane gate: one view's plausibility (as api.plausibility serves it), and
-    REC-CVAE's reconstruction from three views with the gate and without, timed in
-    alternation (their ratio: what the gate adds)."""
+    """The plane gate: one view's plausibility (as api.plausibility serves it), and each
+    bundled model's reconstruction from three views with the gate and without, timed
+    in alternation (their ratio: what the gate adds; it shares the models' grouped
+    view-encoder pass, and TL-net's encoders are its own)."""
     from .. import api
     from ..core.sim.phantom import make_phantom
     from ..core.sim.ultrasound import simulate_views
 
     try:
         gate = api.load_model("plane-gate", device)
-        model = api.load_model("rec-cvae", device)
+        models = {
+            kind: api.load_model(kind, device) for kind in ("rec-cvae", "hirec-cvae", "tl-net")
+        }
     except ValueError as exc:
         return [skipped_row("plane gate", str(exc))]
     views = simulate_views(make_phantom(28.0, 1).labels, seed=1)
     one = time_ms(lambda: api.plausibility(views["axial"], "axial", gate=gate), repeats)
-    checked, bare = [], []
-    for _ in range(max(repeats, 10)):
-        checked += list(time_ms(lambda: api.reconstruct(model, views), 1, warmup=0))
-        bare += list(time_ms(lambda: api.reconstruct(model, views, check=False), 1, warmup=0))
-    checked, bare = np.array(checked), np.array(bare)
-    ratio = float(np.median(checked) / np.median(bare))
-    return [
-        row("plane gate: plausibility of one 128x128 view", one),
-        row("rec-cvae: reconstruct, 3 views, without the gate", bare),
-        row("rec-cvae: reconstruct, 3 views, with the gate", checked, f"{ratio:.2f}x without"),
-    ]
+    rows = [row("plane gate: plausibility of one 128x128 view", one)]
+    for kind, model in models.items():
+        checked, bare = [], []
+        for _ in range(max(repeats, 10)):
+            checked += list(time_ms(lambda: api.reconstruct(model, views), 1, warmup=0))
+            bare += list(time_ms(lambda: api.reconstruct(model, views, check=False), 1, warmup=0))
+        checked, bare = np.array(checked), np.array(bare)
+        ratio = float(np.median(checked) / np.median(bare))
+        rows += [
+            row(f"{kind}: reconstruct, 3 views, without the gate", bare),
+            row(f"{kind}: reconstruct, 3 views, with the gate", checked, f"{ratio:.2f}x without"),
+        ]
+    return rows
 
 
 def pose_rows(repeats: int, device: str = "cpu") -> list[dict]:

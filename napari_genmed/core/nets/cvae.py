@@ -77,7 +77,9 @@ class RecCVAE(ReconstructionModel):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
-    def encode_views(self, views, mask):
+    def encode_views(self, views, mask, maps=None):
+        if maps is not None:
+            return self.conditioner(views, mask, maps)
         return self.conditioner(views, mask)
 
     def encode_skull(self, skull: torch.Tensor, condition: torch.Tensor):

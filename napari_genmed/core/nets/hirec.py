@@ -86,10 +86,10 @@ class HiRecCVAE(ReconstructionModel):
             start += d
         return out
 
-    def encode_views(self, views, mask):
+    def encode_views(self, views, mask, maps=None):
         if self.config.lifted:
             return self.conditioner(views, mask)  # pooled, views, mask and the lifted grids
-        feats, pooled = self.conditioner.features(views, mask)
+        feats, pooled = self.conditioner.features(views, mask, maps)
         return {"pooled": pooled, "views": feats, "mask": mask.to(feats.dtype)}
 
     def _prior(self, k: int, z_above, condition):

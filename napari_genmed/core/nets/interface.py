@@ -97,8 +97,20 @@ class ReconstructionModel(nn.Module):
         self.config = config
 
     # -- the shared verbs -------------------------------------------------------
-    def encode_views(self, views: torch.Tensor, mask: torch.Tensor):
+    def encode_views(self, views: torch.Tensor, mask: torch.Tensor, maps=None):
+        """The condition from ``(B, 3, H, W)`` views and their ``(B, 3)`` mask;
+        ``maps``: the view encoders' last convolution outputs, computed elsewhere (only
+        for a model whose :meth:`view_stacks` are not None)."""
         raise NotImplementedError
+
+    def view_stacks(self):
+        """The per-view encoders' convolution stacks (axial, sagittal, coronal) when the
+        views are read through :class:`~.conditioning.ViewEncoders`, which can take
+        their outputs from a shared pass (``encode_views(..., maps=)``); else None."""
+        from .conditioning import Conditioner
+
+        conditioner = getattr(self, "conditioner", None)
+        return conditioner.views.stacks if isinstance(conditioner, Conditioner) else None
 
     def decoder_input(self, z: torch.Tensor, condition) -> torch.Tensor:
         """What the decoder reads: z with (the code of) the views."""

@@ -28,11 +28,10 @@ for detecting out-of-distribution samples and adversarial attacks", NeurIPS 2018
 A view assigned to a slot goes through that slot's encoder only (a third of the work
 of all three: the gate must add little to a reconstruction); an unassigned view goes
 through all three and takes the plane it fits best. Views of distinct slots (a
-reconstruction's) go through their encoders in one pass: the encoders side by side as
-grouped convolutions (``groups`` = number of views; a group norm over their stacked
-channels normalises each encoder's groups as its own would), the same numbers in about
-two thirds of the time of three passes on the CPU, where these small convolutions cost
-little more than their calls.
+reconstruction's) go through their encoders in one pass, the encoders side by side
+as grouped convolutions (:mod:`.side_by_side`), with the reconstruction model's own
+view encoders in the same calls when they share the architecture (the bundled models'
+do): the gate then adds a few groups to convolutions the reconstruction runs anyway.
 
 The verdicts from these numbers are :mod:`~..tasks.plausibility`'s.
 """
@@ -46,6 +45,7 @@ from torch import nn
 
 from ..sim.geometry import VIEW_NAMES
 from .blocks import down_block
+from .side_by_side import SideBySideCache, block_outputs, snapshot, unchanged
 
 CLASSES = VIEW_NAMES + ("off-standard",)  #: what the classifier tells apart
 
@@ -77,7 +77,8 @@ class PlaneGate(nn.Module):
         self.register_buffer("feature_std", torch.ones(k, d))
         self.classifiers = nn.ModuleList(nn.Linear(d, len(CLASSES)) for _ in VIEW_NAMES)
         self.requires_grad_(False)
-        self._side_by_side: dict = {}  #: (planes, device) -> grouped encoders (not saved)
+        self._side_by_side = SideBySideCache()  #: grouped copies of encoders (not saved)
+        self._twin_cache: dict = {}  #: stacks -> which of them are copies of the encoders
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -109,37 +110,87 @@ class PlaneGate(nn.Module):
         z = (features - self.feature_mean[plane]) / self.feature_std[plane]
         return self.classifiers[plane](z).softmax(1)
 
-    def features_side_by_side(self, views: torch.Tensor, planes: tuple[int, ...]) -> torch.Tensor:
+    def features_side_by_side(
+        self, views: torch.Tensor, planes: tuple[int, ...], riders=None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(N, H, W)`` views, view ``i`` of plane ``planes[i]`` (distinct) -> ``(N, D)``
-        features, each through its own plane's encoder, all in one pass."""
-        key = (tuple(planes), str(views.device))
-        stack = self._side_by_side.get(key)
-        if stack is None:
-            stack = _side_by_side([self.encoders[k] for k in planes]).to(views.device)
-            # channels-last: oneDNN's grouped convolutions run about 30% faster on the CPU
-            stack = self._side_by_side[key] = stack.to(memory_format=torch.channels_last)
-        h = (views[None] * 2.0 - 1.0).contiguous(memory_format=torch.channels_last)
-        parts, n = [], len(planes)
-        for block in stack:
-            h = block(h)
-            parts.append(h.mean((2, 3)).view(n, -1))
-        return torch.cat(parts, 1)
+        features, each through its own plane's encoder, all in one pass.
+
+        ``riders``: ``(stacks, images)``, convolution stacks of the encoders'
+        architecture (a reconstruction model's view encoders) and their ``(M, H, W)``
+        inputs, run in the same grouped calls; their last block's outputs come back as
+        ``(1, M, C, h, w)`` (else None). A rider with the weights of plane ``k``'s
+        encoder (TL-net's are the gate's) fed the same image serves that view: its
+        features are read from the rider's group, not computed twice."""
+        rider_stacks, rider_images = riders if riders is not None else ((), views[:0])
+        twin = self._twins(rider_stacks)
+        group = {}  #: view i -> its group in the pass
+        for i, k in enumerate(planes):
+            j = twin.get(k)
+            if j is not None and torch.equal(views[i], rider_images[j]):
+                group[i] = j
+        own = [i for i in range(len(planes)) if i not in group]
+        m = len(rider_stacks)
+        group.update({i: m + r for r, i in enumerate(own)})
+        stacks = list(rider_stacks) + [self.encoders[planes[i]] for i in own]
+        images = torch.cat([rider_images, views[own]]) if own else rider_images
+        outputs = block_outputs(self._side_by_side.get(stacks, views.device), images[None])
+        n, pick = len(stacks), [group[i] for i in range(len(planes))]
+        parts = [h.mean((2, 3)).view(n, -1)[pick] for h in outputs]
+        maps = None
+        if riders is not None:
+            last = outputs[-1]
+            maps = last.view(1, n, -1, *last.shape[2:])[:, :m]
+        return torch.cat(parts, 1), maps
+
+    def _twins(self, stacks) -> dict[int, int]:
+        """``{plane: index}`` of the ``stacks`` whose weights are that plane's encoder's
+        (compared once, again when a stack's parameters change)."""
+        if not stacks:
+            return {}
+        key = tuple(id(s) for s in stacks)
+        entry = self._twin_cache.get(key)
+        if entry is None or not unchanged(entry[0]):
+            found = {}
+            for j, s in enumerate(stacks):
+                for k, enc in enumerate(self.encoders):
+                    if k not in found and _same_weights(s, enc):
+                        found[k] = j
+            entry = self._twin_cache[key] = (snapshot(stacks), found)
+            while len(self._twin_cache) > 8:  # the oldest models' entries go
+                self._twin_cache.pop(next(iter(self._twin_cache)))
+        return entry[1]
+
+    def judge(self, features: torch.Tensor, planes) -> dict[str, torch.Tensor]:
+        """What :meth:`forward` gives, for ``(N, D)`` features of view ``i`` through
+        plane ``planes[i]``'s encoder (the planes' buffers stacked: a few calls for all
+        the views)."""
+        planes = tuple(planes)
+        if planes == tuple(range(len(VIEW_NAMES))):  # all three in order: the buffers as they are
+            pick = slice(None)
+        else:
+            pick = torch.as_tensor(planes, device=features.device)
+        diff = features - self.means[pick]
+        d = torch.einsum("nd,nde,ne->n", diff, self.precisions[pick], diff)
+        reference = self.calibration[pick]
+        at_least = reference.shape[1] - torch.searchsorted(reference, d[:, None]).squeeze(1)
+        z = (features - self.feature_mean[pick]) / self.feature_std[pick]
+        weight = torch.stack([c.weight for c in self.classifiers])[pick]
+        bias = torch.stack([c.bias for c in self.classifiers])[pick]
+        return {
+            "distance": d,
+            "p_value": (1.0 + at_least) / (reference.shape[1] + 1.0),
+            "planes": (torch.einsum("nd,ncd->nc", z, weight) + bias).softmax(1),
+        }
 
     @torch.no_grad()
-    def judge_side_by_side(self, views: torch.Tensor, planes) -> list[dict[str, torch.Tensor]]:
-        """What :meth:`forward` gives, for views of distinct planes, in one pass."""
-        f = self.features_side_by_side(views, tuple(planes))
-        out = []
-        for i, k in enumerate(planes):
-            d = self.distances(f[i : i + 1], k)
-            out.append(
-                {
-                    "distance": d,
-                    "p_value": self.p_values(d, k),
-                    "planes": self.plane_probabilities(f[i : i + 1], k),
-                }
-            )
-        return out
+    def judge_side_by_side(
+        self, views: torch.Tensor, planes, riders=None
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """:meth:`judge` of views of distinct planes, in one pass with the ``riders``
+        (see :meth:`features_side_by_side`) and their maps."""
+        f, maps = self.features_side_by_side(views, tuple(planes), riders)
+        return self.judge(f, planes), maps
 
     @torch.no_grad()
     def forward(self, views: torch.Tensor, plane: int) -> dict[str, torch.Tensor]:
@@ -159,23 +210,11 @@ def _conv_stack(channels: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*(down_block(2, a, b) for a, b in zip(widths[:-1], widths[1:])))
 
 
-def _side_by_side(stacks) -> nn.Sequential:
-    """Encoders of one architecture as one stack of grouped convolutions (their
-    weights copied, frozen)."""
-    n, blocks = len(stacks), []
-    for layers in zip(*stacks):
-        convs, norms = [b[0] for b in layers], [b[1] for b in layers]
-        c = convs[0]
-        conv = nn.Conv2d(
-            n * c.in_channels, n * c.out_channels, c.kernel_size, c.stride, c.padding, groups=n
-        )
-        conv.weight.data = torch.cat([x.weight.data for x in convs])
-        conv.bias.data = torch.cat([x.bias.data for x in convs])
-        norm = nn.GroupNorm(n * norms[0].num_groups, n * c.out_channels, eps=norms[0].eps)
-        norm.weight.data = torch.cat([x.weight.data for x in norms])
-        norm.bias.data = torch.cat([x.bias.data for x in norms])
-        blocks.append(nn.Sequential(conv, norm, nn.SiLU()))
-    return nn.Sequential(*blocks).requires_grad_(False).eval()
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    pa, pb = list(a.parameters()), list(b.parameters())
+    return len(pa) == len(pb) and all(
+        x.shape == y.shape and x.device == y.device and torch.equal(x, y) for x, y in zip(pa, pb)
+    )
 
 
 def shrunk_precision(x: torch.Tensor, shrinkage: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -51,8 +51,8 @@ class TLNet(ReconstructionModel):
     def encode_skull(self, skull):
         return self.skull_encoder(skull * 2.0 - 1.0)
 
-    def encode_views(self, views, mask):
-        return self.regressor(self.conditioner(views, mask))
+    def encode_views(self, views, mask, maps=None):
+        return self.regressor(self.conditioner(views, mask, maps))
 
     def decoder_input(self, z, condition=None):
         return z

@@ -91,11 +91,7 @@ def assess_prepared(gate, images: np.ndarray, slots) -> list[Plausibility]:
     device = gate.means.device  # the gate may sit on the model's GPU
     x = torch.as_tensor(np.asarray(images, np.float32), device=device)
     if len(slots) > 1 and None not in slots and len(set(slots)) == len(slots):
-        planes = [VIEW_NAMES.index(s) for s in slots]  # a reconstruction's: one pass
-        return [
-            _verdict(s, s, float(r["p_value"][0]), r["planes"][0].cpu().numpy())
-            for s, r in zip(slots, gate.judge_side_by_side(x, planes))
-        ]
+        return assess_alongside(gate, x, slots)[0]  # a reconstruction's: one pass
     out = []
     for i, slot in enumerate(slots):
         planes = range(len(VIEW_NAMES)) if slot is None else [VIEW_NAMES.index(slot)]
@@ -105,6 +101,18 @@ def assess_prepared(gate, images: np.ndarray, slots) -> list[Plausibility]:
             _verdict(slot, VIEW_NAMES[k], float(r["p_value"][0]), r["planes"][0].cpu().numpy())
         )
     return out
+
+
+def assess_alongside(gate, views, slots, riders=None) -> tuple[list[Plausibility], object]:
+    """Verdicts on ``(N, H, W)`` prepared view tensors of distinct ``slots``, in one
+    pass of the gate's encoders side by side, with ``riders`` (``(stacks, images)``: a
+    reconstruction model's view encoders and their inputs, see
+    :meth:`~..nets.plane_gate.PlaneGate.features_side_by_side`) in the same calls; and
+    the riders' maps (None without riders)."""
+    planes = [VIEW_NAMES.index(s) for s in slots]
+    r, maps = gate.judge_side_by_side(views, planes, riders)
+    p, probs = r["p_value"].tolist(), r["planes"].cpu().numpy()
+    return [_verdict(s, s, p[i], probs[i]) for i, s in enumerate(slots)], maps
 
 
 def assess_view(gate, view, slot: str | None = None) -> Plausibility:

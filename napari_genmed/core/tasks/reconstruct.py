@@ -140,25 +140,16 @@ def reconstruction_job(
         raise ValueError(f"no views given: at least one of {', '.join(VIEW_NAMES)} is needed")
     present = [n for n, k in zip(VIEW_NAMES, mask) if k]
     yield Progress(0, total, "views checked")  # the gate runs in the worker, after this
-    plausibility = {}
-    if gate is not None:
-        from .plausibility import assess_prepared
-
-        judged = images
-        if (gate.config.view_size, gate.config.view_pixel_mm) != (
-            model.config.view_size,
-            model.config.view_pixel_mm,
-        ):  # the gate judges the views as given, at its own size and pixel
-            judged, _ = prepare_views(views, gate.config.view_size, gate.config.view_pixel_mm)
-        got = assess_prepared(gate, judged[mask.astype(bool)], present)
-        plausibility = dict(zip(present, got))
     device = next(model.parameters()).device
+    v = torch.as_tensor(images[None], device=device)
+    m = torch.as_tensor(mask[None], device=device)
+    plausibility, maps = {}, None
+    if gate is not None:
+        plausibility, maps = _judge(gate, model, views, images, mask, present, v)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     yield Progress(1, total, "encoding the views")
     with torch.no_grad(), out_of_memory_as_advice("the reconstruction"):
-        v = torch.as_tensor(images[None], device=device)
-        m = torch.as_tensor(mask[None], device=device)
-        condition = model.encode_views(v, m)
+        condition = model.encode_views(v, m) if maps is None else model.encode_views(v, m, maps)
         if n_samples == 1:
             yield Progress(2, total, "decoding the point estimate")
             prob = (
@@ -194,6 +185,35 @@ def reconstruction_job(
     result = result.recut(threshold, truth, with_surface)
     yield Progress(total, total, "done")
     return result
+
+
+def _judge(gate, model, views, images, mask, present, v):
+    """The gate's verdicts on the present views and, when the model's view encoders
+    share the gate's architecture, view size and pixel, their maps from the same grouped
+    pass (the gate then costs a few more groups in calls the model makes anyway);
+    else the gate's own pass and no maps."""
+    import torch
+
+    from ..nets.side_by_side import Incompatible
+    from .plausibility import assess_alongside, assess_prepared
+
+    c = gate.config
+    same_views = (c.view_size, c.view_pixel_mm) == (
+        model.config.view_size,
+        model.config.view_pixel_mm,
+    )
+    stacks = model.view_stacks()
+    if same_views and stacks is not None and v.device == gate.means.device:
+        try:
+            with torch.no_grad():
+                got, maps = assess_alongside(gate, v[0, mask.astype(bool)], present, (stacks, v[0]))
+            return dict(zip(present, got)), maps
+        except Incompatible:
+            pass  # view encoders of another architecture: the gate's own pass
+    judged = images
+    if not same_views:  # the gate judges the views as given, at its own size and pixel
+        judged, _ = prepare_views(views, c.view_size, c.view_pixel_mm)
+    return dict(zip(present, assess_prepared(gate, judged[mask.astype(bool)], present))), None
 
 
 def reconstruct(

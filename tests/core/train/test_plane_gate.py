@@ -86,3 +86,41 @@ def test_a_pooled_gate_judges_views_at_half_the_resolution(fitted, tmp_path):
     assert 0 < verdict.score <= 1
     with pytest.raises(ValueError, match="pool"):
         run(fit_gate_job(GateFitConfig(**{**cfg.__dict__, "pool": 3}), tmp_path / "bad"))
+
+
+@pytest.mark.parametrize(
+    "kind, channels",
+    [("tl-net", None), ("rec-cvae", None), ("hirec-cvae", None), ("rec-cvae", (8, 16))],
+)
+def test_a_gated_reconstruction_shares_the_pass_and_changes_nothing(fitted, kind, channels):
+    """The gate's encoders and the model's view encoders in one grouped pass (TL-net's
+    are the gate's own and serve both; other widths fall back to the gate's own pass):
+    the same verdicts as the gate alone, the same volume as without the gate."""
+    from napari_genmed.core.data.dataset import DatasetConfig, make_subject
+    from napari_genmed.core.tasks.reconstruct import reconstruct
+
+    gate, _ = load_checkpoint(fitted[0]["path"])
+    if kind == "tl-net":
+        model, _ = load_checkpoint(fitted[1])
+    else:
+        torch.manual_seed(1)
+        cfg = dict(TINY_MODEL[kind], **({"view_channels": channels} if channels else {}))
+        model = build_model(kind, cfg).eval()
+    subject = make_subject(7, DatasetConfig(**TINY_DATA))
+    names = ("axial", "sagittal", "coronal")
+    views = {n: (subject["views"][k], TINY_DATA["pixel_mm"]) for k, n in enumerate(names)}
+    views["coronal"] = (np.random.default_rng(0).uniform(size=(32, 32)), TINY_DATA["pixel_mm"])
+    seen, features = [], gate.features_side_by_side
+    gate.features_side_by_side = lambda v, p, riders=None: (
+        seen.append(riders) or features(v, p, riders)
+    )
+    gated = reconstruct(model, views, gate=gate)
+    assert (seen[-1] is not None) == (channels is None)  # shared unless the widths differ
+    bare = reconstruct(model, views)
+    alone = assess_prepared(
+        gate, np.stack([v[0] for v in views.values()]).astype(np.float32), names
+    )
+    assert [gated.plausibility[n].verdict for n in names] == [p.verdict for p in alone]
+    assert np.allclose([gated.plausibility[n].score for n in names], [p.score for p in alone])
+    assert np.allclose(gated.probability, bare.probability, atol=1e-5)
+    assert not gated.plausibility["coronal"].plausible  # noise, as the gate alone says
