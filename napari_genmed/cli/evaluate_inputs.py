@@ -70,7 +70,9 @@ def _cmd_evaluate_appearance(args) -> int:
     models = {name: api.load_model(_weights(name, args.weights), "cpu") for name in args.models}
     gate_file = _weights("plane-gate", args.weights)
     gate = api.load_model(gate_file if Path(gate_file).exists() else "plane-gate", "cpu")
-    job = evaluate_appearance_job(models, gate, n=args.n, families=tuple(args.families))
+    job = evaluate_appearance_job(
+        models, gate, n=args.n, families=tuple(args.families), appearances=args.appearances
+    )
     rows = _with_bar(job, "evaluate-appearance", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_appearance(rows))
     return 0
@@ -128,6 +130,13 @@ def add_commands(sub) -> None:
     s.add_argument("--n", type=int, default=20, help="test heads per shape family")
     s.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     s.add_argument("--families", nargs="+", default=["phantom", "deformed"], choices=list(FAMILIES))
+    s.add_argument(
+        "--appearances",
+        nargs="+",
+        default=None,
+        choices=["convolution", "beamformed"],
+        help="evaluation-only appearances to render (default: all)",
+    )
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help=WEIGHTS_HELP + "; a plane gate there too, if any")
     s.set_defaults(func=_cmd_evaluate_appearance)
