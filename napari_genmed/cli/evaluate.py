@@ -101,7 +101,13 @@ def _cmd_evaluate_views(args) -> int:
     gate = None if args.no_gate else api.load_model(args.gate or "plane-gate", "cpu")
     rows = _with_bar(
         evaluate_views_job(
-            generators, recon, n=args.n, cache_dir=args.cache, family=args.family, gate=gate
+            generators,
+            recon,
+            n=args.n,
+            cache_dir=args.cache,
+            family=args.family,
+            gate=gate,
+            texture=args.texture,
         ),
         "evaluate-views",
         quiet=args.json,
@@ -207,4 +213,9 @@ def add_commands(sub) -> None:
     )
     s.add_argument("--no-gate", action="store_true", help="skip the plane gate's acceptance")
     s.add_argument("--gate", help="a plane-gate .safetensors instead of the bundled one")
+    s.add_argument(
+        "--texture",
+        action="store_true",
+        help="also each generator's planes (and the blob) with one B-mode sample drawn at 1 mm",
+    )
     s.set_defaults(func=_cmd_evaluate_views)

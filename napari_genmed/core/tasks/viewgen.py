@@ -29,6 +29,10 @@ class GeneratedView:
     pose: Pose  #: the query pose
     native: np.ndarray  #: the generator's own 64 x 64 (2 mm) image
     method: str = ""
+    #: one B-mode sample around ``image`` on the query's grid (``texture=True``): the
+    #: speckle a scanner would show, with the renderer's physics (:mod:`~..sim.texture`);
+    #: ``image`` stays the estimate
+    bmode: np.ndarray | None = None
 
 
 def to_grid(image: np.ndarray, spacing_mm: float) -> np.ndarray:
@@ -96,7 +100,11 @@ def prepare_observations(observations) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.stack(feats)
 
 
-def generate(model, observations, query: Pose, n_samples: int = 1, seed: int = 0) -> GeneratedView:
+def generate(
+    model, observations, query: Pose, n_samples: int = 1, seed: int = 0, texture: bool = False
+) -> GeneratedView:
+    """The slice at ``query`` from the observed slices (the mean of ``n_samples``
+    variants and their per-pixel std); ``texture`` adds one B-mode sample around it."""
     import torch
 
     from ..devices import out_of_memory_as_advice
@@ -117,12 +125,19 @@ def generate(model, observations, query: Pose, n_samples: int = 1, seed: int = 0
         mean, std = model.generate(t(imgs), t(poses), t(mask), t(q), n_samples, generator)
     native = mean[0].float().cpu().numpy()
     native_std = None if std is None else std[0].float().cpu().numpy()
+    image = from_grid(native, query)
+    bmode = None
+    if texture:
+        from ..sim.texture import bmode_sample
+
+        bmode = bmode_sample(image, query.spacing_mm, seed)
     return GeneratedView(
-        image=from_grid(native, query),
+        image=image,
         std=None if native_std is None else from_grid(native_std, query),
         pose=query,
         native=native,
         method=model.kind,
+        bmode=bmode,
     )
 
 
@@ -203,6 +218,7 @@ def generation_job(
     seed: int = 0,
     truth_labels=None,
     truth_spacing: float = 2.0,
+    texture: bool = False,
 ) -> Job[Generation]:
     """:func:`generate` as a job; with the true head's labels, the true plane is
     rendered without speckle and the generated one scored against it (and, for scale,
@@ -214,7 +230,7 @@ def generation_job(
     prepare_observations(observations)  # bad slices fail here, before any work
     total = 4 if truth_labels is not None else 2
     yield Progress(0, total, "generating")
-    out = Generation(generate(model, observations, query, n_samples, seed), view)
+    out = Generation(generate(model, observations, query, n_samples, seed, texture), view)
     if truth_labels is not None:
         yield Progress(1, total, "rendering the true plane")
         out.truth = simulate_view(

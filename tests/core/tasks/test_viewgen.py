@@ -227,3 +227,25 @@ def test_evaluate_views_rows_baseline_references_and_structure(cache):
     assert "gate" not in speckled[("mental-map", 1, "oblique")]  # no slot for an oblique
     table = format_view_table(rows)
     assert "| oblique | mental-map | axial |" in table and "head-sized blob" in table
+
+
+def test_evaluate_views_with_texture_scores_the_textured_planes_at_both_grids(cache):
+    from napari_genmed.core.eval.views import TEXTURE, TEXTURED_BLOB, evaluate_views_job
+    from napari_genmed.core.nets.plane_gate import PlaneGate, PlaneGateConfig
+    from napari_genmed.core.progress import run
+
+    gate = PlaneGate(PlaneGateConfig(channels=(4, 8))).eval()  # untrained: any verdict
+    rows = run(
+        evaluate_views_job(
+            {"mental-map": tiny_map()}, None, n=1, cache_dir=cache, gate=gate, texture=True
+        )
+    )
+    speckled = {
+        (r["method"], r["observed"], r["queries"]): r for r in rows if r["target"] == "speckled"
+    }
+    textured = speckled[("mental-map" + TEXTURE, 1, "unobserved")]
+    plain = speckled[("mental-map", 1, "unobserved")]
+    assert 0 <= textured["gate_1mm"] <= 1 and "gate_1mm" not in plain
+    assert textured["n"] == plain["n"] and textured["hf_ratio"] != plain["hf_ratio"]
+    assert 0 <= speckled[(TEXTURED_BLOB, 1, "unobserved")]["gate_1mm"] <= 1
+    assert 0 <= speckled[("truth (speckled plane)", 1, "unobserved")]["gate_1mm"] <= 1
