@@ -257,12 +257,13 @@ def toy_flow_layers(images: dict, origin=(0.0, 0.0)) -> list[LayerData]:
 
 
 GENERATED, GENERATED_STD = "generated {view}", "generated {view} std"  #: the layers' names
+GENERATED_BMODE = "generated {view} B-mode"  #: one B-mode sample around it (texture)
 
 
 def generated_view_layers(g, view: str, seed: int) -> list[LayerData]:
     """A generated view (:class:`~.core.tasks.viewgen.GeneratedView`) at its pose,
-    named after its query, and with samples > 1 its per-pixel std (hidden: the
-    panel shows it; in 3D on request)."""
+    named after its query, with samples > 1 its per-pixel std (hidden: the panel
+    shows it; in 3D on request) and, generated with texture, its B-mode sample."""
     from .core.sim.ultrasound import View
 
     name, std_name = GENERATED.format(view=view), GENERATED_STD.format(view=view)
@@ -277,5 +278,10 @@ def generated_view_layers(g, view: str, seed: int) -> list[LayerData]:
             visible=False,
             metadata=dict(kwargs["metadata"], genmed_generated=g.method),
         )
+        out.append((data, kwargs, kind))
+    if getattr(g, "bmode", None) is not None:  # above the estimate, at the same pose
+        name = GENERATED_BMODE.format(view=view)
+        data, kwargs, kind = view_layer(View(name, g.bmode, g.pose, int(seed), True), name)
+        kwargs["metadata"] = dict(kwargs["metadata"], genmed_generated=g.method)
         out.append((data, kwargs, kind))
     return out

@@ -11,19 +11,30 @@ in 3D at its pose (an Image layer, replaced on a re-run), with samples > 1 its
 per-pixel standard deviation, and in the panel the row generated | truth |
 |difference| with SSIM / NCC / PSNR, the in-head SSIM / NCC and skull-echo Dice, and
 the template head's beside them (what the generator adds over a head it never saw).
+With *scanner texture* ticked, one B-mode sample around the generated plane (the
+speckle a scanner would show: :mod:`~napari_genmed.core.sim.texture`) is added as a
+layer of its own above it; the smooth plane stays the estimate.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    Label,
+    PushButton,
+    Select,
+    SpinBox,
+)
 from napari.utils.notifications import show_error
 from qtpy.QtGui import QImage, QPixmap
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.tasks.planes import plane_centre
 from ..core.tasks.viewgen import Generation, generation_job
-from ..layer_data import GENERATED_STD, generated_view_layers
+from ..layer_data import GENERATED_BMODE, GENERATED_STD, generated_view_layers
 from ..state import state_of
 from .docks import fit_dock
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
@@ -124,6 +135,12 @@ class MissingViewsWidget(JobPanel, Container):
         self.seed = SpinBox(
             value=0, min=0, max=2**31 - 1, label="seed", tooltip="seed of the variants"
         )
+        self.texture = CheckBox(
+            value=False,
+            text="scanner texture",
+            tooltip="also draw one B-mode sample around the generated plane, as a layer "
+            "above it: the speckle a scanner would show (the smooth plane stays the estimate)",
+        )
         self.run_button = PushButton(text="Generate", tooltip="generate the query plane")
         self.cancel = PushButton(text="Cancel", enabled=False, tooltip=CANCEL_TIP)
         self.progress = progress_bar(label="progress")
@@ -131,7 +148,15 @@ class MissingViewsWidget(JobPanel, Container):
         self.preview = Label(value="")
         self.readout = Label(value="")
         settings = Container(
-            widgets=[self.observed, self.query, self.truth, self.samples, self.seed, self.progress],
+            widgets=[
+                self.observed,
+                self.query,
+                self.truth,
+                self.samples,
+                self.seed,
+                self.texture,
+                self.progress,
+            ],
             labels=True,
         )
         buttons = Container(
@@ -253,6 +278,7 @@ class MissingViewsWidget(JobPanel, Container):
                 int(self.seed.value),
                 labels,
                 spacing,
+                bool(self.texture.value),
             )
             next(job)  # bad slices fail here, before a worker starts
         except (ValueError, KeyError) as exc:
@@ -271,6 +297,8 @@ class MissingViewsWidget(JobPanel, Container):
         add_layers(self.viewer, layers, OWNER)
         if g.std is None:
             remove_own(self.viewer, GENERATED_STD.format(view=result.view), OWNER)
+        if g.bmode is None:
+            remove_own(self.viewer, GENERATED_BMODE.format(view=result.view), OWNER)
         tiles, titles = [g.image], ["generated"]
         if result.truth is not None:
             tiles += [result.truth, np.abs(g.image - result.truth)]
@@ -278,6 +306,9 @@ class MissingViewsWidget(JobPanel, Container):
         if g.std is not None:
             tiles.append(g.std / max(float(g.std.max()), 1e-6))
             titles.append("std over samples")
+        if g.bmode is not None:
+            tiles.append(g.bmode)
+            titles.append("one B-mode sample")
         self.preview.native.setPixmap(to_pixmap(tiles))
         self.titles.value = "\n".join(  # as the tiles: two per row
             "  |  ".join(titles[k : k + 2]) for k in range(0, len(titles), 2)

@@ -209,6 +209,11 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     for name in ("head labels", "skull surface", "coronal"):
         viewer.layers[name].visible = False
         shoot(viewer, qtbot, artifacts / "missing_views.png")
+    panel.texture.value = True  # one B-mode sample above the estimate
+    panel.run()
+    _wait(qtbot, panel)
+    assert "generated coronal B-mode" in viewer.layers and "B-mode" in panel.titles.value
+    shoot(viewer, qtbot, artifacts / "missing_views_texture.png")
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker

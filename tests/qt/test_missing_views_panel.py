@@ -80,6 +80,33 @@ def test_defaults_generate_and_replace(viewer, qtbot, generator_weights):
     )  # generated slices are not observations
 
 
+def test_scanner_texture_adds_a_b_mode_layer_above_the_estimate(viewer, qtbot, generator_weights):
+    """Ticked, the texture adds one B-mode sample as its own layer (the smooth plane
+    stays, unchanged); unticked, the panel's B-mode layer goes again."""
+    from napari_genmed.core.metrics.structure import hf_energy
+
+    panel = panel_with(viewer, qtbot, generator_weights)
+    panel.observed.value = ["axial"]
+    panel.run()
+    wait_job(qtbot, panel)
+    plain = np.array(viewer.layers["generated coronal"].data)
+    assert "generated coronal B-mode" not in viewer.layers
+    panel.texture.value = True
+    panel.run()
+    wait_job(qtbot, panel)
+    bmode = np.squeeze(viewer.layers["generated coronal B-mode"].data)  # a posed (H, 1, W)
+    assert np.array_equal(plain, viewer.layers["generated coronal"].data)
+    inside = np.squeeze(plain) > 0.05
+    assert hf_energy(bmode, inside) > 1.3 * hf_energy(np.squeeze(plain), inside)  # speckled
+    assert "B-mode" in panel.titles.value
+    names = [layer.name for layer in viewer.layers]
+    assert names.index("generated coronal B-mode") > names.index("generated coronal")
+    panel.texture.value = False
+    panel.run()
+    wait_job(qtbot, panel)
+    assert "generated coronal B-mode" not in viewer.layers
+
+
 def test_bad_inputs_are_notifications(viewer, qtbot, generator_weights, notes):
     panel = panel_with(viewer, qtbot, generator_weights)
     panel.observed.value = ["axial", "sagittal"]
