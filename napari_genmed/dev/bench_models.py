@@ -140,6 +140,12 @@ def generator_rows(repeats: int, device: str = "cpu") -> list[dict]:
         )
         rows.append(
             row(
+                f"{name}: ... with one B-mode sample (texture)",
+                time_ms(lambda: api.generate_view(model, views, query, texture=True), repeats),
+            )
+        )
+        rows.append(
+            row(
                 f"{name}: ... with 8 samples (+ std map)",
                 time_ms(
                     lambda: api.generate_view(model, views, query, n_samples=8),

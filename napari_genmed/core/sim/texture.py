@@ -30,7 +30,7 @@ import numpy as np
 
 from .ultrasound import Probe, _lateral_blur
 
-FINE_MM = 0.25  #: the scatterers' grid: a quarter of the finest pixel the views use
+FINE_MM = 0.25  #: the scatterers' spacing along the rows (depth)
 
 
 def bmode_sample(
@@ -52,17 +52,18 @@ def bmode_sample(
     amplitude = 10 ** ((np.clip(image, 0.0, 1.0) - 1.0) * dr / 20)
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 31])
     n = probe.compounding
-    # the scatterers on a grid of at most FINE_MM, so that the point-spread function is
-    # resolved, then sampled at the pixels' centres (as the renderer samples its lines)
+    # the scatterers on rows of at most FINE_MM, so that the pulse (axial sigma 0.6 mm)
+    # is resolved, then sampled at the pixels' centres (as the renderer samples its
+    # lines); across, the beam (sigma 1 mm and more) is resolved by the pixels themselves
     f = max(1, int(np.ceil(sp / FINE_MM)))
     fine = sp / f
-    fields = rng.standard_normal((2 * n, h * f, w * f))
+    fields = rng.standard_normal((2 * n, h * f, w), dtype=np.float32)
     fields = ndimage.gaussian_filter1d(fields, probe.axial_sigma_mm / fine, axis=1)
-    depth = (np.arange(h * f) + 0.5) * fine
+    fields = fields[:, f // 2 :: f]
+    depth = (np.arange(h) + 0.5) * sp
     lateral = probe.lateral_sigma_mm + probe.lateral_growth * np.abs(depth - probe.focus_mm)
     # _lateral_blur blurs axis -2 with a width varying along axis -1: columns, rows
-    fields = np.swapaxes(_lateral_blur(np.swapaxes(fields, 1, 2), lateral / fine, False), 1, 2)
-    fields = fields[:, f // 2 :: f, f // 2 :: f]
+    fields = np.swapaxes(_lateral_blur(np.swapaxes(fields, 1, 2), lateral / sp, False), 1, 2)
     intensity = fields[0::2] ** 2 + fields[1::2] ** 2
     speckle = np.mean(intensity / intensity.mean(axis=(1, 2), keepdims=True), axis=0)
     db = 20 * np.log10(amplitude * np.sqrt(speckle) + 1e-12)
