@@ -11,6 +11,8 @@ from ..core.io.bundled import NAMES as MODEL_NAMES
 from ..core.sim.families import FAMILIES
 from .evaluate import WEIGHTS_HELP, _weights, _with_bar
 
+APPEARANCES = ("convolution", "beamformed")  #: core.eval.appearance.held_out_appearances()
+
 
 def _cmd_evaluate_density(args) -> int:
     from .. import api
@@ -42,7 +44,14 @@ def _cmd_evaluate_plausibility(args) -> int:
 
     gate = api.load_model(args.weights or "plane-gate", "cpu")
     result = _with_bar(
-        evaluate_plausibility_job(gate, n_heads=args.n), "evaluate-plausibility", quiet=args.json
+        evaluate_plausibility_job(
+            gate,
+            n_heads=args.n,
+            appearances=args.appearances,
+            appearance_heads=args.appearance_heads,
+        ),
+        "evaluate-plausibility",
+        quiet=args.json,
     )
     print(json.dumps(result, indent=2) if args.json else format_plausibility(result))
     return 0
@@ -111,6 +120,19 @@ def add_commands(sub) -> None:
         help="the plane gate: standard planes accepted, everything else flagged",
     )
     s.add_argument("--n", type=int, default=100, help="test heads per shape family")
+    s.add_argument(
+        "--appearances",
+        nargs="*",
+        default=None,
+        choices=APPEARANCES,
+        help="evaluation-only appearances of phantom test heads (default: all; none: skip)",
+    )
+    s.add_argument(
+        "--appearance-heads",
+        type=int,
+        default=None,
+        help="test heads rendered in each appearance (default: a fifth of --n)",
+    )
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help="a plane-gate .safetensors instead of the bundled one")
     s.set_defaults(func=_cmd_evaluate_plausibility)
@@ -134,7 +156,7 @@ def add_commands(sub) -> None:
         "--appearances",
         nargs="+",
         default=None,
-        choices=["convolution", "beamformed"],
+        choices=APPEARANCES,
         help="evaluation-only appearances to render (default: all)",
     )
     s.add_argument("--json", action="store_true")

@@ -153,6 +153,17 @@ def held_out_appearances() -> dict:
     return {"convolution": convolution_views, "beamformed": beamformed_views}
 
 
+def subject_poses(item) -> dict:
+    """The poses of a subject's three views (``item["poses"]``, as the dataset stores
+    them), by view name."""
+    from ..sim.geometry import Pose
+
+    return {
+        name: Pose(tuple(v[:3]), tuple(v[3:6]), tuple(v[6:9]), float(v[9]), (128, 128))
+        for name, v in zip(VIEW_NAMES, item["poses"])
+    }
+
+
 def evaluate_appearance_job(
     models: dict, gate, n: int = 20, families=("phantom", "deformed"), appearances=None
 ):
@@ -165,7 +176,6 @@ def evaluate_appearance_job(
 
     from ..data.dataset import DatasetConfig, PhantomDataset
     from ..progress import Progress
-    from ..sim.geometry import Pose
     from ..tasks.plausibility import assess_prepared
     from ..tasks.reconstruct import reconstruct
     from ..tasks.viewprep import prepare_views
@@ -185,10 +195,7 @@ def evaluate_appearance_job(
         accepted = {a: [] for a in looks}
         for i in range(n):
             item = ds.arrays(i)
-            poses = {
-                name: Pose(tuple(v[:3]), tuple(v[3:6]), tuple(v[6:9]), float(v[9]), (128, 128))
-                for name, v in zip(VIEW_NAMES, item["poses"])
-            }
+            poses = subject_poses(item)
             renders = {"own": {name: (item["views"][k], 1.0) for k, name in enumerate(VIEW_NAMES)}}
             for look in names:
                 images = held_out[look](item["labels"], data.spacing_mm, poses, int(item["seed"]))
