@@ -44,10 +44,18 @@ def _cmd_data(args) -> int:
     config = DatasetConfig(
         families=tuple(args.families), vary_acquisition=bool(args.vary_acquisition)
     )
+    if args.scenes:  # the view generators' scenes (their heads come with them)
+        from ..core.data.scenes import SceneDataset
+
+        def dataset(split, n):
+            return SceneDataset(split, n, args.cache, config)
+    else:
+
+        def dataset(split, n):
+            return PhantomDataset(split, n, config, cache_dir=args.cache)
+
     made = {
-        split: PhantomDataset(split, n, config, cache_dir=args.cache).fill_cache(
-            workers=args.workers
-        )
+        split: dataset(split, n).fill_cache(workers=args.workers)
         for split, n in (("train", args.train), ("val", args.val))
     }
     print(json.dumps({"made": made, "seconds": round(time.perf_counter() - t0, 1)}))
@@ -116,6 +124,11 @@ def add_commands(sub) -> None:
     s.add_argument("--train", type=int, default=4000, help="training phantoms")
     s.add_argument("--val", type=int, default=64, help="validation phantoms")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    s.add_argument(
+        "--scenes",
+        action="store_true",
+        help="the view generators' scenes instead (a view recipe's families must match)",
+    )
     s.add_argument(
         "--families",
         nargs="+",

@@ -162,6 +162,28 @@ def _make_cached(job) -> None:
     dataset.arrays(index)
 
 
+def fill_cache(dataset, indices=None, workers: int = 1) -> int:
+    """Generate (and cache) items of ``dataset`` (one with ``cache_dir``, ``split``,
+    ``size`` and ``arrays(i)``, each item cached as ``<subject seed>.npz``) that are
+    not cached yet, on ``workers`` processes; returns how many were made."""
+    if dataset.cache_dir is None:
+        raise ValueError("fill_cache needs a cache_dir")
+    todo = [
+        i
+        for i in (range(dataset.size) if indices is None else indices)
+        if not (dataset.cache_dir / f"{subject_seed(dataset.split, i)}.npz").exists()
+    ]
+    if workers <= 1 or len(todo) < 2:
+        for i in todo:
+            dataset.arrays(i)
+        return len(todo)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_make_cached, [(dataset, i) for i in todo], chunksize=8))
+    return len(todo)
+
+
 class PhantomDataset:
     """``dataset[i]`` -> dict of torch tensors:
 
@@ -208,22 +230,7 @@ class PhantomDataset:
     def fill_cache(self, indices=None, workers: int = 1) -> int:
         """Generate (and cache) the given items, on ``workers`` processes; returns
         how many were made."""
-        if self.cache_dir is None:
-            raise ValueError("fill_cache needs a cache_dir")
-        todo = [
-            i
-            for i in (range(self.size) if indices is None else indices)
-            if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists()
-        ]
-        if workers <= 1 or len(todo) < 2:
-            for i in todo:
-                self.arrays(i)
-            return len(todo)
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers) as pool:
-            list(pool.map(_make_cached, [(self, i) for i in todo], chunksize=8))
-        return len(todo)
+        return fill_cache(self, indices, workers)
 
     def stacked(self, keys=("labels", "views")) -> dict[str, np.ndarray]:
         """The whole split as stacked arrays (read on a few threads: decompression

@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from ..sim.geometry import VIEW_NAMES, Pose, jitter_pose
-from .dataset import DatasetConfig, PhantomDataset, read_npz, subject_seed, write_npz
+from .dataset import (
+    DatasetConfig,
+    PhantomDataset,
+    fill_cache,
+    read_npz,
+    subject_seed,
+    write_npz,
+)
 
 SIZE = 64  #: generator image side (pixels)
 PIXEL_MM = 2.0  #: generator pixel size: 64 x 2 mm = the 128 mm field of the views
@@ -104,6 +111,14 @@ class SceneDataset:
             write_npz(path, item)
         return item
 
+    def arrays(self, index: int) -> dict[str, np.ndarray]:
+        return self[index]
+
+    def fill_cache(self, indices=None, workers: int = 1) -> int:
+        """Generate (and cache) the given scenes (and their heads), on ``workers``
+        processes; returns how many were made."""
+        return fill_cache(self, indices, workers)
+
     def make(self, index: int) -> dict[str, np.ndarray]:
         from ..sim.medium import Medium
         from ..sim.ultrasound import simulate_view
@@ -130,11 +145,3 @@ class SceneDataset:
             "ga": np.float32(head["ga"]),
             "seed": np.int64(seed),
         }
-
-    def fill_cache(self, indices=None) -> int:
-        made = 0
-        for i in range(self.size) if indices is None else indices:
-            if not (self.cache_dir / f"{subject_seed(self.split, i)}.npz").exists():
-                self[i]
-                made += 1
-        return made

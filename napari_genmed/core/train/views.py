@@ -34,6 +34,8 @@ class ViewTrainConfig:
     max_observations: int = 3
     seed: int = 0
     cache_dir: str | None = None
+    #: shape families of the scenes' heads (sim/families; held-out ones are refused)
+    families: tuple[str, ...] = ("phantom",)
     init_from: str | None = None  #: start from these generator weights (e.g. the GAN from the VAE)
     max_steps: int | None = None
 
@@ -112,6 +114,7 @@ def validate(model, scenes, max_obs: int) -> dict[str, float]:
 def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[dict]:
     import torch
 
+    from ..data.dataset import DatasetConfig
     from ..data.scenes import SceneDataset
     from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..nets.mentalmap import PatchDiscriminator
@@ -131,9 +134,10 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         model.load_state_dict(loaded.state_dict())
     gan = model.config.adv_weight > 0
     disc = PatchDiscriminator().to(device) if gan else None
+    data = DatasetConfig(families=tuple(cfg.families))
     train, val = (
-        SceneDataset("train", cfg.train_size, cfg.cache_dir),
-        SceneDataset("val", cfg.val_size, cfg.cache_dir),
+        SceneDataset("train", cfg.train_size, cfg.cache_dir, data),
+        SceneDataset("val", cfg.val_size, cfg.cache_dir, data),
     )
     opt = torch.optim.Adam(
         model.parameters(), lr=cfg.lr, betas=(0.5, 0.999) if gan else (0.9, 0.999)
