@@ -133,16 +133,21 @@ def convolution_view(
     return image.astype(np.float32)
 
 
-def convolution_views(
-    labels: np.ndarray, spacing_mm: float, poses: dict[str, Pose], seed: int = 0
-) -> dict[str, np.ndarray]:
-    """A head's planes (``poses``, e.g. those of the project's own rendering) in this
-    appearance."""
+def planes_in(render, labels, spacing_mm: float, poses: dict[str, Pose], seed: int = 0) -> dict:
+    """A head's planes (``poses``, e.g. those of the project's own rendering) drawn by
+    ``render(labels, spacing_mm, pose, seed)``, each plane with a seed of its own."""
     return {
-        name: convolution_view(labels, spacing_mm, poses[name], seed * 3 + k)
+        name: render(labels, spacing_mm, poses[name], seed * 3 + k)
         for k, name in enumerate(VIEW_NAMES)
         if name in poses
     }
+
+
+def convolution_views(
+    labels: np.ndarray, spacing_mm: float, poses: dict[str, Pose], seed: int = 0
+) -> dict[str, np.ndarray]:
+    """A head's planes in this appearance (:func:`planes_in`)."""
+    return planes_in(convolution_view, labels, spacing_mm, poses, seed)
 
 
 def held_out_appearances() -> dict:
