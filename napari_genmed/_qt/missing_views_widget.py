@@ -29,7 +29,6 @@ from magicgui.widgets import (
     SpinBox,
 )
 from napari.utils.notifications import show_error
-from qtpy.QtGui import QImage, QPixmap
 
 from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.tasks.planes import plane_centre
@@ -40,30 +39,11 @@ from .docks import fit_dock
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, layer_kind, remove_own, view_image
 from .model_box import GENERATORS, ModelBox
+from .view_preview import readout, to_pixmap
 
 OWNER = "missing views"  #: the maker of the generated views
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
-PREVIEW_PX = 110  #: side of each preview tile (two columns fit the dock column)
-
-
-def readout(result: Generation) -> str:
-    """The scores against the truth, and the template head's beside them."""
-    s, t = result.scores, result.template_scores
-    if s is None:
-        return "no true head: no scores"
-    lines = [f"vs truth: SSIM {s['ssim']:.3f}  NCC {s['ncc']:.3f}  PSNR {s['psnr']:.1f} dB"]
-    if "ssim_head" in s:
-        lines.append(
-            f"inside the head: SSIM {s['ssim_head']:.2f}  NCC {s['ncc_head']:.2f}; "
-            f"skull-echo Dice {s['echo_dice']:.2f}"
-        )
-    if t is not None:
-        lines.append(
-            f"a template head (knows nothing of this one): SSIM {t['ssim_head']:.2f}  "
-            f"NCC {t['ncc_head']:.2f}; echo Dice {t['echo_dice']:.2f}"
-        )
-    return "\n".join(lines)
 
 
 def posed_layers(viewer) -> list[str]:
@@ -75,27 +55,6 @@ def posed_layers(viewer) -> list[str]:
         and "pose" in (layer.metadata or {})
         and not (layer.metadata or {}).get("genmed_generated")
     ]
-
-
-def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX, columns: int = 2) -> QPixmap:
-    """Images in [0, 1] in a grid ``columns`` wide (nearest-neighbour to ``size`` px
-    each, 4 px gaps), 8-bit gray: two columns fit the dock column."""
-    from scipy import ndimage
-
-    gap = 4
-    rows = -(-len(tiles) // columns)
-    cols = min(columns, len(tiles))
-    img = np.full((rows * (size + gap) - gap, cols * (size + gap) - gap), 0.25, np.float32)
-    for k, t in enumerate(tiles):
-        t = np.clip(np.nan_to_num(np.asarray(t, np.float32)), 0, 1)
-        t = ndimage.zoom(t, (size / t.shape[0], size / t.shape[1]), order=0)[:size, :size]
-        r, c = divmod(k, columns)
-        img[r * (size + gap) : r * (size + gap) + t.shape[0], c * (size + gap) :][
-            :, : t.shape[1]
-        ] = t
-    img = np.ascontiguousarray((img * 255).astype(np.uint8))
-    q = QImage(img.data, img.shape[1], img.shape[0], img.shape[1], QImage.Format.Format_Grayscale8)
-    return QPixmap.fromImage(q.copy())
 
 
 class MissingViewsWidget(JobPanel, Container):

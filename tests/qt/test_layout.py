@@ -54,7 +54,7 @@ def test_every_panel_opens_as_a_tab_and_the_window_fits(viewer, qtbot, tiny_weig
     recon.run()
     _wait(qtbot, recon)
     assert "BPD" in recon.readout.value
-    from napari_genmed._qt.missing_views_widget import to_pixmap
+    from napari_genmed._qt.view_preview import to_pixmap
 
     views = panels["Missing views"]
     views.preview.native.setPixmap(to_pixmap([np.zeros((128, 128))] * 4))
