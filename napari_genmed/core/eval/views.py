@@ -139,7 +139,8 @@ def evaluate_views_job(
         poses = [pose_from_vector(v, (64, 64)) for v in scene["poses"]]
         seed = int(scene["seed"])
         blob = head_blob(*map(float, head["biometry"][:2]), config.grid, config.spacing_mm)
-        regions, reference_images = {}, {}
+        fine = {q: _fine_pose(pose) for q, pose in enumerate(poses)}
+        regions, reference_images, truth_1mm = {}, {}, {}
         for q, pose in enumerate(poses):
             regions[q] = head_regions(labels_on_plane(head["labels"], config.spacing_mm, pose))
             s = slice_seed(seed, q)  # the truth's own seed: the same maternal wall
@@ -149,7 +150,12 @@ def evaluate_views_job(
                     "head-sized blob": render_reference(blob, pose, s, config.spacing_mm),
                     "truth (speckled plane)": scene["speckled"][q],
                 }
-        fine = {q: _fine_pose(pose) for q, pose in enumerate(poses)}
+            if refs and texture:  # once per plane: the same for every observed set
+                reference_images[q][TEXTURED_BLOB] = _textured(
+                    reference_images[q]["head-sized blob"], fine[q], seed + q
+                )
+                if gate is not None and q < len(VIEW_NAMES):  # the gate reads it at 1 mm
+                    truth_1mm[q] = simulate_view(head["labels"], fine[q], config.spacing_mm, s)
 
         for k, observed in OBSERVED.items():
             obs = [(scene["speckled"][j], poses[j]) for j in observed]
@@ -167,14 +173,11 @@ def evaluate_views_job(
                     elif method == BASELINE:
                         out = baseline(recon_model, views, poses[q]).native
                     elif method == TEXTURED_BLOB:
-                        out, at_1mm = _textured(
-                            reference_images[q]["head-sized blob"], fine[q], seed + q
-                        )
+                        out, at_1mm = reference_images[q][TEXTURED_BLOB]
                     else:
                         out = reference_images[q][method]
-                    if texture and method == "truth (speckled plane)":
-                        s = slice_seed(seed, q)
-                        at_1mm = simulate_view(head["labels"], fine[q], config.spacing_mm, s).image
+                    if method == "truth (speckled plane)" and q in truth_1mm:
+                        at_1mm = truth_1mm[q].image
                     for target in TARGETS:
                         for metric, value in similarity(out, scene[target][q]).items():
                             add(method, k, target, metric, q, value)
