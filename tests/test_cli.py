@@ -151,3 +151,17 @@ def test_evaluate_poses_prints_nominal_and_refined_per_family(capsys):
     assert main(["evaluate-poses", "--n", "2", "--families", "phantom", "deformed"]) == 0
     out = capsys.readouterr().out
     assert "deformed (held out)" in out and "refined" in out and "target" in out
+
+
+def test_weights_folder_resolves_runs_and_falls_back_to_the_bundled_out_loud(tmp_path, capsys):
+    from napari_genmed.cli.evaluate import _weights
+
+    (tmp_path / "rec-cvae.safetensors").write_bytes(b"")
+    (tmp_path / "tl-net").mkdir()
+    (tmp_path / "tl-net" / "model.safetensors").write_bytes(b"")
+    assert _weights("rec-cvae", str(tmp_path)) == str(tmp_path / "rec-cvae.safetensors")
+    assert _weights("tl-net", str(tmp_path)) == str(tmp_path / "tl-net" / "model.safetensors")
+    assert capsys.readouterr().err == ""
+    assert _weights("hirec-cvae", str(tmp_path)) == "hirec-cvae"
+    assert "bundled hirec-cvae" in capsys.readouterr().err
+    assert _weights("hirec-cvae", None) == "hirec-cvae"

@@ -4,6 +4,7 @@ determine, the missing views and the density maps, each on held-out data."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..core.eval.paper import VIEW_SETS
@@ -28,11 +29,15 @@ def _with_bar(job, desc: str, quiet: bool = False):
 
 
 def _weights(name: str, folder: str | None) -> str:
-    """A bundled name, or ``folder/<name>.safetensors`` / ``folder/<name>/model.safetensors``."""
+    """A bundled name, or ``folder/<name>.safetensors`` / ``folder/<name>/model.safetensors``;
+    the bundled model, said on stderr, when the folder has neither."""
     if not folder:
         return name
-    flat = Path(folder) / f"{name}.safetensors"
-    return str(flat if flat.exists() else Path(folder) / name / "model.safetensors")
+    for path in (Path(folder) / f"{name}.safetensors", Path(folder) / name / "model.safetensors"):
+        if path.exists():
+            return str(path)
+    print(f"no {name} weights in {folder}: evaluating the bundled {name}", file=sys.stderr)
+    return name
 
 
 def _cmd_evaluate(args) -> int:

@@ -41,8 +41,12 @@ def _cmd_data(args) -> int:
     from ..core.data.dataset import DatasetConfig, PhantomDataset
 
     t0 = time.perf_counter()
+    if args.varied_share != 1.0 and not args.vary_acquisition:
+        raise ValueError("--varied-share needs --vary-acquisition")
     config = DatasetConfig(
-        families=tuple(args.families), vary_acquisition=bool(args.vary_acquisition)
+        families=tuple(args.families),
+        vary_acquisition=bool(args.vary_acquisition),
+        varied_share=args.varied_share,
     )
     if args.scenes:  # the view generators' scenes (their heads come with them)
         from ..core.data.scenes import SceneDataset
@@ -141,6 +145,13 @@ def add_commands(sub) -> None:
         action="store_true",
         help="draw each scan's probe and display settings and burn in overlays (a recipe's "
         "data.vary_acquisition must be true to use this cache)",
+    )
+    s.add_argument(
+        "--varied-share",
+        type=float,
+        default=1.0,
+        help="with --vary-acquisition, the share of subjects scanned with drawn settings, the "
+        "rest in the default appearance (a recipe's data.varied_share must match)",
     )
     s.set_defaults(func=_cmd_data)
     s = sub.add_parser("convert", help="convert weights-only torch files to safetensors")

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from napari_genmed.core.data.dataset import DatasetConfig, make_subject
 from napari_genmed.core.sim.acquisition import burn_in, random_probe
@@ -53,6 +54,22 @@ def test_a_varied_subject_differs_but_the_default_cache_key_does_not():
         a["labels"], plain["labels"]
     )
     assert np.abs(a["views"] - plain["views"]).mean() > 0.01  # another appearance
+
+
+def test_a_varied_share_keeps_the_rest_of_the_subjects_default():
+    assert DatasetConfig(vary_acquisition=True, varied_share=1.0).key() == (
+        DatasetConfig(vary_acquisition=True).key()
+    )
+    assert DatasetConfig(varied_share=0.5).key() == DatasetConfig().key()  # nothing varied
+    half = DatasetConfig(vary_acquisition=True, varied_share=0.5)
+    assert half.key() not in (DatasetConfig().key(), DatasetConfig(vary_acquisition=True).key())
+    varied = [
+        not np.array_equal(make_subject(s, half)["views"], make_subject(s)["views"])
+        for s in range(12)
+    ]
+    assert 2 <= sum(varied) <= 10  # a per-subject draw, about half
+    with pytest.raises(ValueError, match="varied_share"):
+        DatasetConfig(vary_acquisition=True, varied_share=1.5)
 
 
 def test_a_strongly_specular_probe_fades_the_skull_sides():

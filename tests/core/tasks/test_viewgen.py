@@ -161,10 +161,15 @@ def test_generate_view_api(cache, scene):
 
 
 @pytest.mark.parametrize(
-    "kind,scene",
-    [("mental-map", "vector"), ("mental-map-gan", "vector"), ("mental-map", "spatial")],
+    "kind,scene,balanced",
+    [
+        ("mental-map", "vector", False),
+        ("mental-map-gan", "vector", False),
+        ("mental-map-gan", "vector", True),
+        ("mental-map", "spatial", False),
+    ],
 )
-def test_training_saves_loadable_generators(cache, tmp_path, kind, scene):
+def test_training_saves_loadable_generators(cache, tmp_path, kind, scene, balanced):
     from napari_genmed.core.progress import run
     from napari_genmed.core.train.views import ViewTrainConfig, train_views_job
 
@@ -178,10 +183,19 @@ def test_training_saves_loadable_generators(cache, tmp_path, kind, scene):
         epochs=2,
         batch_size=4,
         cache_dir=str(cache),
+        # the balanced GAN: spectral norm, feature matching, the terms ramped in
+        d_spectral_norm=balanced,
+        fm_weight=1.0 if balanced else 0.0,
+        adv_warmup_steps=3 if balanced else 0,
     )
     result = run(train_views_job(cfg, tmp_path / kind), lambda p: seen.append(p.partial or {}))
     assert result["steps"] == 4 and 0 <= result["best_val_ssim"] <= 1
     assert ("d_loss" in seen[0]) == (kind == "mental-map-gan")
+    assert ("fm" in seen[0]) == balanced
+    if kind == "mental-map-gan":  # the adversarial terms ramp in over adv_warmup_steps
+        ramps = [p["ramp"] for p in seen if "ramp" in p]
+        assert ramps == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0] if balanced else [1.0] * 4)
+        assert "d_loss" in json.loads((tmp_path / kind / "history.json").read_text())[-1]
     loaded = api.load_model(str(tmp_path / kind / "model.safetensors"), "cpu")
     assert (
         loaded.kind == kind
