@@ -113,6 +113,7 @@ def _cmd_evaluate_views(args) -> int:
             family=args.family,
             gate=gate,
             texture=args.texture,
+            split=args.split,
         ),
         "evaluate-views",
         quiet=args.json,
@@ -222,5 +223,12 @@ def add_commands(sub) -> None:
         "--texture",
         action="store_true",
         help="also each generator's planes (and the blob) with one B-mode sample drawn at 1 mm",
+    )
+    s.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="test: held-out scenes (the reported tables); val: validation scenes, to choose "
+        "between runs",
     )
     s.set_defaults(func=_cmd_evaluate_views)

@@ -92,6 +92,7 @@ def evaluate_views_job(
     gate=None,
     references: bool = True,
     texture: bool = False,
+    split: str = "test",
 ) -> Job[list[dict]]:
     """Rows ``{method, observed, target, queries, ssim, ncc, psnr (mean, std), n}``,
     with, against the clean truth, ``ssim_head``, ``ncc_head`` and ``echo_dice`` and,
@@ -101,7 +102,10 @@ def evaluate_views_job(
     ``texture`` adds, for every generator and for the head-sized blob, the same image
     with one B-mode sample drawn at the views' 1 mm (:mod:`~..sim.texture`), scored
     averaged back to the 2 mm grid as the scenes' speckled truth is, and at 1 mm by
-    the gate (``gate_1mm``, beside the true plane rendered there)."""
+    the gate (``gate_1mm``, beside the true plane rendered there).
+
+    ``split`` "val" scores validation scenes instead of the test ones, to choose
+    between training runs without looking at the reported heads."""
     from ..data.dataset import DatasetConfig, PhantomDataset
     from ..data.scenes import SceneDataset, pose_from_vector, slice_seed
     from ..metrics.similarity import similarity
@@ -116,9 +120,11 @@ def evaluate_views_job(
     if not 1 <= int(n) <= 10_000:
         raise ValueError(f"n must lie in 1..10000, got {n}")
     config = DatasetConfig(families=(family,))
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be test or val, not {split!r}")
     scenes, heads = (
-        SceneDataset("test", n, cache_dir, config),
-        PhantomDataset("test", n, config, cache_dir=cache_dir),
+        SceneDataset(split, n, cache_dir, config),
+        PhantomDataset(split, n, config, cache_dir=cache_dir),
     )
     methods = list(generators) + ([BASELINE] if recon_model is not None else [])
     textured = [m + TEXTURE for m in generators] if texture else []

@@ -195,7 +195,8 @@ def test_training_saves_loadable_generators(cache, tmp_path, kind, scene, balanc
     if kind == "mental-map-gan":  # the adversarial terms ramp in over adv_warmup_steps
         ramps = [p["ramp"] for p in seen if "ramp" in p]
         assert ramps == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0] if balanced else [1.0] * 4)
-        assert "d_loss" in json.loads((tmp_path / kind / "history.json").read_text())[-1]
+        last = json.loads((tmp_path / kind / "history.json").read_text())[-1]
+        assert "d_loss" in last and last["hf_ratio"] > 0
     loaded = api.load_model(str(tmp_path / kind / "model.safetensors"), "cpu")
     assert (
         loaded.kind == kind
@@ -263,3 +264,10 @@ def test_evaluate_views_with_texture_scores_the_textured_planes_at_both_grids(ca
     assert textured["n"] == plain["n"] and textured["hf_ratio"] != plain["hf_ratio"]
     assert 0 <= speckled[(TEXTURED_BLOB, 1, "unobserved")]["gate_1mm"] <= 1
     assert 0 <= speckled[("truth (speckled plane)", 1, "unobserved")]["gate_1mm"] <= 1
+
+
+def test_evaluate_views_refuses_an_unknown_split():
+    from napari_genmed.core.eval.views import evaluate_views_job
+
+    with pytest.raises(ValueError, match="split must be test or val"):
+        next(evaluate_views_job({}, split="train"))
