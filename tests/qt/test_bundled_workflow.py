@@ -214,6 +214,18 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     _wait(qtbot, panel)
     assert "generated coronal B-mode" in viewer.layers and "B-mode" in panel.titles.value
     shoot(viewer, qtbot, artifacts / "missing_views_texture.png")
+    vae = np.asarray(viewer.layers["generated coronal"].data).copy()
+    panel.models.choice.value = "Mental map (GAN)"  # the balanced GAN on the wide prior
+    panel.models.start_loading()
+    _wait(qtbot, panel.models)
+    assert panel.models.model.kind == "mental-map-gan"
+    panel.texture.value = False
+    panel.run()
+    _wait(qtbot, panel)
+    gan, g = np.asarray(viewer.layers["generated coronal"].data), panel.result.scores
+    assert g["ssim"] > 0.5 and g["ncc"] > 0.7, g
+    assert np.abs(gan - vae).mean() > 1e-3  # another generator's estimate, in place
+    shoot(viewer, qtbot, artifacts / "missing_views_gan.png")
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
