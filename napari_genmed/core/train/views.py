@@ -137,7 +137,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
     from ..data.dataset import DatasetConfig
     from ..data.scenes import SceneDataset
     from ..io.checkpoint import load_checkpoint, save_checkpoint
-    from ..nets.mentalmap import PatchDiscriminator, feature_matching
+    from ..nets.discriminator import PatchDiscriminator, feature_matching
     from ..nets.registry import VIEW_GENERATOR_KINDS, build_model
 
     if cfg.kind not in VIEW_GENERATOR_KINDS:

@@ -3,7 +3,8 @@ its activations."""
 
 import torch
 
-from napari_genmed.core.nets.mentalmap import POSE_FEATURES, PatchDiscriminator, feature_matching
+from napari_genmed.core.nets.discriminator import PatchDiscriminator, feature_matching
+from napari_genmed.core.nets.mentalmap import POSE_FEATURES
 
 
 def _inputs(seed: int = 0):
