@@ -62,11 +62,10 @@ class DatasetConfig:
         d = asdict(self)
         if tuple(self.families) == ("phantom",):
             d.pop("families")  # the phantom-only key of caches made before families existed
-        if self.varied_share == 1.0:
+        if self.varied_share == 1.0 or not self.vary_acquisition:
             d.pop("varied_share")  # the key of caches made before it existed
         if not self.vary_acquisition:
             d.pop("vary_acquisition")  # the key of caches made before it existed
-            d.pop("varied_share", None)  # no scan is varied whatever the share
         else:  # caches made with an older model of the acquisition are not reused
             from ..sim.acquisition import ACQUISITION_VERSION
 
@@ -110,10 +109,9 @@ def make_subject(
     ph = phantom if phantom is not None else subject_phantom(seed, config)
     ga = ph.biometry.ga_weeks
     probe, rng = None, None
-    if config.vary_acquisition and (
-        config.varied_share == 1.0
-        or np.random.default_rng([int(seed) & 0xFFFFFFFF, 29]).random() < config.varied_share
-    ):
+    # which scans are varied: a draw of its own, so the scan's settings do not depend on it
+    varied = np.random.default_rng([int(seed) & 0xFFFFFFFF, 29]).random() < config.varied_share
+    if config.vary_acquisition and varied:
         from ..sim.acquisition import random_probe
 
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 23])
