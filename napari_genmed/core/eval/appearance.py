@@ -23,7 +23,9 @@ Phys. Med. Biol. 1980; Gao et al., IEEE TUFFC 2009), formed on the pixel grid of
 :func:`convolution_views` renders a head's three planes at the poses the project's own
 renderer would use, so the two appearances differ in image formation only. A second
 evaluation-only appearance, beamformed from simulated channel data, is in
-:mod:`.beamformed`; :func:`evaluate_appearance_job` reports both.
+:mod:`.beamformed`, a third (speckle as resolution cells, then a scanner's speckle
+reduction and edge enhancement) in :mod:`.processed`; :func:`evaluate_appearance_job`
+reports all three.
 """
 
 from __future__ import annotations
@@ -154,8 +156,13 @@ def held_out_appearances() -> dict:
     """The appearances written for evaluation only, by name: a head's planes at given
     poses, ``f(labels, spacing_mm, poses, seed) -> {view: image}``."""
     from .beamformed import beamformed_views
+    from .processed import processed_views
 
-    return {"convolution": convolution_views, "beamformed": beamformed_views}
+    return {
+        "convolution": convolution_views,
+        "beamformed": beamformed_views,
+        "processed": processed_views,
+    }
 
 
 def subject_poses(item) -> dict:

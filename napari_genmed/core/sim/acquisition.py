@@ -5,7 +5,9 @@ with it the pulse length), the beam's width and focus, the sector's opening and 
 probe's curvature (down to phased-array-like small apices), how strongly echoes
 depend on the incidence angle, gain, time-gain compensation, dynamic range, speckle strength,
 spatial compounding / persistence (more patterns averaged: smoother speckle) and a
-harmonic-like mode (a narrower beam and weaker clutter). :func:`burn_in` draws what
+harmonic-like mode (a narrower beam and weaker clutter), and (version 3) how bone
+echoes (from its whole thickness, or at its surfaces only), how thin interface echoes
+are and a near-field reverberation clutter. :func:`burn_in` draws what
 scanners write into the image: text, caliper crosses with their dotted line, depth
 ticks and a gray bar. The ranges are those of abdominal obstetric scanning (2-6 MHz
 curvilinear probes; display settings as sonographers change them); they widen the one
@@ -25,8 +27,9 @@ import numpy as np
 from .ultrasound import Probe
 
 #: bumped whenever :func:`random_probe` or :func:`burn_in` draw differently: part of
-#: the dataset cache's key (2: small apices and the incidence-angle law)
-ACQUISITION_VERSION = 2
+#: the dataset cache's key (2: small apices and the incidence-angle law; 3: bone's
+#: backscatter, thin interfaces, near-field clutter, darker speckle)
+ACQUISITION_VERSION = 3
 
 
 def random_probe(rng: np.random.Generator) -> Probe:
@@ -47,13 +50,21 @@ def random_probe(rng: np.random.Generator) -> Probe:
         tgc_db_cm_mhz=float(rng.uniform(0.08, 0.22)),
         dynamic_range_db=float(rng.uniform(40.0, 70.0)),
         reference=float(0.30 * np.exp(rng.uniform(-0.7, 0.7))),  # gain +-6 dB
-        speckle_gain=float(rng.uniform(0.3, 0.8) * (0.8 if harmonic else 1.0)),
+        speckle_gain=float(rng.uniform(0.15, 0.8) * (0.8 if harmonic else 1.0)),
         compounding=int(rng.integers(1, 6)),
         noise_floor=float(2e-5 * np.exp(rng.uniform(-1.0, 1.0))),
         # how much weaker an interface echoes off normal incidence (smooth bone
         # surfaces are strongly specular: the skull's sides fade)
         specular_floor=float(rng.uniform(0.02, 0.3)),
         specular_power=float(rng.uniform(1.0, 6.0)),
+        # a dense, smooth bone echoes at its surfaces (half the scans), a porous one
+        # from within
+        bone_scatter=float(10 ** rng.uniform(-2.0, 0.0)) if rng.uniform() < 0.5 else 1.0,
+        interface_sigma=float(rng.uniform(0.35, 1.0)),
+        # reverberation haze under the wall: none on half the scans (harmonic imaging
+        # suppresses it)
+        clutter=float(rng.uniform(0.5, 4.0)) if rng.uniform() < 0.5 and not harmonic else 0.0,
+        clutter_depth_mm=float(rng.uniform(4.0, 12.0)),
     )
 
 

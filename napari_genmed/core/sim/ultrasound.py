@@ -22,6 +22,11 @@ depth. Along every line (docs/design.md, Facts):
   and log compression to ``dynamic_range_db``; finally scan conversion to the
   ``H x W`` pixel grid, black outside the fan.
 
+Three settings leave the default image unchanged and widen the training
+acquisitions (:mod:`.acquisition`): bone's own backscatter (a smooth, dense bone
+echoes at its surfaces only), the interface echoes' length along the line, and a
+streaky near-field clutter (reverberation between the probe and the wall).
+
 With ``speckle=False`` the same plane is rendered as the *expected* image: the
 envelope is the root of the expected intensity (specular part squared plus the
 speckle variance blurred by the squared PSF), which is the ground truth for
@@ -34,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import labels as L
 from .geometry import VIEW_NAMES, Pose, scan_poses
 from .medium import Medium, maternal_wall
 
@@ -63,6 +69,16 @@ class Probe:
     specular_floor: float = 0.15
     #: ... and the power of the incidence cosine between (rougher interfaces: lower)
     specular_power: float = 2.0
+    #: backscatter inside bone, relative to its table value (towards 0 a dense, smooth
+    #: bone echoes at its two surfaces only)
+    bone_scatter: float = 1.0
+    #: the interface echoes' length along the line, relative to the default (below 1:
+    #: thinner, crisper boundaries)
+    interface_sigma: float = 1.0
+    #: near-field clutter (reverberation between the probe and the wall), relative to
+    #: brain's echo at the probe; it fades with depth over ``clutter_depth_mm``
+    clutter: float = 0.0
+    clutter_depth_mm: float = 15.0
 
 
 @dataclass
@@ -78,6 +94,11 @@ class View:
     @property
     def spacing_mm(self) -> float:
         return self.pose.spacing_mm
+
+
+_SOFT_Z = L.ACOUSTIC[L.FALX].impedance  #: the stiffest soft tissue's impedance ...
+_BONE_Z = L.ACOUSTIC[L.BONE].impedance  #: ... and bone's (MRayl)
+_BRAIN_ECHO = L.ACOUSTIC[L.BRAIN].scatter  #: brain's backscatter: the clutter's unit
 
 
 def _gauss_kernel(sigma: float, peak_one: bool = False) -> np.ndarray:
@@ -165,6 +186,9 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     Z = np.where(in_wall, wall_z, props["impedance"])
     alpha = np.where(in_wall, wall_a, props["attenuation"])
     scatter = np.where(in_wall, wall_s, props["scatter"])
+    if probe.bone_scatter != 1.0:  # how much of bone is bone, from its impedance
+        bone = np.clip((Z - _SOFT_Z) / (_BONE_Z - _SOFT_Z), 0.0, 1.0)
+        scatter = scatter * (1.0 - bone * (1.0 - probe.bone_scatter))
 
     # specular reflection with the incidence-angle weighting
     beam = np.cos(theta)[:, None, None] * np.asarray(pose.row_axis) + np.sin(theta)[
@@ -177,7 +201,7 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     incidence = np.where(gnorm > 1e-4, floor + (1 - floor) * cos_inc**probe.specular_power, 1.0)
     # echoes of neighbouring interfaces add in power, not in (phase-blind) amplitude
     density = 0.5 * np.abs(np.diff(np.log(Z), axis=1, prepend=np.log(Z[:, :1]))) * incidence
-    sigma_s = max(0.5 * medium.spacing_mm / step, 1.0)
+    sigma_s = max(0.5 * medium.spacing_mm / step, 1.0) * probe.interface_sigma
     specular = ndimage.convolve1d(
         density, _gauss_kernel(sigma_s, peak_one=True), axis=1, mode="nearest"
     )
@@ -190,6 +214,10 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     attenuation = np.exp(-2 * NEPER_PER_DB * (att_db - alpha * (step / 10.0) * f))
     gain = attenuation * transmission
     diffuse = gain * scatter * probe.speckle_gain
+    if probe.clutter > 0:  # streaky haze near the probe: stronger on some lines
+        streaks = np.exp(0.5 * rng_scan.standard_normal((len(theta), 1)))
+        haze = np.exp(-depth / probe.clutter_depth_mm)[None, :] * streaks
+        diffuse = diffuse + probe.clutter * _BRAIN_ECHO * probe.speckle_gain * haze
     coherent = gain * specular
 
     sigma_ax = probe.axial_sigma_mm / step

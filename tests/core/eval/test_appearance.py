@@ -32,4 +32,5 @@ def test_the_appearance_rows_compare_both_renderings():
     assert row["dice_own"] > 0.5 and 0 <= row["dice_convolution"] <= 1
     assert 0 <= row["gate_accepts_convolution"] <= 1 and "target" in format_appearance(rows)
     assert 0 <= row["dice_beamformed"] <= 1 and 0 <= row["gate_accepts_beamformed"] <= 1
-    assert row["appearances"] == ["convolution", "beamformed"]
+    assert row["appearances"] == ["convolution", "beamformed", "processed"]
+    assert 0 <= row["dice_processed"] <= 1

@@ -90,3 +90,35 @@ def test_a_strongly_specular_probe_fades_the_skull_sides():
     faded_side = (soft[side] - sharp[side]).mean()
     faded_facing = (soft[facing] - sharp[facing]).mean()
     assert faded_side > 0.04 and faded_side > 3 * faded_facing  # measured 0.068 vs 0.013
+
+
+def test_bone_surfaces_thin_echoes_and_clutter_change_what_they_say():
+    from napari_genmed import api
+    from napari_genmed.core.sim import labels as L
+    from napari_genmed.core.sim.ultrasound import simulate_view
+
+    ph = api.make_phantom(28.0, 2)
+    pose = api.simulate_views(ph, seed=2)["axial"].pose
+
+    def render(**kw):
+        return simulate_view(ph.labels, pose, ph.spacing_mm, seed=3, speckle=False, probe=Probe(**kw)).image
+
+    plain = render()
+    assert np.array_equal(plain, render(bone_scatter=1.0, interface_sigma=1.0, clutter=0.0))
+    lab = L.labels_on_plane(ph.labels, ph.spacing_mm, pose)
+    from scipy import ndimage
+
+    bone = lab == L.BONE
+    core = ndimage.binary_erosion(bone, iterations=1)  # bone's inside, off its surfaces
+    surface = render(bone_scatter=0.01)
+    assert core.sum() > 20 and surface[core].mean() < plain[core].mean() - 0.02
+    near = np.arange(128)[:, None] < 12
+    hazy = render(clutter=3.0, clutter_depth_mm=8.0)
+    fan = plain > 0
+    assert hazy[near & fan].mean() > plain[near & fan].mean() + 0.02
+    deep = np.arange(128)[:, None] > 100
+    assert abs(hazy[deep & fan].mean() - plain[deep & fan].mean()) < 0.01  # it fades
+    probes = [random_probe(np.random.default_rng(s)) for s in range(200)]
+    assert 0.3 < np.mean([p.bone_scatter < 1 for p in probes]) < 0.7
+    assert 0.25 < np.mean([p.clutter > 0 for p in probes]) < 0.6
+    assert all(0.35 <= p.interface_sigma <= 1.0 for p in probes)
