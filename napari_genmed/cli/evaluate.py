@@ -114,6 +114,7 @@ def _cmd_evaluate_views(args) -> int:
             gate=gate,
             texture=args.texture,
             split=args.split,
+            samples=args.samples,
         ),
         "evaluate-views",
         quiet=args.json,
@@ -230,5 +231,12 @@ def add_commands(sub) -> None:
         default="test",
         help="test: held-out scenes (the reported tables); val: validation scenes, to choose "
         "between runs",
+    )
+    s.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="score the mean of this many latent draws (the panel's Samples) instead of the "
+        "decoded prior mean",
     )
     s.set_defaults(func=_cmd_evaluate_views)

@@ -93,6 +93,7 @@ def evaluate_views_job(
     references: bool = True,
     texture: bool = False,
     split: str = "test",
+    samples: int = 1,
 ) -> Job[list[dict]]:
     """Rows ``{method, observed, target, queries, ssim, ncc, psnr (mean, std), n}``,
     with, against the clean truth, ``ssim_head``, ``ncc_head`` and ``echo_dice`` and,
@@ -105,7 +106,10 @@ def evaluate_views_job(
     the gate (``gate_1mm``, beside the true plane rendered there).
 
     ``split`` "val" scores validation scenes instead of the test ones, to choose
-    between training runs without looking at the reported heads."""
+    between training runs without looking at the reported heads.
+
+    ``samples`` > 1 scores each generator's mean of that many latent draws (what the
+    Missing views panel shows with Samples > 1) instead of the decoded prior mean."""
     from ..data.dataset import DatasetConfig, PhantomDataset
     from ..data.scenes import SceneDataset, pose_from_vector, slice_seed
     from ..metrics.similarity import similarity
@@ -167,7 +171,10 @@ def evaluate_views_job(
             obs = [(scene["speckled"][j], poses[j]) for j in observed]
             views = {VIEW_NAMES[j]: (head["views"][j], 1.0) for j in observed}
             for q in (q for q in range(len(poses)) if q not in observed):
-                generated = {m: generate(g, obs, poses[q]).native for m, g in generators.items()}
+                generated = {
+                    m: generate(g, obs, poses[q], n_samples=samples).native
+                    for m, g in generators.items()
+                }
                 for method in methods + textured + refs:
                     at_1mm = None
                     if method in generators:

@@ -37,6 +37,9 @@ class TrainConfig:
     init_from: str | None = None
     #: hold the training split in memory (on the device) rather than read each batch: for GPUs
     preload: bool = False
+    #: share of training views given a random gamma, smoothing or sharpening and grey map
+    #: (:mod:`.augment`): a display chain's curves, which no acquisition setting draws
+    intensity_aug_p: float = 0.0
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":

@@ -271,3 +271,24 @@ def test_evaluate_views_refuses_an_unknown_split():
 
     with pytest.raises(ValueError, match="split must be test or val"):
         next(evaluate_views_job({}, split="train"))
+
+
+def test_evaluate_views_scores_the_mean_of_draws_when_asked(cache):
+    from napari_genmed.core.eval.views import evaluate_views_job
+    from napari_genmed.core.progress import run
+
+    model = tiny_map()
+
+    def ssim(samples):
+        rows = run(
+            evaluate_views_job(
+                {"mental-map": model}, None, n=1, cache_dir=cache, references=False, samples=samples
+            )
+        )
+        return {(r["observed"], r["target"], r["queries"]): r["ssim"] for r in rows}
+
+    one, again, mean = ssim(1), ssim(1), ssim(3)
+    assert one == again and one.keys() == mean.keys()
+    assert one != mean  # the mean of draws is another image than the decoded prior mean
+    with pytest.raises(ValueError, match="n_samples"):
+        run(evaluate_views_job({"mental-map": model}, None, n=1, cache_dir=cache, samples=0))
