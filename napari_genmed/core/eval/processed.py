@@ -144,11 +144,15 @@ def processed_view(
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 37])
     intensity = rng.gamma(m, mean / m)
     # scan conversion: the pixels' depth and angle, the cells interpolated bilinearly
-    rows, cols = np.meshgrid((np.arange(h) + 0.5) * sp, (np.arange(w) - (w - 1) / 2) * sp, indexing="ij")
+    rows, cols = np.meshgrid(
+        (np.arange(h) + 0.5) * sp, (np.arange(w) - (w - 1) / 2) * sp, indexing="ij"
+    )
     rho = np.hypot(rows + R, cols) - R
     theta = np.arctan2(cols, rows + R)
     ti = (theta - phi[0]) / (phi[1] - phi[0])
-    image = ndimage.map_coordinates(intensity, [ti, rho / probe.cell_axial_mm], order=1, mode="nearest")
+    image = ndimage.map_coordinates(
+        intensity, [ti, rho / probe.cell_axial_mm], order=1, mode="nearest"
+    )
     db = 10 * np.log10(np.maximum(image, 1e-12) / probe.reference)
     image = np.clip(1.0 + db / probe.dynamic_range_db, 0.0, 1.0)
     # the scanner's display chain

@@ -101,7 +101,9 @@ def test_bone_surfaces_thin_echoes_and_clutter_change_what_they_say():
     pose = api.simulate_views(ph, seed=2)["axial"].pose
 
     def render(**kw):
-        return simulate_view(ph.labels, pose, ph.spacing_mm, seed=3, speckle=False, probe=Probe(**kw)).image
+        return simulate_view(
+            ph.labels, pose, ph.spacing_mm, seed=3, speckle=False, probe=Probe(**kw)
+        ).image
 
     plain = render()
     assert np.array_equal(plain, render(bone_scatter=1.0, interface_sigma=1.0, clutter=0.0))
