@@ -186,9 +186,8 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     Z = np.where(in_wall, wall_z, props["impedance"])
     alpha = np.where(in_wall, wall_a, props["attenuation"])
     scatter = np.where(in_wall, wall_s, props["scatter"])
-    if probe.bone_scatter != 1.0:  # how much of bone is bone, from its impedance
-        bone = np.clip((Z - _SOFT_Z) / (_BONE_Z - _SOFT_Z), 0.0, 1.0)
-        scatter = scatter * (1.0 - bone * (1.0 - probe.bone_scatter))
+    bone = np.clip((Z - _SOFT_Z) / (_BONE_Z - _SOFT_Z), 0.0, 1.0)  # how much is bone
+    scatter = scatter * (1.0 - bone * (1.0 - probe.bone_scatter))
 
     # specular reflection with the incidence-angle weighting
     beam = np.cos(theta)[:, None, None] * np.asarray(pose.row_axis) + np.sin(theta)[
@@ -214,10 +213,10 @@ def _render(medium: Medium, pose: Pose, probe: Probe, seed: int, speckle: bool) 
     attenuation = np.exp(-2 * NEPER_PER_DB * (att_db - alpha * (step / 10.0) * f))
     gain = attenuation * transmission
     diffuse = gain * scatter * probe.speckle_gain
-    if probe.clutter > 0:  # streaky haze near the probe: stronger on some lines
-        streaks = np.exp(0.5 * rng_scan.standard_normal((len(theta), 1)))
-        haze = np.exp(-depth / probe.clutter_depth_mm)[None, :] * streaks
-        diffuse = diffuse + probe.clutter * _BRAIN_ECHO * probe.speckle_gain * haze
+    # streaky haze near the probe, stronger on some lines (none at the default 0)
+    streaks = np.exp(0.5 * rng_scan.standard_normal((len(theta), 1)))
+    haze = np.exp(-depth / probe.clutter_depth_mm)[None, :] * streaks
+    diffuse = diffuse + probe.clutter * _BRAIN_ECHO * probe.speckle_gain * haze
     coherent = gain * specular
 
     sigma_ax = probe.axial_sigma_mm / step
