@@ -94,9 +94,7 @@ def convolution_view(
     h, w = pose.shape
     sp = pose.spacing_mm
     lab = L.labels_on_plane(np.asarray(labels), spacing_mm, pose)
-    table = np.zeros(max(ECHOGENICITY) + 1, np.float32)
-    for k, v in ECHOGENICITY.items():
-        table[k] = v
+    table = L.lookup(ECHOGENICITY, dtype=np.float32)
     echo = table[np.clip(lab, 0, len(table) - 1)]
     rows, cols = np.meshgrid(np.arange(h) * sp, (np.arange(w) - (w - 1) / 2) * sp, indexing="ij")
     depth = np.hypot(rows, cols)  # from the apex at the top centre

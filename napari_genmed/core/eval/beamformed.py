@@ -224,9 +224,7 @@ def beamformed_view(
     # scatterers: (z, x) in mm and amplitude
     n_random = int(DENSITY_PER_MM2 * h * w * sp * sp)
     zr, xr = rng.uniform(0, h * sp, n_random), rng.uniform(-w * sp / 2, w * sp / 2, n_random)
-    table = np.zeros(max(BACKSCATTER) + 1)
-    for k, v in BACKSCATTER.items():
-        table[k] = v
+    table = L.lookup(BACKSCATTER)
     lab = _labels_at(labels, spacing_mm, pose, zr / sp - 0.5, xr / sp + (w - 1) / 2)
     depth_r = np.hypot(zr + R, xr) - R
     back = np.where(depth_r < probe.wall_mm, WALL, table[lab])

@@ -112,10 +112,7 @@ def processed_view(
     xx = (R + r[None, :]) * np.sin(phi)[:, None]
     at = [zz / sp - 0.5, xx / sp + (w - 1) / 2]
     cell_lab = ndimage.map_coordinates(lab, at, order=0, mode="constant", cval=L.FLUID)
-    table = np.zeros(max(MEAN_ECHO) + 1)
-    for k, v in MEAN_ECHO.items():
-        table[k] = v
-    mean = table[cell_lab]
+    mean = L.lookup(MEAN_ECHO)[cell_lab]
     # the skull by incidence: the bone outline's normal against the line's direction
     bone = ndimage.gaussian_filter((lab == L.BONE).astype(float), 1.0 / sp)
     gz, gx = np.gradient(bone)
@@ -137,10 +134,7 @@ def processed_view(
         ghost[:, twice[twice < mean.shape[1]]] += mean[:, j[twice < mean.shape[1]]] / 2
     mean = mean + probe.reverberation * ghost
     # each cell's intensity: gamma(m, mean / m), the square of a Nakagami envelope
-    shape = np.ones(len(table))
-    for k, v in NAKAGAMI_M.items():
-        shape[k] = v
-    m = shape[cell_lab]
+    m = L.lookup(NAKAGAMI_M, fill=1.0)[cell_lab]
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 37])
     intensity = rng.gamma(m, mean / m)
     # scan conversion: the pixels' depth and angle, the cells interpolated bilinearly

@@ -74,6 +74,15 @@ def property_table(name: str) -> np.ndarray:
     return table
 
 
+def lookup(values: dict, fill: float = 0.0, dtype=np.float64) -> np.ndarray:
+    """Lookup array ``table[label] -> value`` from ``{label: value}`` (``fill`` for
+    the labels it leaves out)."""
+    table = np.full(N_LABELS, fill, dtype)
+    for label, value in values.items():
+        table[label] = value
+    return table
+
+
 def as_labels(labels_or_mask: np.ndarray, spacing_mm: float = 2.0) -> np.ndarray:
     """Return a uint8 label volume from a label volume or a boolean skull mask.
 

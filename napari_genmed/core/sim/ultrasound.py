@@ -22,10 +22,8 @@ depth. Along every line (docs/design.md, Facts):
   and log compression to ``dynamic_range_db``; finally scan conversion to the
   ``H x W`` pixel grid, black outside the fan.
 
-Three settings leave the default image unchanged and widen the training
-acquisitions (:mod:`.acquisition`): bone's own backscatter (a smooth, dense bone
-echoes at its surfaces only), the interface echoes' length along the line, and a
-streaky near-field clutter (reverberation between the probe and the wall).
+Bone's own backscatter, the interface echoes' length and a near-field clutter widen
+the training acquisitions (:mod:`.acquisition`); their defaults change nothing.
 
 With ``speckle=False`` the same plane is rendered as the *expected* image: the
 envelope is the root of the expected intensity (specular part squared plus the
@@ -69,14 +67,10 @@ class Probe:
     specular_floor: float = 0.15
     #: ... and the power of the incidence cosine between (rougher interfaces: lower)
     specular_power: float = 2.0
-    #: backscatter inside bone, relative to its table value (towards 0 a dense, smooth
-    #: bone echoes at its two surfaces only)
-    bone_scatter: float = 1.0
-    #: the interface echoes' length along the line, relative to the default (below 1:
-    #: thinner, crisper boundaries)
-    interface_sigma: float = 1.0
-    #: near-field clutter (reverberation between the probe and the wall), relative to
-    #: brain's echo at the probe; it fades with depth over ``clutter_depth_mm``
+    bone_scatter: float = 1.0  #: bone's backscatter, relative (towards 0: surfaces only)
+    interface_sigma: float = 1.0  #: interface echoes' length, relative (below 1: crisper)
+    #: near-field clutter (probe-wall reverberation), relative to brain's echo at the
+    #: probe, fading with depth over ``clutter_depth_mm``
     clutter: float = 0.0
     clutter_depth_mm: float = 15.0
 
