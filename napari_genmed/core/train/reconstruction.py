@@ -169,8 +169,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 batch = batch_of(train_set, held, idx, device)
                 batch["mask"] = view_masks(len(idx), cfg, rng).to(device)
-                if cfg.intensity_aug_p > 0:  # extra draws only then: older recipes replay
-                    batch["views"] = intensity_augment(batch["views"], cfg.intensity_aug_p, rng)
+                # no draws at p = 0: older recipes replay exactly
+                batch["views"] = intensity_augment(batch["views"], cfg.intensity_aug_p, rng)
                 if (
                     model.config.output_layers == 1
                 ):  # only a layered decoder learns from the label volumes
