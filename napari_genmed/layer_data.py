@@ -146,9 +146,10 @@ RESULT_LAYERS = (PROBABILITY, MASK, SURFACE)  #: the layers a reconstruction sho
 def reconstruction_layers(r) -> list[LayerData]:
     """The result layers of a :class:`~.core.tasks.reconstruct.Reconstruction`: the
     probability and the skull at the threshold (hidden: the surface shows it), and the
-    surface when it has one, coloured by the uncertainty with samples > 1 (the voxel
-    map itself is ``r.uncertainty``; as a volume layer it covered the scene, and adding
-    or removing a layer stalls napari for 100-400 ms, a colour change does not)."""
+    surface when it has one, coloured with samples > 1 by how far it moves between
+    them (``r.spread_mm``, from the voxel std ``r.uncertainty``; as a volume layer the
+    std covered the scene, and adding or removing a layer stalls napari for 100-400
+    ms, a colour change does not)."""
     scale = (r.spacing_mm,) * 3
     meta = {
         "genmed_reconstruction": {
@@ -177,7 +178,6 @@ def reconstruction_layers(r) -> list[LayerData]:
             "labels",
         ),
     ]
-    hi = float(max(np.percentile(r.uncertainty, 99.9), 1e-3)) if r.uncertainty is not None else 1.0
     if r.surface is not None:
         verts, faces = r.surface
         kwargs = {
@@ -189,11 +189,13 @@ def reconstruction_layers(r) -> list[LayerData]:
             "metadata": dict(meta, genmed_coloured_by=None),
         }
         values = np.ones(len(verts), np.float32)
-        if r.uncertainty is not None:  # the surface coloured by the samples' spread
-            values = surface_values(r.uncertainty, verts, r.spacing_mm)
+        if r.spread_mm is not None:  # the surface coloured by how far it moves between samples
+            from .core.metrics.surface_spread import at_vertices
+
+            values = at_vertices(r.spread_mm, verts, r.spacing_mm)
             kwargs.update(
                 colormap=UNCERTAINTY_COLORMAP,
-                contrast_limits=(0.0, hi),
+                contrast_limits=(0.0, spread_scale_mm(values)),
                 metadata=dict(meta, genmed_coloured_by=UNCERTAINTY_UNITS),
             )
         out.append(((verts, faces, values), kwargs, "surface"))
@@ -201,18 +203,16 @@ def reconstruction_layers(r) -> list[LayerData]:
 
 
 UNCERTAINTY_COLORMAP = "plasma"
-UNCERTAINTY_UNITS = "std of the skull probability over the samples (0 to 0.5)"
+UNCERTAINTY_UNITS = "how far the surface moves between the samples (std, mm)"
+SPREAD_SCALE_MM = 0.5  #: the colour bar's top at least: sub-0.1 mm spreads stay dark
 
 
-def surface_values(volume: np.ndarray, verts_mm: np.ndarray, spacing_mm: float) -> np.ndarray:
-    """``volume`` at each surface vertex (trilinear; vertices in mm, voxel k at k *
-    spacing): the colours of a surface that shows a voxel map where the skull is."""
-    from scipy import ndimage
-
-    coords = np.asarray(verts_mm, np.float64).T / float(spacing_mm)
-    return ndimage.map_coordinates(
-        np.asarray(volume, np.float32), coords, order=1, mode="nearest"
-    ).astype(np.float32)
+def spread_scale_mm(values: np.ndarray) -> float:
+    """The colour bar's top: the vertices' 99th percentile rounded up to 0.25 mm, at
+    least :data:`SPREAD_SCALE_MM`, so that a surface that hardly moves reads dark
+    rather than stretched to full colour."""
+    top = float(np.percentile(values, 99)) if len(values) else 0.0
+    return max(SPREAD_SCALE_MM, float(np.ceil(top / 0.25) * 0.25))
 
 
 TOY_TITLES = (("base", "base N(0, I)"), ("true", "true banana"), ("learnt", "learnt by RealNVP"))

@@ -26,6 +26,7 @@ def test_one_study_writes_its_outputs_and_never_over_them(tmp_path, capsys):
     truth = json.loads((SAMPLE / "planes.json").read_text())["biometry"]
     assert abs(summary["biometry"]["bpd_mm"] - truth["bpd_mm"]) < 5
     assert summary["model"] == "hirec-cvae" and summary["withheld"] is None
+    assert summary["surface_spread_mm"] is None  # one sample: nothing to spread
     assert all(v["verdict"] == "plausible" for v in summary["views"].values())
     prob = read_nifti(out / "probability.nii.gz")
     skull = read_nifti(out / "skull.nii.gz")
@@ -53,13 +54,15 @@ def test_batch_runs_every_study_and_reports_the_bad_ones(tmp_path, capsys):
     shutil.copy(SAMPLE / "axial.png", batch / "twice" / "axial-b.png")
     (batch / "empty" / "notes.txt").write_text("no views here")
     out = tmp_path / "out"
-    assert main(["reconstruct", "--batch", str(batch), "--out", str(out)]) == 1
+    assert main(["reconstruct", "--batch", str(batch), "--out", str(out), "--samples", "4"]) == 1
     err = capsys.readouterr().err
     assert "studies" in err and "5/5" in err  # the progress bar ran to the end
     rows = {r["study"]: r for r in csv.DictReader((out / "summary.csv").open())}
     assert set(rows) == {"good", "cine", "corrupt", "twice", "empty"}
     assert rows["good"]["status"] == "ok" and float(rows["good"]["bpd_mm"]) > 60
     assert (out / "good" / "surface.stl").exists()
+    spread = json.loads((out / "good" / "result.json").read_text())["surface_spread_mm"]
+    assert 0 < spread["median"] <= spread["p95"] < 10  # mm the surface moves between samples
     cine = rows["cine"]
     assert cine["status"] == "ok" and cine["frames"].endswith("/30")  # the gate's best frame
     assert "not a fetal head plane" in cine["verdicts"] and cine["withheld"] and not cine["bpd_mm"]

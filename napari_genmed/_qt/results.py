@@ -178,7 +178,7 @@ def describes(result, truth: str | None = None) -> str:
         f"<b>{SURFACE}</b> (orange) and <b>{MASK}</b> at threshold "
         f"{result.threshold:.2f}, {result.model_kind} from {views}"
     )
-    if result.uncertainty is not None and result.surface is not None:
+    if result.spread_mm is not None and result.surface is not None:
         what += f"; its colours: {UNCERTAINTY_UNITS} (colour bar)"
     if truth and "dice" in result.measurements:
         what += f"; truth: <b>{truth}</b>"

@@ -3,11 +3,12 @@
 :func:`reconstruction_job` yields progress between its steps (views, encoding, each
 prior sample, the surface), so a panel can show it and cancel it; :func:`reconstruct`
 runs it to the end. The result holds the skull probability on the model's grid, the
-voxel-wise standard deviation over samples, the surface at the threshold, the
-biometry and, when the true skull is given, Dice / SEN / PPV. Given the plane gate,
-each view's plausibility (:mod:`.plausibility`) comes with the result, and a result
-built on a view that is not a fetal head plane withholds its biometry and gestational
-age unless the user overrides (``allow_implausible``; the override stays on the result).
+voxel-wise standard deviation over samples and the surface's spread in mm that it
+implies, the surface at the threshold, the biometry and, when the true skull is
+given, Dice / SEN / PPV. Given the plane gate, each view's plausibility
+(:mod:`.plausibility`) comes with the result, and a result built on a view that is
+not a fetal head plane withholds its biometry and gestational age unless the user
+overrides (``allow_implausible``; the override stays on the result).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Reconstruction:
     measurements: dict = field(default_factory=dict)  #: biometry, and metrics vs truth when known
     plausibility: dict = field(default_factory=dict)  #: view name -> Plausibility (when checked)
     override: bool = False  #: biometry shown although a view is not a fetal head plane
+    #: how far the surface moves between the samples, mm, per voxel (n_samples > 1;
+    #: :func:`~..metrics.surface_spread.spread_mm`): what the surface's colours show
+    spread_mm: np.ndarray | None = None
 
     def withheld(self) -> str | None:
         """Why the biometry is withheld (a view that is not a fetal head plane, and no
@@ -119,6 +123,7 @@ def reconstruction_job(
 ) -> Job[Reconstruction]:
     import torch
 
+    from ..metrics.surface_spread import spread_mm
     from ..sim.geometry import VIEW_NAMES
 
     if (
@@ -170,10 +175,12 @@ def reconstruction_job(
                 )
             stack = torch.stack(probs)
             prob, std = stack.mean(0).float().cpu().numpy(), stack.std(0).float().cpu().numpy()
+    spacing = float(model.config.spacing_mm)
     result = Reconstruction(
         probability=prob,
         uncertainty=std,
-        spacing_mm=float(model.config.spacing_mm),
+        spread_mm=None if std is None else spread_mm(prob, std, spacing),
+        spacing_mm=spacing,
         views_used=tuple(present),
         model_kind=model.kind,
         plausibility=plausibility,

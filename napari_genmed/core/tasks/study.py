@@ -13,7 +13,8 @@ Outputs, in the study's output folder (never written over unless ``overwrite``):
 - ``skull.nii.gz``: the skull at the threshold (labels: 1 skull, 0 background)
 - ``surface.stl``: the skull surface at the threshold, in mm (when it has one)
 - ``result.json``: the model, the views (file, frame, pixel mm, warnings, the plane
-  gate's verdict), biometry and GA (or why they are withheld), the output paths
+  gate's verdict), biometry and GA (or why they are withheld), with samples > 1 how
+  far the surface moves between them (median and 95th percentile, mm), the output paths
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def run_study(
     written for the study."""
     from ..io.meshes import write_mesh
     from ..io.nifti import write_nifti
+    from ..metrics.surface_spread import summary_mm
     from ..progress import run
     from .reconstruct import reconstruction_job
 
@@ -155,6 +157,7 @@ def run_study(
         "biometry": {k: float(m[k]) for k in BIOMETRY_KEYS if k in m},
         "withheld": m.get("withheld"),
         "override": result.override,
+        "surface_spread_mm": summary_mm(result),
         "outputs": [str(out / name) for name in written],
     }
     paths["result.json"].write_text(json.dumps(summary, indent=2))

@@ -30,6 +30,7 @@ def test_reconstruct_from_any_subset(model, views):
     assert (
         full.probability.shape == (16, 16, 16)
         and full.uncertainty is None
+        and full.spread_mm is None
         and full.spacing_mm == 8.0
     )
     assert full.views_used == ("axial", "sagittal", "coronal")
@@ -47,6 +48,7 @@ def test_samples_give_uncertainty_and_are_seeded(model, views):
     )
     assert not np.array_equal(a.probability, c.probability)
     assert a.uncertainty.shape == a.probability.shape and a.uncertainty.max() > 0
+    assert a.spread_mm.shape == a.probability.shape and np.all(a.spread_mm >= 0)  # mm, not std
 
 
 def test_views_of_any_size_and_form(views):
