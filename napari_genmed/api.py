@@ -191,7 +191,9 @@ def reconstruct(
     objects, 2D arrays at 1 mm, ``(array, pixel_spacing_mm)`` pairs or dicts with
     ``image`` and ``spacing_mm``). Returns ``.probability`` (on the model's grid),
     ``.uncertainty`` (std over ``n_samples`` prior samples, else None; always None
-    for TL-net, which is deterministic and draws no samples), ``.spacing_mm``,
+    for TL-net, which is deterministic and draws no samples), ``.spread_mm`` (what
+    that std means for the surface: how far it moves between the samples, mm),
+    ``.spacing_mm``,
     ``.measurements`` (biometry and GA) and ``.plausibility`` (each view's verdict
     from the bundled plane gate, :func:`plausibility`; ``check=False`` skips it).
     When a view is not a fetal head plane the biometry is withheld
