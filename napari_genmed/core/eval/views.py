@@ -36,9 +36,11 @@ QUERIES = (
 )  #: every plane not observed; only the two oblique planes (the same for every k)
 
 
-#: predictors that know nothing of the head, and the true speckled plane itself (what
-#: a scanner shows: the realism metrics' own reading)
-REFERENCES = ("template head", "head-sized blob", "truth (speckled plane)")
+#: predictors that know nothing of the head, the true speckled plane itself (what a
+#: scanner shows: the realism metrics' own reading) and the true speckle-free plane (a
+#: perfect estimate of the expected image: what the realism metrics give the best
+#: possible point estimate)
+REFERENCES = ("template head", "head-sized blob", "truth (speckled plane)", "truth (clean plane)")
 BASELINE = "baseline (reconstruct + simulate)"
 TEXTURE = " + B-mode texture"  #: a method's or the blob's image with one B-mode sample drawn
 TEXTURED_BLOB = "head-sized blob" + TEXTURE  #: what texture alone earns at the gate
@@ -159,13 +161,23 @@ def evaluate_views_job(
                     "template head": render_reference(template, pose, s, config.spacing_mm),
                     "head-sized blob": render_reference(blob, pose, s, config.spacing_mm),
                     "truth (speckled plane)": scene["speckled"][q],
+                    "truth (clean plane)": scene["clean"][q],
                 }
             if refs and texture:  # once per plane: the same for every observed set
                 reference_images[q][TEXTURED_BLOB] = _textured(
                     reference_images[q]["head-sized blob"], fine[q], seed + q
                 )
-                if gate is not None and q < len(VIEW_NAMES):  # the gate reads it at 1 mm
-                    truth_1mm[q] = simulate_view(head["labels"], fine[q], config.spacing_mm, s)
+                if gate is not None and q < len(VIEW_NAMES):  # the gate reads them at 1 mm
+                    truth_1mm[q] = {
+                        f"truth ({kind} plane)": simulate_view(
+                            head["labels"],
+                            fine[q],
+                            config.spacing_mm,
+                            s,
+                            speckle=kind == "speckled",
+                        ).image
+                        for kind in ("speckled", "clean")
+                    }
 
         for k, observed in OBSERVED.items():
             obs = [(scene["speckled"][j], poses[j]) for j in observed]
@@ -189,8 +201,8 @@ def evaluate_views_job(
                         out, at_1mm = reference_images[q][TEXTURED_BLOB]
                     else:
                         out = reference_images[q][method]
-                    if method == "truth (speckled plane)" and q in truth_1mm:
-                        at_1mm = truth_1mm[q].image
+                    if method in truth_1mm.get(q, {}):
+                        at_1mm = truth_1mm[q][method]
                     for target in TARGETS:
                         for metric, value in similarity(out, scene[target][q]).items():
                             add(method, k, target, metric, q, value)

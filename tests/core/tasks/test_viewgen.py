@@ -238,6 +238,9 @@ def test_evaluate_views_rows_baseline_references_and_structure(cache):
     assert truth["echo_dice"] > 0.6 > blob["echo_dice"]  # the blob has no skull echo
     assert truth["ssim_head"] > blob["ssim_head"]
     assert speckled[("truth (speckled plane)", 1, "unobserved")]["hf_ratio"] == pytest.approx(1)
+    perfect = clean[("truth (clean plane)", 1, "unobserved")]  # the best point estimate
+    assert perfect["ssim"] == pytest.approx(1) and perfect["echo_dice"] == pytest.approx(1)
+    assert speckled[("truth (clean plane)", 1, "unobserved")]["hf_ratio"] < 1  # no speckle
     assert 0 <= speckled[("mental-map", 1, "unobserved")]["gate"] <= 1
     assert "gate" not in speckled[("mental-map", 1, "oblique")]  # no slot for an oblique
     table = format_view_table(rows)
