@@ -43,6 +43,7 @@ from torch import nn
 
 from .blocks import Encoder, down_block, mlp, up_block
 from .gaussians import clamp_logvar, gaussian_noise, kl_gaussians, reparameterise
+from .ssim import ssim
 
 POSE_FEATURES = 12  #: see scenes.pose_features
 MAX_OBSERVATIONS = 8
@@ -60,6 +61,8 @@ class MentalMapConfig:
     kl_weight: float = 1e-3  #: against a per-pixel mean BCE
     prior_weight: float = 1.0  #: weight of the decoded prior mean (point estimate)
     adv_weight: float = 0.0  #: GAN variant: weight of the adversarial term (0: plain VAE)
+    #: weight of (1 - SSIM) of the point estimate beside its BCE (:mod:`.ssim`; 0: none)
+    ssim_weight: float = 0.0
     #: 0: summed scene vector (GQN); > 0: spatial scene code on a grid of this side
     scene_grid: int = 0
     grid_channels: int = 32  #: spatial: features per observed pixel, back-projected
@@ -223,6 +226,8 @@ class MentalMap(nn.Module):
         kl = kl_gaussians(mu_q, logvar_q, mu_p, logvar_p)
         point = self.decode(mu_p, ctx)
         prior_rec = _bce(point, target)
+        if c.ssim_weight:
+            prior_rec = prior_rec + c.ssim_weight * (1.0 - ssim(torch.sigmoid(point), target))
         loss = (rec + c.kl_weight * kl + c.prior_weight * prior_rec).mean()
         return {
             "loss": loss,

@@ -295,3 +295,22 @@ def test_evaluate_views_scores_the_mean_of_draws_when_asked(cache):
     assert one != mean  # the mean of draws is another image than the decoded prior mean
     with pytest.raises(ValueError, match="n_samples"):
         run(evaluate_views_job({"mental-map": model}, None, n=1, cache_dir=cache, samples=0))
+
+
+def test_ssim_term_adds_one_minus_the_point_estimates_ssim(cache):
+    import torch
+
+    from napari_genmed.core.nets.ssim import ssim
+    from napari_genmed.core.train.views import make_batch
+
+    items = [SceneDataset("train", 8, cache)[i] for i in range(4)]
+    batch = make_batch(items, np.random.default_rng(0), 3)
+    plain, weighted = tiny_map(), build_model("mental-map", dict(TINY_MAP, ssim_weight=0.5))
+    weighted.load_state_dict(plain.state_dict())
+    torch.manual_seed(1)
+    a = plain.training_loss(batch)
+    torch.manual_seed(1)
+    b = weighted.training_loss(batch)
+    gap = 0.5 * (1 - ssim(torch.sigmoid(a["logits"]), batch["target"][:, None])).mean()
+    assert b["loss"].item() == pytest.approx(a["loss"].item() + gap.item(), rel=1e-5)
+    assert gap.item() > 0.01  # an untrained generator is far from the truth's structure
