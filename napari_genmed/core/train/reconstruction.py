@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..progress import Job, Progress
-from .augment import intensity_augment
+from .augment import intensity_augment, speckle_augment
 from .batches import batch_of, datasets, hold_split, init_weights, validation_dice, view_masks
 from .resume_state import load_rank_rng, load_state, rank_rng_path, save_rank_rng, save_state
 from .settings import TrainConfig
@@ -171,6 +171,7 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 batch["mask"] = view_masks(len(idx), cfg, rng).to(device)
                 # no draws at p = 0: older recipes replay exactly
                 batch["views"] = intensity_augment(batch["views"], cfg.intensity_aug_p, rng)
+                batch["views"] = speckle_augment(batch["views"], cfg.speckle_aug_p, rng)
                 if (
                     model.config.output_layers == 1
                 ):  # only a layered decoder learns from the label volumes

@@ -40,6 +40,9 @@ class TrainConfig:
     #: share of training views given a random gamma, smoothing or sharpening and grey map
     #: (:mod:`.augment`): a display chain's curves, which no acquisition setting draws
     intensity_aug_p: float = 0.0
+    #: share of training views whose speckle is smoothed away and drawn again with another
+    #: grain and strength (:func:`.augment.speckle_augment`): other scanners' textures
+    speckle_aug_p: float = 0.0
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":
