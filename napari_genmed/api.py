@@ -195,7 +195,8 @@ def reconstruct(
     that std means for the surface: how far it moves between the samples, mm),
     ``.spacing_mm``,
     ``.measurements`` (biometry and GA) and ``.plausibility`` (each view's verdict
-    from the bundled plane gate, :func:`plausibility`; ``check=False`` skips it).
+    from the bundled plane gate for this model, :func:`plausibility`; ``check=False``
+    skips it).
     When a view is not a fetal head plane the biometry is withheld
     (``.measurements["withheld"]`` says why) unless ``allow_implausible``. At least
     one view is needed (the prior alone: :func:`decode`). Same inputs and seed, same
@@ -204,7 +205,7 @@ def reconstruct(
 
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
-    gate = _bundled_gate(next(model.parameters()).device) if check else None
+    gate = _bundled_gate(next(model.parameters()).device, model) if check else None
     return _rec(
         model,
         views,
@@ -215,15 +216,12 @@ def reconstruct(
     )
 
 
-_GATES: dict = {}
+def _bundled_gate(device="cpu", model=None):
+    """The bundled plane gate for ``model`` (its own, else the default), loaded once per
+    device (:func:`~.core.tasks.plausibility.gate_for`)."""
+    from .core.tasks.plausibility import gate_for
 
-
-def _bundled_gate(device="cpu"):
-    """The bundled plane gate, loaded once per device."""
-    key = str(device)
-    if key not in _GATES:
-        _GATES[key] = load_model("plane-gate", key)
-    return _GATES[key]
+    return gate_for(model, str(device))
 
 
 def plausibility(view, slot: str | None = None, gate=None):

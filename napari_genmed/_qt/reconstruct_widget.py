@@ -191,7 +191,7 @@ class ReconstructWidget(JobPanel, Container):
                 self.state.threshold,
                 truth,
                 with_surface=True,
-                gate=bundled_gate(),
+                gate=bundled_gate(model),
                 allow_implausible=bool(self.override.value),
             )
             next(job)  # validates the views before a worker starts

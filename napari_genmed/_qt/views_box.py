@@ -55,9 +55,12 @@ def bundled(name: str):
     return _BUNDLED[name]
 
 
-def bundled_gate():
-    """The bundled plane gate."""
-    return bundled("plane-gate")
+def bundled_gate(model=None):
+    """The bundled plane gate for ``model`` (its own when one is bundled, else the
+    default; :func:`~..core.tasks.plausibility.gate_for`), on the CPU."""
+    from ..core.tasks.plausibility import gate_for
+
+    return gate_for(model, "cpu")
 
 
 class ViewsBox(Container):
@@ -115,7 +118,7 @@ class ViewsBox(Container):
         )
         self.best.changed.connect(self.pick_best_frames)
         self.extend([self.by_name, self.best])
-        watch(self, [state.views_changed], self._show_state)
+        watch(self, [state.views_changed, state.model_changed], self._show_state)
         watch(self, layer_list_events(viewer), self.refresh)
         self._show_state()
 
@@ -179,7 +182,7 @@ class ViewsBox(Container):
         slots = {n: self._cine(n) for n in VIEW_NAMES if self._cine(n) is not None}
         if not slots or self.worker is not None:
             return None
-        gate = bundled_gate()
+        gate = bundled_gate(self.state.model)
         jobs = {
             n: ([model_image(layer, k) for k in range(n_frames(layer))], self.state.pixel_mm[n])
             for n, layer in slots.items()
@@ -217,13 +220,14 @@ class ViewsBox(Container):
             self.check[slot].value = ""
             return
         layer, frame = self.viewer.layers[name], self.state.frame[slot]
-        key = (name, id(layer.data), frame, float(self.state.pixel_mm[slot]))
+        gate = bundled_gate(self.state.model)  # the gate the model's results are judged by
+        key = (name, id(layer.data), frame, float(self.state.pixel_mm[slot]), id(gate))
         if self._checked.get(slot) == key:
             return
         self._checked[slot] = key
         try:
             image = model_image(layer, frame)
-            verdict = assess_view(bundled_gate(), (np.asarray(image), key[3]), slot)
+            verdict = assess_view(gate, (np.asarray(image), key[3]), slot)
             self.check[slot].value = verdict_text(verdict)
             self.check[slot].tooltip = verdict.reason
         except ValueError as exc:  # an image the models cannot take: the reason on hover

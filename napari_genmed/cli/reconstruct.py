@@ -80,6 +80,7 @@ def _cmd_reconstruct(args) -> int:
     from tqdm import tqdm
 
     from .. import api
+    from ..core.tasks.plausibility import gate_for
     from ..core.tasks.study import run_study, study_files
 
     single = {n: Path(getattr(args, n)) for n in VIEW_NAMES if getattr(args, n)}
@@ -88,7 +89,7 @@ def _cmd_reconstruct(args) -> int:
     frame = _frame(args.frame)
     out = Path(args.out)
     model = api.load_model(args.model, args.device)
-    gate = api.load_model("plane-gate", str(next(model.parameters()).device))
+    gate = gate_for(model, str(next(model.parameters()).device))
     options = dict(
         frame=frame,
         n_samples=args.samples,

@@ -22,7 +22,9 @@ FLOWS = (
     "toy-flow",
     "latent-flow",
 )  #: normalizing flows: the density maps' patch flow, the teaching toy, HiREC-CVAE's latent density
-GATES = ("plane-gate",)  #: is a view a fetal-head standard plane (nets/plane_gate.py)
+#: is a view a fetal-head standard plane (nets/plane_gate.py): the default gate (TL-net's
+#: view encoders) and gates on the CVAEs' own encoders (tasks/plausibility.gate_for)
+GATES = ("plane-gate", "plane-gate-rec-cvae", "plane-gate-hirec-cvae")
 POSES = ("plane-pose",)  #: where an acquired view lies in the head (nets/plane_pose.py)
 ALL = NAMES + VIEW_GENERATORS + FLOWS + GATES + POSES
 

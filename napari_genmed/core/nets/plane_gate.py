@@ -161,6 +161,12 @@ class PlaneGate(nn.Module):
                 self._twin_cache.pop(next(iter(self._twin_cache)))
         return entry[1]
 
+    def reads_with(self, stacks) -> bool:
+        """Whether ``stacks`` (a model's three view encoders) are this gate's own
+        encoders, weight for weight: then the gate judges a reconstruction's views on
+        the convolutions the model runs anyway (compared once per set of weights)."""
+        return stacks is not None and len(self._twins(list(stacks))) == len(VIEW_NAMES)
+
     def judge(self, features: torch.Tensor, planes) -> dict[str, torch.Tensor]:
         """What :meth:`forward` gives, for ``(N, D)`` features of view ``i`` through
         plane ``planes[i]``'s encoder (the planes' buffers stacked: a few calls for all

@@ -142,3 +142,32 @@ def best_frame(acq, gate, slot: str | None) -> tuple[int, np.ndarray]:
     from ..io.acquired import view_of
 
     return most_plausible((view_of(acq, k) for k in range(acq.n_frames)), gate, slot)
+
+
+_GATES: dict = {}  #: bundled gates loaded, by (name, device)
+
+
+def _loaded(name: str, device: str):
+    key = (name, str(device))
+    if key not in _GATES:
+        from ..io.checkpoint import load_model
+
+        _GATES[key] = load_model(name, str(device))
+    return _GATES[key]
+
+
+def gate_for(model=None, device: str = "cpu"):
+    """The bundled plane gate to judge ``model``'s views with: the one fitted on that
+    model's own view encoders (``plane-gate-<kind>``) when one is bundled and the
+    model still has those encoders, since it then adds no convolution to the model's
+    reconstructions; else, and without a model, the default gate (``plane-gate``, on
+    TL-net's encoders). Each gate is calibrated on its own features (``genmed
+    evaluate-plausibility`` reports each), loaded once per device."""
+    from ..io.bundled import GATES
+
+    name = f"plane-gate-{getattr(model, 'kind', None)}"
+    if model is not None and name in GATES:
+        own = _loaded(name, device)
+        if own.reads_with(model.view_stacks()):
+            return own
+    return _loaded("plane-gate", device)
