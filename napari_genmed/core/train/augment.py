@@ -54,16 +54,29 @@ def _uniform(n: int, generator: torch.Generator, device):
     return u
 
 
-def intensity_augment(views: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """``views`` (B, V, H, W) in [0, 1], each with probability ``p`` through a gamma, a
-    smoothing or sharpening and a monotone grey map (see the module docstring)."""
+def _per_view(views: torch.Tensor, p: float, generator: torch.Generator, transform):
+    """``views`` (B, V, H, W), each with probability ``p`` replaced by ``transform(x,
+    u, generator)`` of the flattened ``(N, H, W)`` views (``u(lo, hi, *shape)``: one
+    uniform draw per view); black stays black. No draws at all when ``p <= 0``."""
     if p <= 0:
         return views
     b, v, h, w = views.shape
     x = views.reshape(b * v, h, w).float()
     n = x.shape[0]
-    u = _uniform(n, generator, x.device)
     chosen = (torch.rand(n, generator=generator) < p).to(x.device)
+    out = transform(x, _uniform(n, generator, x.device), generator)
+    out = torch.where(x > 0, out, torch.zeros_like(x))
+    return torch.where(chosen[:, None, None], out, x).reshape(b, v, h, w).to(views.dtype)
+
+
+def intensity_augment(views: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """``views`` (B, V, H, W) in [0, 1], each with probability ``p`` through a gamma, a
+    smoothing or sharpening and a monotone grey map (see the module docstring)."""
+    return _per_view(views, p, generator, _grey_levels)
+
+
+def _grey_levels(x: torch.Tensor, u, generator: torch.Generator) -> torch.Tensor:
+    n = x.shape[0]
     out = x.clamp(0, 1) ** torch.exp(u(-0.5, 0.5))[:, None, None]
     smooth = _blur(out, u(0.5, 1.5))
     sharpen = torch.rand(n, generator=generator).to(x.device) < 0.5
@@ -77,24 +90,18 @@ def intensity_augment(views: torch.Tensor, p: float, generator: torch.Generator)
     frac = out * 5 - seg
     flat = seg.reshape(n, -1)
     lo, hi = ys.gather(1, flat).reshape(out.shape), ys.gather(1, flat + 1).reshape(out.shape)
-    out = torch.where(x > 0, lo + frac * (hi - lo), torch.zeros_like(x))
-    return torch.where(chosen[:, None, None], out, x).reshape(b, v, h, w).to(views.dtype)
+    return lo + frac * (hi - lo)
 
 
 def speckle_augment(views: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """``views`` (B, V, H, W) in [0, 1], each with probability ``p`` given a speckle of
     another grain and strength in place of its own (see the module docstring)."""
-    if p <= 0:
-        return views
-    b, v, h, w = views.shape
-    x = views.reshape(b * v, h, w).float()
-    n = x.shape[0]
-    u = _uniform(n, generator, x.device)
-    chosen = (torch.rand(n, generator=generator) < p).to(x.device)
+    return _per_view(views, p, generator, _new_speckle)
+
+
+def _new_speckle(x: torch.Tensor, u, generator: torch.Generator) -> torch.Tensor:
     smooth = _blur(x, u(1.0, 2.0), r=6)
-    noise = torch.randn(n, h, w, generator=generator).to(x.device)
+    noise = torch.randn(x.shape, generator=generator).to(x.device)
     grain = _blur(noise, u(0.5, 2.5), u(0.3, 1.5), r=6)
     grain = grain / grain.flatten(1).std(1).clamp_min(1e-6)[:, None, None]
-    out = (smooth + u(0.02, 0.08)[:, None, None] * grain).clamp(0, 1)
-    out = torch.where(x > 0, out, torch.zeros_like(x))
-    return torch.where(chosen[:, None, None], out, x).reshape(b, v, h, w).to(views.dtype)
+    return (smooth + u(0.02, 0.08)[:, None, None] * grain).clamp(0, 1)
