@@ -56,7 +56,7 @@ def at_vertices(volume: np.ndarray, verts_mm: np.ndarray, spacing_mm: float) -> 
 def summary_mm(result) -> dict | None:
     """Median and 95th percentile of a reconstruction's surface spread over its
     surface's vertices (mm), or None without samples or surface."""
-    if getattr(result, "spread_mm", None) is None or result.surface is None:
+    if result.spread_mm is None or result.surface is None:
         return None
     values = at_vertices(result.spread_mm, result.surface[0], result.spacing_mm)
     return {"median": float(np.median(values)), "p95": float(np.percentile(values, 95))}
