@@ -205,7 +205,9 @@ def reconstruct(
 
     if not hasattr(model, "reconstruct") or not hasattr(model, "config"):
         raise ValueError("model must be a loaded reconstruction model (see load_model)")
-    gate = _bundled_gate(next(model.parameters()).device, model) if check else None
+    from .core.tasks.plausibility import gate_for
+
+    gate = gate_for(model, str(next(model.parameters()).device)) if check else None
     return _rec(
         model,
         views,
@@ -216,14 +218,6 @@ def reconstruct(
     )
 
 
-def _bundled_gate(device="cpu", model=None):
-    """The bundled plane gate for ``model`` (its own, else the default), loaded once per
-    device (:func:`~.core.tasks.plausibility.gate_for`)."""
-    from .core.tasks.plausibility import gate_for
-
-    return gate_for(model, str(device))
-
-
 def plausibility(view, slot: str | None = None, gate=None):
     """Is ``view`` a fetal-head standard plane? ``view`` as :func:`reconstruct` takes
     one; ``slot``: the plane it is meant to be (axial, sagittal, coronal), or None to
@@ -231,9 +225,9 @@ def plausibility(view, slot: str | None = None, gate=None):
     (the share of real standard planes that look at least as unusual), ``verdict``
     ("plausible", "doubtful", "not a fetal head plane"), ``looks_like`` and ``reason``.
     ``gate``: a loaded plane gate, else the bundled one."""
-    from .core.tasks.plausibility import assess_view
+    from .core.tasks.plausibility import assess_view, gate_for
 
-    return assess_view(gate if gate is not None else _bundled_gate(), view, slot)
+    return assess_view(gate if gate is not None else gate_for(), view, slot)
 
 
 def place_views(result, views: dict, net=None) -> dict:

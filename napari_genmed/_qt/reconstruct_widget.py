@@ -43,7 +43,7 @@ from .model_box import ModelBox
 from .model_card import SAMPLES_BASE, samples_tip
 from .results import OWNER as RESULTS_OWNER
 from .results import readout_text, show_reconstruction
-from .views_box import ViewsBox, bundled, bundled_gate
+from .views_box import ViewsBox, bundled
 
 
 class ReconstructWidget(JobPanel, Container):
@@ -174,6 +174,8 @@ class ReconstructWidget(JobPanel, Container):
 
     # -- the job --------------------------------------------------------------
     def run(self):
+        from ..core.tasks.plausibility import gate_for
+
         if self.worker is not None:
             return None
         model = self.models.model
@@ -191,7 +193,7 @@ class ReconstructWidget(JobPanel, Container):
                 self.state.threshold,
                 truth,
                 with_surface=True,
-                gate=bundled_gate(model),
+                gate=gate_for(model),
                 allow_implausible=bool(self.override.value),
             )
             next(job)  # validates the views before a worker starts

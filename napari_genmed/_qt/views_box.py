@@ -55,14 +55,6 @@ def bundled(name: str):
     return _BUNDLED[name]
 
 
-def bundled_gate(model=None):
-    """The bundled plane gate for ``model`` (its own when one is bundled, else the
-    default; :func:`~..core.tasks.plausibility.gate_for`), on the CPU."""
-    from ..core.tasks.plausibility import gate_for
-
-    return gate_for(model, "cpu")
-
-
 class ViewsBox(Container):
     def __init__(self, viewer, state):
         super().__init__(labels=True)
@@ -177,12 +169,12 @@ class ViewsBox(Container):
 
     def pick_best_frames(self):
         """Every cine slot to its most plausible frame (a worker scores the frames)."""
-        from ..core.tasks.plausibility import most_plausible
+        from ..core.tasks.plausibility import gate_for, most_plausible
 
         slots = {n: self._cine(n) for n in VIEW_NAMES if self._cine(n) is not None}
         if not slots or self.worker is not None:
             return None
-        gate = bundled_gate(self.state.model)
+        gate = gate_for(self.state.model)
         jobs = {
             n: ([model_image(layer, k) for k in range(n_frames(layer))], self.state.pixel_mm[n])
             for n, layer in slots.items()
@@ -212,7 +204,7 @@ class ViewsBox(Container):
 
     def _check_slot(self, slot):
         """The gate's verdict on the slot's image (again only when image or spacing changed)."""
-        from ..core.tasks.plausibility import assess_view
+        from ..core.tasks.plausibility import assess_view, gate_for
 
         name = self.state.views[slot]
         if name is None or name not in self.viewer.layers:
@@ -220,7 +212,7 @@ class ViewsBox(Container):
             self.check[slot].value = ""
             return
         layer, frame = self.viewer.layers[name], self.state.frame[slot]
-        gate = bundled_gate(self.state.model)  # the gate the model's results are judged by
+        gate = gate_for(self.state.model)  # the gate the model's results are judged by
         key = (name, id(layer.data), frame, float(self.state.pixel_mm[slot]), id(gate))
         if self._checked.get(slot) == key:
             return
