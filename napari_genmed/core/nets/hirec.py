@@ -160,9 +160,13 @@ class HiRecCVAE(ReconstructionModel):
         prior_rec, prior_logits = self.skull_loss(
             self.decode_raw(self.prior_mean(condition), condition), batch
         )
-        loss = (rec + c.prior_weight * prior_rec).mean() + c.kl_weight * free_bits(kl, c.free_bits)
+        reading = self.reading_loss(condition, batch)
+        loss = (rec + c.prior_weight * prior_rec + reading).mean() + c.kl_weight * free_bits(
+            kl, c.free_bits
+        )
         return {
             "loss": loss,
+            "reading": reading.mean(),
             "rec": rec.mean(),
             "kl": kl.sum(1).mean(),
             "prior_rec": prior_rec.mean(),

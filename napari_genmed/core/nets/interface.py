@@ -51,6 +51,15 @@ class NetConfig:
     lifted: bool = False
     lift_channels: tuple[int, ...] = (16, 32, 48, 64)  #: lifted view encoder, 128 -> 8 px
     lift_skips: tuple[int, ...] = (8, 16, 32)  #: lifted channels at 1/2, 1/4, 1/8 of the grid
+    #: with ``lifted``: lift the skull's sections each view shows, read by a 2D U-Net per view and
+    #: learnt against the true sections, and build the skips from them with a 3D encoder
+    #: (nets/sections.py); False: lift free feature maps (nets/lifting.py)
+    read_sections: bool = False
+    section_reader: tuple[int, ...] = (16, 32, 48, 64)  #: the 2D U-Net's widths, 128 -> 8 px
+    #: the 3D encoder's widths at 1/2, 1/4, 1/8, 1/16 of the grid (the first three the skips)
+    section_trunk: tuple[int, ...] = (16, 32, 64, 96)
+    #: weight of the sections' BCE (a per-pixel mean, as the skull's BCE is per voxel)
+    section_weight: float = 1.0
 
 
 def code_regressor(c: NetConfig) -> nn.Module | None:
@@ -64,8 +73,9 @@ def pooled_of(condition) -> torch.Tensor:
 
 
 def lifted_parts(c: NetConfig, latent_dim: int):
-    """``(conditioner, decoder)`` of a lifted model (:mod:`.lifting`)."""
+    """``(conditioner, decoder)`` of a lifted model (:mod:`.lifting`, :mod:`.sections`)."""
     from .lifting import LiftedDecoder, LiftedViews
+    from .sections import SectionViews
 
     if c.code_dim:
         raise ValueError("a lifted model reads the views itself: code_dim must be 0")
@@ -73,10 +83,19 @@ def lifted_parts(c: NetConfig, latent_dim: int):
         raise ValueError(
             f"lifted views must be twice the grid's side: {c.view_size} px for a {c.grid}^3 grid"
         )
-    conditioner = LiftedViews(c.lift_channels, c.lift_skips, c.view_features, c.condition_dim)
-    lifted = tuple(reversed(c.lift_skips))
+    if c.read_sections:
+        conditioner = SectionViews(
+            c.grid, c.section_reader, c.section_trunk, c.view_features, c.condition_dim
+        )
+        lifted = tuple(reversed(c.section_trunk[:3]))
+        # the skips at half the grid already hold 3^3 context from the trunk's coarser
+        # scales: mixed voxel by voxel there, a 3^3 convolution at 32^3 is most of a step
+        kernels = (3, 3, 1)
+    else:
+        conditioner = LiftedViews(c.lift_channels, c.lift_skips, c.view_features, c.condition_dim)
+        lifted, kernels = tuple(reversed(c.lift_skips)), (3, 3, 3)
     decoder = LiftedDecoder(
-        latent_dim + c.condition_dim, c.grid, c.dec_channels, lifted, c.output_layers
+        latent_dim + c.condition_dim, c.grid, c.dec_channels, lifted, c.output_layers, kernels
     )
     return conditioner, decoder
 
@@ -94,6 +113,8 @@ class ReconstructionModel(nn.Module):
 
     def __init__(self, config):
         super().__init__()
+        if getattr(config, "read_sections", False) and not config.lifted:
+            raise ValueError("reading sections lifts them: read_sections needs lifted")
         self.config = config
 
     # -- the shared verbs -------------------------------------------------------
@@ -128,6 +149,13 @@ class ReconstructionModel(nn.Module):
 
     def skull_loss(self, raw: torch.Tensor, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         return skull_loss(raw, batch, self.config.dice_weight, self.config.fp_weight)
+
+    def reading_loss(self, condition, batch: dict) -> torch.Tensor:
+        """Per-sample loss of how the views were read: the sections' BCE for a model
+        that reads sections (:mod:`.sections`), else zeros."""
+        from .sections import section_loss
+
+        return self.config.section_weight * section_loss(condition, batch, self.config.spacing_mm)
 
     def prior_mean(self, condition) -> torch.Tensor:
         raise NotImplementedError

@@ -99,7 +99,7 @@ class LiftedViews(nn.Module):
 class LiftedDecoder(nn.Module):
     """``(vector, grids) -> (B, layers, S, S, S)`` logits: a seed at 1/16 of the grid
     from the vector, then at each of 1/8, 1/4, 1/2 an upsampling, the lifted volume
-    concatenated, a convolution; the voxel shuffle to full size."""
+    concatenated, a convolution (``kernels`` wide); the voxel shuffle to full size."""
 
     def __init__(
         self,
@@ -108,6 +108,7 @@ class LiftedDecoder(nn.Module):
         channels: tuple[int, ...],
         lifted: tuple[int, ...],
         layers: int = 1,
+        kernels: tuple[int, ...] = (3, 3, 3),
     ):
         super().__init__()
         if len(channels) != SKIPS + 1 or out_size % 16:
@@ -119,9 +120,11 @@ class LiftedDecoder(nn.Module):
         self.ups = nn.ModuleList(up_block(3, a, b) for a, b in zip(channels[:-1], channels[1:]))
         self.mixes = nn.ModuleList(
             nn.Sequential(
-                Conv3d(b + c + N_VIEWS, b, 3, padding=1), nn.GroupNorm(min(8, b), b), nn.SiLU()
+                Conv3d(b + c + N_VIEWS, b, k, padding=k // 2),
+                nn.GroupNorm(min(8, b), b),
+                nn.SiLU(),
             )
-            for b, c in zip(channels[1:], lifted)
+            for b, c, k in zip(channels[1:], lifted, kernels)
         )
         self.to_subvoxels = Conv3d(channels[-1], 8 * layers, 3, padding=1)
 

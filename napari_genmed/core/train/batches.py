@@ -85,30 +85,34 @@ def init_weights(model, cfg: TrainConfig) -> None:
 
 
 def hold_split(dataset, device: str) -> dict:
-    """The whole split as tensors on ``device``: label volumes (uint8) and views."""
+    """The whole split as tensors on ``device``: label volumes (uint8), views and
+    their poses (what a model that reads sections learns them from)."""
     import torch
 
-    arrays = dataset.stacked(("labels", "views"))
+    arrays = dataset.stacked(("labels", "views", "poses"))
     return {k: torch.as_tensor(v).to(device) for k, v in arrays.items()}
 
 
 def batch_of(dataset, held: dict | None, idx, device: str) -> dict:
-    """Skulls, label volumes and views of items ``idx``, from memory when held."""
+    """Skulls, label volumes, views and their poses of items ``idx``, from memory when
+    held."""
     import torch
 
     from ..sim.labels import BONE
 
     if held is not None:
         i = torch.as_tensor(idx).to(held["labels"].device)
-        labels, views = held["labels"][i], held["views"][i]
+        labels, views, poses = held["labels"][i], held["views"][i], held["poses"][i]
     else:
         items = [dataset[int(j)] for j in idx]
         labels = torch.stack([it["labels"] for it in items]).to(device)
         views = torch.stack([it["views"] for it in items]).to(device)
+        poses = torch.stack([it["poses"] for it in items]).to(device)
     return {
         "skull": (labels == BONE).unsqueeze(1).float(),
         "views": views.float(),
         "labels": labels,
+        "poses": poses.float(),
     }
 
 

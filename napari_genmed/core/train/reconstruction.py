@@ -172,10 +172,8 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
                 # no draws at p = 0: older recipes replay exactly
                 batch["views"] = intensity_augment(batch["views"], cfg.intensity_aug_p, rng)
                 batch["views"] = speckle_augment(batch["views"], cfg.speckle_aug_p, rng)
-                if (
-                    model.config.output_layers == 1
-                ):  # only a layered decoder learns from the label volumes
-                    del batch["labels"]
+                if model.config.output_layers == 1 and not model.config.read_sections:
+                    del batch["labels"]  # only a layered decoder or a section reader reads them
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                     result = ddp(batch, stage)
                 optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,190 @@
+"""Reading the skull's sections in the views, then building the skull from them.
+
+A view shows one section through the head: where its plane cuts the skull (the bright
+echo ring) and the cranial cavity inside it. That reading is local, so it carries to
+head shapes never trained on; turning three sections into a skull is geometry. So a
+view is read in two steps:
+
+1. **the section** (:class:`SectionReader`, one 2D U-Net per view): the probability
+   that each 2 mm pixel of the view's plane is skull bone, and that it is cranial
+   cavity (brain and the landmarks inside it), at half the view's resolution (64 px
+   for a 128 px view: the grid's voxel size). Trained against the true sections, the
+   label volume sampled on the plane the view was simulated at (:func:`true_sections`;
+   ``section_weight`` in the model's config), beside the skull loss.
+2. **the skull from the sections** (:class:`SectionViews`): each section's
+   probabilities, their 2 x 2 pixel blocks moved into channels (the 2 mm detail kept
+   at 4 mm), lifted along the view's nominal orientation (:func:`.lifting.lift`; the
+   pose is never an input, its jitter is learnt) into a 32^3 grid, the three views
+   side by side (concatenated: a bone pixel of the axial view means another thing
+   than one of the sagittal view) with a presence channel each; a 3D encoder halves
+   the grid down to 1/16 and its maps at 1/2, 1/4 and 1/8 are the skips of the
+   lifted decoder (:class:`.lifting.LiftedDecoder`), a 2D-to-3D U-Net.
+
+Measured before the design was chosen (docs/research-log.md, session 22): a 3D net
+given the *true* sections of the training families' views, lifted this way, builds
+the held-out family's skulls to an aligned Dice of ... [filled in by the run].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..sim import labels as L
+from ..sim.geometry import VIEW_NAMES
+from .blocks import Conv3d, down_block, mlp
+from .lifting import lift
+
+N_VIEWS = len(VIEW_NAMES)
+SECTION_CHANNELS = 2  #: bone, cranial cavity
+
+
+def true_sections(
+    labels: torch.Tensor, poses: torch.Tensor, view_px: int, side: int, spacing_mm: float
+) -> torch.Tensor:
+    """The bone and cavity of each view's plane: label volumes ``(B, D, H, W)`` on a
+    grid of ``spacing_mm`` voxels and the poses ``(B, 3, 10)`` of ``view_px``-pixel
+    views (origin, row axis, column axis in mm on the volume's axes, pixel size) ->
+    ``(B, 3, 2, side, side)``, sampled (trilinearly) at ``side`` x ``side`` points
+    over each view's field of view (128 px views of 1 mm at ``side`` 64: 2 mm)."""
+    bone = labels == L.BONE
+    cavity = (labels >= L.BRAIN) & (labels <= L.THALAMUS)
+    volume = torch.stack([bone, cavity], 1).float()
+    n = torch.tensor(labels.shape[1:], dtype=poses.dtype, device=poses.device)
+    k = torch.arange(side, dtype=poses.dtype, device=poses.device) - (side - 1) / 2
+    out = []
+    for v in range(poses.shape[1]):
+        origin, rows, cols = poses[:, v, 0:3], poses[:, v, 3:6], poses[:, v, 6:9]
+        step = (poses[:, v, 9] * view_px / side).view(-1, 1, 1, 1)
+        points = (
+            origin[:, None, None]
+            + (k[None, :, None, None] * step) * rows[:, None, None]
+            + (k[None, None, :, None] * step) * cols[:, None, None]
+        )
+        grid = (points / spacing_mm / (n - 1) * 2 - 1).flip(-1)[:, None]  # (x, y, z) order
+        out.append(nn.functional.grid_sample(volume, grid, align_corners=True)[:, :, 0])
+    return torch.stack(out, 1)
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(c_in, c_out, 3, padding=1),
+        nn.GroupNorm(min(8, c_out), c_out),
+        nn.SiLU(),
+    )
+
+
+class SectionReader(nn.Module):
+    """One view's 2D U-Net: ``(B, 1, 2s, 2s)`` view -> section logits ``(B, 2, s, s)``
+    and a pooled feature vector. The encoder halves four times (``channels``); the
+    decoder comes back to half the view's side with skips."""
+
+    def __init__(self, channels: tuple[int, ...], features: int):
+        super().__init__()
+        ins = (1, *channels[:-1])
+        self.downs = nn.ModuleList(down_block(2, a, b) for a, b in zip(ins, channels))
+        widths = channels[::-1]
+        self.ups = nn.ModuleList(_up(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.mixes = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(2 * b, b, 3, padding=1), nn.GroupNorm(min(8, b), b), nn.SiLU())
+            for b in widths[1:]
+        )
+        self.to_sections = nn.Conv2d(channels[0], SECTION_CHANNELS, 1)
+        self.head = nn.Linear(channels[-1], features)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        skips = []
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        vector = self.head(x.mean((2, 3)))
+        for up, mix, skip in zip(self.ups, self.mixes, reversed(skips[:-1])):
+            x = mix(torch.cat([up(x), skip], 1))
+        return self.to_sections(x), vector
+
+
+def _block3d(c_in: int, c_out: int, stride: int = 1, k: int = 3) -> nn.Sequential:
+    k = 4 if stride == 2 else k
+    return nn.Sequential(
+        Conv3d(c_in, c_out, k, stride=stride, padding=1 if k > 1 else 0),
+        nn.GroupNorm(min(8, c_out), c_out),
+        nn.SiLU(),
+    )
+
+
+class SectionViews(nn.Module):
+    """``(views, mask) -> condition``: ``pooled`` (B, out), ``views`` (B, 3, F),
+    ``mask`` (B, 3), ``grids`` (the 3D encoder's maps at 1/8, 1/4, 1/2 of the grid,
+    each with the views' presence) and ``sections`` (B, 3, 2, g, g) logits."""
+
+    def __init__(
+        self,
+        grid: int,
+        reader_channels: tuple[int, ...],
+        trunk: tuple[int, ...],
+        features: int,
+        out: int,
+    ):
+        super().__init__()
+        if len(trunk) != 4:
+            raise ValueError("the section trunk has widths at 1/2, 1/4, 1/8 and 1/16 of the grid")
+        self.readers = nn.ModuleList(SectionReader(reader_channels, features) for _ in VIEW_NAMES)
+        lifted = N_VIEWS * SECTION_CHANNELS * 4 + N_VIEWS
+        self.stages = nn.ModuleList(
+            [_block3d(lifted, trunk[0], k=1)]  # the views met voxel by voxel: cheap at 32^3
+            + [
+                nn.Sequential(_block3d(a, b, stride=2), _block3d(b, b))
+                for a, b in zip(trunk[:-1], trunk[1:])
+            ]
+        )
+        side = grid // 16  # the bottleneck's side
+        self.bottleneck = nn.Linear(trunk[-1] * side**3, out)
+        self.mix = mlp((out + N_VIEWS * features + N_VIEWS, out, out))
+
+    def forward(self, views: torch.Tensor, mask: torch.Tensor) -> dict:
+        m = mask.to(views.dtype)
+        b = views.shape[0]
+        sections, vectors, lifted = [], [], []
+        for k, (name, reader) in enumerate(zip(VIEW_NAMES, self.readers)):
+            logits, vector = reader(views[:, k : k + 1] * 2.0 - 1.0)
+            sections.append(logits)
+            vectors.append(vector * m[:, k : k + 1])
+            blocks = nn.functional.pixel_unshuffle(torch.sigmoid(logits), 2)
+            lifted.append(lift(blocks, name) * m[:, k].view(-1, 1, 1, 1, 1))
+        g = lifted[0].shape[-1]
+        presence = m.view(b, N_VIEWS, 1, 1, 1).expand(-1, -1, g, g, g)
+        x = torch.cat([*lifted, presence], 1)
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        feats = torch.stack(vectors, 1)
+        pooled = self.mix(torch.cat([self.bottleneck(x.flatten(1)), feats.flatten(1), m], 1))
+        grids = []
+        for h in reversed(maps[:-1]):  # coarsest first, each with the presence of each view
+            p = m.view(b, N_VIEWS, 1, 1, 1).expand(-1, -1, *h.shape[2:])
+            grids.append(torch.cat([h, p], 1))
+        return {
+            "pooled": pooled,
+            "views": feats,
+            "mask": m,
+            "grids": grids,
+            "sections": torch.stack(sections, 1),
+        }
+
+
+def section_loss(condition: dict, batch: dict, spacing_mm: float) -> torch.Tensor:
+    """Per-sample BCE of the predicted sections of the present views against the true
+    ones (:func:`true_sections`); zero for a model that does not read sections."""
+    logits = condition.get("sections") if isinstance(condition, dict) else None
+    if logits is None:
+        return batch["views"].new_zeros(batch["views"].shape[0])
+    if "poses" not in batch or "labels" not in batch:
+        raise ValueError("a model that reads sections learns them from 'labels' and 'poses'")
+    views = batch["views"].shape[-1]
+    target = true_sections(batch["labels"], batch["poses"], views, logits.shape[-1], spacing_mm)
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    per_view = bce.flatten(2).mean(2)  # (B, 3)
+    m = condition["mask"]
+    return (per_view * m).sum(1) / m.sum(1).clamp(min=1.0)
