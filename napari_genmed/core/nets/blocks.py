@@ -131,15 +131,21 @@ class Decoder3D(nn.Module):
         self.to_subvoxels = Conv3d(channels[-1], 8 * layers, 3, padding=1)
         self.coarse = Conv3d(channels[-1], layers, 3, padding=1) if layers > 1 else None
 
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        x = self.seed(v).view(-1, self.c0, self.start, self.start, self.start)
-        x = self.ups(nn.functional.silu(x))
+    def forward(self, v: torch.Tensor, grids: list[torch.Tensor] | None = None) -> torch.Tensor:
+        x = nn.functional.silu(self.seed(v).view(-1, self.c0, self.start, self.start, self.start))
+        for k, up in enumerate(self.ups):
+            x = self.skip(k, up(x), grids)
         out = voxel_shuffle(self.to_subvoxels(x))
         if self.coarse is not None:
             out = out + nn.functional.interpolate(
                 self.coarse(x), scale_factor=2, mode="trilinear", align_corners=False
             )
         return out
+
+    def skip(self, k: int, x: torch.Tensor, grids: list[torch.Tensor] | None) -> torch.Tensor:
+        """What enters after the ``k``-th upsampling besides ``x``: nothing here; a
+        decoder with skips (:class:`.adapter.AdaptedDecoder`) adds them."""
+        return x
 
 
 def mlp(sizes: tuple[int, ...]) -> nn.Sequential:

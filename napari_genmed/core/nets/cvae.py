@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .blocks import Decoder3D, Encoder, mlp
+from .blocks import Encoder, mlp
 from .conditioning import Conditioner
 from .gaussians import (
     clamp_logvar,
@@ -34,7 +34,9 @@ from .interface import (
     ReconstructionModel,
     code_regressor,
     lifted_parts,
+    pooled_decoder,
     pooled_of,
+    pooled_sections,
     views_to_decoder,
 )
 
@@ -63,12 +65,8 @@ class RecCVAE(ReconstructionModel):
             self.conditioner = Conditioner(
                 c.view_size, c.view_channels, c.view_features, c.condition_dim
             )
-            self.decoder = Decoder3D(
-                c.latent_dim + (c.code_dim or c.condition_dim),
-                c.grid,
-                c.dec_channels,
-                layers=c.output_layers,
-            )
+            self.decoder = pooled_decoder(c, c.latent_dim + (c.code_dim or c.condition_dim))
+        self.sections = pooled_sections(c)
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         self.posterior = mlp((2 * c.condition_dim, c.condition_dim, 2 * c.latent_dim))
         self.regressor = code_regressor(c)
@@ -78,9 +76,12 @@ class RecCVAE(ReconstructionModel):
         return self.config.latent_dim
 
     def encode_views(self, views, mask, maps=None):
-        if maps is not None:
-            return self.conditioner(views, mask, maps)
-        return self.conditioner(views, mask)
+        pooled = (
+            self.conditioner(views, mask) if maps is None else self.conditioner(views, mask, maps)
+        )
+        if self.sections is None:
+            return pooled
+        return self.with_sections({"pooled": pooled}, views, mask)
 
     def encode_skull(self, skull: torch.Tensor, condition: torch.Tensor):
         """q(z | skull, views): mean and log-variance."""

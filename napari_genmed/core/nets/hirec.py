@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .blocks import Decoder3D, Encoder, mlp
+from .blocks import Encoder, mlp
 from .conditioning import N_VIEWS, Conditioner
 from .gaussians import clamp_logvar, free_bits, gaussian_noise, kl_per_dim, reparameterise
 from .interface import (
@@ -29,6 +29,8 @@ from .interface import (
     ReconstructionModel,
     code_regressor,
     lifted_parts,
+    pooled_decoder,
+    pooled_sections,
     views_to_decoder,
 )
 
@@ -57,12 +59,8 @@ class HiRecCVAE(ReconstructionModel):
             self.conditioner = Conditioner(
                 c.view_size, c.view_channels, c.view_features, c.condition_dim
             )
-            self.decoder = Decoder3D(
-                sum(c.level_dims) + (c.code_dim or c.condition_dim),
-                c.grid,
-                c.dec_channels,
-                layers=c.output_layers,
-            )
+            self.decoder = pooled_decoder(c, sum(c.level_dims) + (c.code_dim or c.condition_dim))
+        self.sections = pooled_sections(c)
         self.skull_encoder = Encoder(3, c.grid, c.enc_channels, c.condition_dim)
         above = (0,) + tuple(c.level_dims[:-1])
         self.priors = torch.nn.ModuleList(
@@ -90,7 +88,8 @@ class HiRecCVAE(ReconstructionModel):
         if self.config.lifted:
             return self.conditioner(views, mask)  # pooled, views, mask and the lifted grids
         feats, pooled = self.conditioner.features(views, mask, maps)
-        return {"pooled": pooled, "views": feats, "mask": mask.to(feats.dtype)}
+        condition = {"pooled": pooled, "views": feats, "mask": mask.to(feats.dtype)}
+        return self.with_sections(condition, views, mask)
 
     def _prior(self, k: int, z_above, condition):
         inputs = [condition["views"][:, k], condition["mask"][:, k : k + 1]]

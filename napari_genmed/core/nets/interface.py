@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .blocks import mlp
+from .blocks import Decoder3D, mlp
 from .conditioning import check_views
 from .losses import skull_loss
 from .skull_layers import skull_logits
@@ -51,9 +51,10 @@ class NetConfig:
     lifted: bool = False
     lift_channels: tuple[int, ...] = (16, 32, 48, 64)  #: lifted view encoder, 128 -> 8 px
     lift_skips: tuple[int, ...] = (8, 16, 32)  #: lifted channels at 1/2, 1/4, 1/8 of the grid
-    #: with ``lifted``: lift the skull's sections each view shows, read by a 2D U-Net per view and
-    #: learnt against the true sections, and build the skips from them with a 3D encoder
-    #: (nets/sections.py); False: lift free feature maps (nets/lifting.py)
+    #: read the skull's sections each view shows (a 2D U-Net per view, learnt against the true
+    #: sections), lift them and build skips from them with a 3D encoder (nets/sections.py): with
+    #: ``lifted`` the lifted decoder's skips; without, residual branches added to the pooled
+    #: decoder (nets/adapter.py); False: no sections (free feature maps when ``lifted``)
     read_sections: bool = False
     section_reader: tuple[int, ...] = (16, 32, 48, 64)  #: the 2D U-Net's widths, 128 -> 8 px
     #: the 3D encoder's widths at 1/2, 1/4, 1/8, 1/16 of the grid (the first three the skips)
@@ -100,6 +101,34 @@ def lifted_parts(c: NetConfig, latent_dim: int):
     return conditioner, decoder
 
 
+def pooled_decoder(c: NetConfig, in_features: int) -> nn.Module:
+    """A pooled model's decoder: :class:`~.blocks.Decoder3D`, or with ``read_sections``
+    the same with residual skips from the sections (:mod:`.adapter`)."""
+    if c.read_sections:
+        from .adapter import AdaptedDecoder
+
+        lifted = tuple(reversed(_adapter_trunk(c)))
+        return AdaptedDecoder(in_features, c.grid, c.dec_channels, lifted, c.output_layers)
+    return Decoder3D(in_features, c.grid, c.dec_channels, layers=c.output_layers)
+
+
+def pooled_sections(c: NetConfig) -> nn.Module | None:
+    """What a pooled model that reads sections reads them with (else None)."""
+    if not c.read_sections or c.lifted:
+        return None
+    from .sections import SectionViews
+
+    return SectionViews(c.grid, c.section_reader, _adapter_trunk(c), c.view_features)
+
+
+def _adapter_trunk(c: NetConfig) -> tuple[int, ...]:
+    """The section trunk's widths a pooled decoder's upsamplings meet (finest first)."""
+    ups = len(c.dec_channels) - 1
+    if len(c.section_trunk) < ups:
+        raise ValueError(f"section_trunk needs {ups} widths for this decoder")
+    return tuple(c.section_trunk[:ups])
+
+
 def views_to_decoder(regressor: nn.Module | None, pooled: torch.Tensor) -> torch.Tensor:
     """What the decoder reads of the views: their code, or the pooled features."""
     return pooled if regressor is None else regressor(pooled)
@@ -113,8 +142,6 @@ class ReconstructionModel(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        if getattr(config, "read_sections", False) and not config.lifted:
-            raise ValueError("reading sections lifts them: read_sections needs lifted")
         self.config = config
 
     # -- the shared verbs -------------------------------------------------------
@@ -149,6 +176,15 @@ class ReconstructionModel(nn.Module):
 
     def skull_loss(self, raw: torch.Tensor, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         return skull_loss(raw, batch, self.config.dice_weight, self.config.fp_weight)
+
+    def with_sections(self, condition: dict, views: torch.Tensor, mask: torch.Tensor) -> dict:
+        """A pooled model's condition with the skips and sections its ``sections``
+        reader gives (:func:`pooled_sections`); unchanged without one."""
+        reader = getattr(self, "sections", None)
+        if reader is None:
+            return condition
+        read = reader(views, mask)
+        return condition | {k: read[k] for k in ("mask", "grids", "sections")}
 
     def reading_loss(self, condition, batch: dict) -> torch.Tensor:
         """Per-sample loss of how the views were read: the sections' BCE for a model

@@ -77,10 +77,11 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
 
 class SectionReader(nn.Module):
     """One view's 2D U-Net: ``(B, 1, 2s, 2s)`` view -> section logits ``(B, 2, s, s)``
-    and a pooled feature vector. The encoder halves four times (``channels``); the
-    decoder comes back to half the view's side with skips."""
+    and a pooled feature vector (``features`` wide; None when 0). The encoder halves
+    four times (``channels``); the decoder comes back to half the view's side with
+    skips."""
 
-    def __init__(self, channels: tuple[int, ...], features: int):
+    def __init__(self, channels: tuple[int, ...], features: int = 0):
         super().__init__()
         ins = (1, *channels[:-1])
         self.downs = nn.ModuleList(down_block(2, a, b) for a, b in zip(ins, channels))
@@ -91,14 +92,14 @@ class SectionReader(nn.Module):
             for b in widths[1:]
         )
         self.to_sections = nn.Conv2d(channels[0], SECTION_CHANNELS, 1)
-        self.head = nn.Linear(channels[-1], features)
+        self.head = nn.Linear(channels[-1], features) if features else None
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         skips = []
         for down in self.downs:
             x = down(x)
             skips.append(x)
-        vector = self.head(x.mean((2, 3)))
+        vector = None if self.head is None else self.head(x.mean((2, 3)))
         for up, mix, skip in zip(self.ups, self.mixes, reversed(skips[:-1])):
             x = mix(torch.cat([up(x), skip], 1))
         return self.to_sections(x), vector
@@ -114,9 +115,12 @@ def _block3d(c_in: int, c_out: int, stride: int = 1, k: int = 3) -> nn.Sequentia
 
 
 class SectionViews(nn.Module):
-    """``(views, mask) -> condition``: ``pooled`` (B, out), ``views`` (B, 3, F),
-    ``mask`` (B, 3), ``grids`` (the 3D encoder's maps at 1/8, 1/4, 1/2 of the grid,
-    each with the views' presence) and ``sections`` (B, 3, 2, g, g) logits."""
+    """``(views, mask) -> condition``: ``grids`` (the 3D encoder's maps at 1/8, 1/4,
+    1/2 of the grid, coarsest first, each with the views' presence), ``sections``
+    (B, 3, 2, g, g) logits, ``mask`` (B, 3) and, with ``out`` (a model whose decoder
+    starts from these views alone), ``pooled`` (B, out) from a fourth stage at 1/16
+    and ``views`` (B, 3, F). Without ``out`` every stage of ``trunk`` (from 1/2 of the
+    grid down) is a skip of a pooled model's decoder (:mod:`.adapter`)."""
 
     def __init__(
         self,
@@ -124,12 +128,14 @@ class SectionViews(nn.Module):
         reader_channels: tuple[int, ...],
         trunk: tuple[int, ...],
         features: int,
-        out: int,
+        out: int | None = None,
     ):
         super().__init__()
-        if len(trunk) != 4:
-            raise ValueError("the section trunk has widths at 1/2, 1/4, 1/8 and 1/16 of the grid")
-        self.readers = nn.ModuleList(SectionReader(reader_channels, features) for _ in VIEW_NAMES)
+        if out and len(trunk) != 4:
+            raise ValueError("the section trunk needs widths at 1/2, 1/4, 1/8 and 1/16 of the grid")
+        self.readers = nn.ModuleList(
+            SectionReader(reader_channels, features if out else 0) for _ in VIEW_NAMES
+        )
         lifted = N_VIEWS * SECTION_CHANNELS * 4 + N_VIEWS
         self.stages = nn.ModuleList(
             [_block3d(lifted, trunk[0], k=1)]  # the views met voxel by voxel: cheap at 32^3
@@ -138,9 +144,10 @@ class SectionViews(nn.Module):
                 for a, b in zip(trunk[:-1], trunk[1:])
             ]
         )
-        side = grid // 16  # the bottleneck's side
-        self.bottleneck = nn.Linear(trunk[-1] * side**3, out)
-        self.mix = mlp((out + N_VIEWS * features + N_VIEWS, out, out))
+        if out:
+            side = grid // 16  # the bottleneck's side
+            self.bottleneck = nn.Linear(trunk[-1] * side**3, out)
+            self.mix = mlp((out + N_VIEWS * features + N_VIEWS, out, out))
 
     def forward(self, views: torch.Tensor, mask: torch.Tensor) -> dict:
         m = mask.to(views.dtype)
@@ -149,7 +156,8 @@ class SectionViews(nn.Module):
         for k, (name, reader) in enumerate(zip(VIEW_NAMES, self.readers)):
             logits, vector = reader(views[:, k : k + 1] * 2.0 - 1.0)
             sections.append(logits)
-            vectors.append(vector * m[:, k : k + 1])
+            if vector is not None:
+                vectors.append(vector * m[:, k : k + 1])
             blocks = nn.functional.pixel_unshuffle(torch.sigmoid(logits), 2)
             lifted.append(lift(blocks, name) * m[:, k].view(-1, 1, 1, 1, 1))
         g = lifted[0].shape[-1]
@@ -159,19 +167,18 @@ class SectionViews(nn.Module):
         for stage in self.stages:
             x = stage(x)
             maps.append(x)
-        feats = torch.stack(vectors, 1)
-        pooled = self.mix(torch.cat([self.bottleneck(x.flatten(1)), feats.flatten(1), m], 1))
-        grids = []
-        for h in reversed(maps[:-1]):  # coarsest first, each with the presence of each view
-            p = m.view(b, N_VIEWS, 1, 1, 1).expand(-1, -1, *h.shape[2:])
-            grids.append(torch.cat([h, p], 1))
-        return {
-            "pooled": pooled,
-            "views": feats,
-            "mask": m,
-            "grids": grids,
-            "sections": torch.stack(sections, 1),
-        }
+        out = {"mask": m, "sections": torch.stack(sections, 1)}
+        if hasattr(self, "bottleneck"):
+            feats = torch.stack(vectors, 1)
+            out["views"] = feats
+            pooled = [self.bottleneck(x.flatten(1)), feats.flatten(1), m]
+            out["pooled"] = self.mix(torch.cat(pooled, 1))
+            maps = maps[:-1]
+        out["grids"] = [
+            torch.cat([h, m.view(b, N_VIEWS, 1, 1, 1).expand(-1, -1, *h.shape[2:])], 1)
+            for h in reversed(maps)
+        ]
+        return out
 
 
 def section_loss(condition: dict, batch: dict, spacing_mm: float) -> torch.Tensor:

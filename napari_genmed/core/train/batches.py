@@ -49,8 +49,10 @@ def init_weights(model, cfg: TrainConfig) -> None:
     shapes; loss weights such as ``kl_weight`` may differ), or, for a CVAE, TL-net's
     image path (:mod:`.warmstart`). From a model with other
     ``output_layers`` everything but the decoder's output head is copied (the head
-    starts fresh): a shell decoder fine-tuned into a layered one. HiREC-CVAE may
-    start from REC-CVAE (:func:`.warmstart.warm_start_from_rec`)."""
+    starts fresh): a shell decoder fine-tuned into a layered one; from a pooled model
+    into one that reads sections, all of it (the section reader and the decoder's
+    branches start fresh, :mod:`..nets.adapter`). HiREC-CVAE may start from
+    REC-CVAE (:func:`.warmstart.warm_start_from_rec`)."""
     from ..io.bundled import NAMES, bundled_path
     from ..io.checkpoint import load_checkpoint
 
@@ -71,6 +73,10 @@ def init_weights(model, cfg: TrainConfig) -> None:
             f"init_from {cfg.init_from!r} holds a {card['kind']} model, not {cfg.kind}"
         )
     mine, theirs = model.state_dict(), loaded.state_dict()
+    if model.config.read_sections and not loaded.config.read_sections:
+        from ..nets.adapter import ADDED  # a pooled model gets its section reader: fresh
+
+        mine = {k: v for k, v in mine.items() if not k.startswith(ADDED)}
     if loaded.config.output_layers != model.config.output_layers:
         head = ("decoder.to_subvoxels.", "decoder.coarse.")
         mine = {k: v for k, v in mine.items() if not k.startswith(head)}

@@ -91,13 +91,19 @@ def train_job(cfg: TrainConfig, out_dir, device: str = "auto", resume: bool = Fa
     use_amp = cfg.amp and device.startswith("cuda")
     recipe = asdict(cfg) | {"device": device, "world_size": world, "torch": torch.__version__}
 
+    frozen = [p for n, p in model.named_parameters() if n.startswith(tuple(cfg.freeze))]
+    if cfg.freeze and not frozen:
+        raise ValueError(f"freeze names no parameter of {cfg.kind}: {', '.join(cfg.freeze)}")
+    for p in frozen:
+        p.requires_grad_(False)
+
     def make_optimizer(stage: str):
         params = (
             model.stage_parameters(stage)
             if stage in ("autoencoder", "image", "joint")
             else list(model.parameters())
         )
-        return torch.optim.Adam(params, lr=cfg.lr)
+        return torch.optim.Adam([p for p in params if p.requires_grad], lr=cfg.lr)
 
     resume_state = out / "train_state.safetensors"
     if resume:

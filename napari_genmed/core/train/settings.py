@@ -43,6 +43,9 @@ class TrainConfig:
     #: share of training views whose speckle is smoothed away and drawn again with another
     #: grain and strength (:func:`.augment.speckle_augment`): other scanners' textures
     speckle_aug_p: float = 0.0
+    #: parameter-name prefixes kept as ``init_from`` has them (not trained): e.g. a pooled
+    #: model's own path while the section branches added to it learn (nets/adapter.py)
+    freeze: tuple[str, ...] = ()
 
     def stages(self) -> list[tuple[str, int]]:
         if self.kind == "tl-net":

@@ -101,11 +101,6 @@ def test_a_missing_view_leaves_no_trace_in_the_sections_grids():
     assert torch.equal(a["pooled"], b["pooled"])
 
 
-def test_reading_sections_needs_the_lifted_decoder():
-    with pytest.raises(ValueError, match="lifted"):
-        build_model("rec-cvae", dict(SECTIONS["rec-cvae"], lifted=False))
-
-
 def test_a_section_model_trains_from_the_cached_labels_and_poses(tmp_path):
     cfg = TrainConfig(
         kind="rec-cvae",
@@ -121,3 +116,45 @@ def test_a_section_model_trains_from_the_cached_labels_and_poses(tmp_path):
     assert result["steps"] == 2
     model, card = load_checkpoint(tmp_path / "run" / "model.safetensors")
     assert model.config.read_sections and 0.0 <= card["metrics"]["val_dice"] <= 1.0
+
+
+@pytest.mark.parametrize("kind", ["rec-cvae", "hirec-cvae"])
+def test_a_pooled_model_with_section_branches_starts_as_the_pooled_model(kind, tmp_path):
+    """The adapter (nets/adapter.py): initialised from a pooled model it reconstructs
+    exactly as that model; one training step with the pooled path frozen moves only
+    the section reader and the branches, and the output with them."""
+    torch.manual_seed(0)
+    pooled = build_model(kind, TINY_MODEL[kind])
+    path = save_checkpoint(tmp_path / "pooled.safetensors", pooled)
+    adapted = dict(TINY_MODEL[kind], read_sections=True, section_reader=(4, 4, 8, 8))
+    adapted["section_trunk"] = (4, 8, 8)  # the tiny decoder's one upsampling meets the first
+    freeze = ["conditioner.", "decoder.seed", "decoder.ups", "decoder.to_subvoxels"]
+    cfg = TrainConfig(
+        kind=kind,
+        model=adapted,
+        data=TINY_DATA,
+        train_size=8,  # two steps: the first moves only the zero convolutions
+        val_size=2,
+        epochs=1,
+        batch_size=4,
+        lr=1e-2,
+        cache_dir=str(tmp_path / "cache"),
+        init_from=str(path),
+        freeze=tuple(freeze),
+    )
+    from napari_genmed.core.train.batches import init_weights
+
+    model = build_model(kind, adapted)
+    init_weights(model, cfg)
+    views, mask = torch.rand(2, 3, 32, 32), torch.ones(2, 3)
+    pooled.eval(), model.eval()
+    assert torch.equal(pooled.reconstruct(views, mask)[0], model.reconstruct(views, mask)[0])
+    run(train_job(cfg, tmp_path / "run", "cpu"))
+    trained, _ = load_checkpoint(tmp_path / "run" / "last.safetensors")
+    before, after = model.state_dict(), trained.state_dict()
+    for name in before:
+        same = torch.equal(before[name], after[name])
+        assert same == name.startswith(tuple(freeze)), name
+    assert not torch.equal(model.reconstruct(views, mask)[0], trained.reconstruct(views, mask)[0])
+    with pytest.raises(ValueError, match="freeze names no parameter"):
+        run(train_job(TrainConfig(**{**cfg.__dict__, "freeze": ("nothing.",)}), tmp_path / "x"))
