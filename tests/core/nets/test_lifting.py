@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from napari_genmed.core.io.checkpoint import load_checkpoint, save_checkpoint
 from napari_genmed.core.nets.lifting import lift
 from napari_genmed.core.nets.registry import build_model
 from napari_genmed.core.sim.geometry import standard_pose
 
-from ..tiny import TINY_MODEL
+from ..tiny import TINY_MODEL, assert_seeded_sampling_and_round_trip
 
 LIFTED = {
     k: dict(
@@ -59,15 +58,9 @@ def test_lifted_models_shapes_gradients_sampling_and_checkpoints(kind, tmp_path)
     assert any(
         float(g.abs().sum()) > 0 for n, g in grads.items() if "decoder.mixes" in n
     )  # the skips learn
-    model.eval()
-    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
-    a, std = model.reconstruct(views, mask, n_samples=4, generator=gen())
-    b, _ = model.reconstruct(views, mask, n_samples=4, generator=gen())
-    assert a.shape == (2, 1, 16, 16, 16) and torch.equal(a, b) and std is not None
-    path = save_checkpoint(tmp_path / "lifted.safetensors", model)
-    again, card = load_checkpoint(path)
-    assert card["config"]["lifted"] is True
-    assert torch.equal(again.reconstruct(views, mask)[0], model.reconstruct(views, mask)[0])
+    assert_seeded_sampling_and_round_trip(
+        model, views, mask, tmp_path / "lifted.safetensors", "lifted"
+    )
 
 
 def test_a_missing_view_leaves_no_trace_in_the_grids():

@@ -15,7 +15,7 @@ from napari_genmed.core.sim.labels import BONE
 from napari_genmed.core.train.reconstruction import train_job
 from napari_genmed.core.train.settings import TrainConfig
 
-from ..tiny import TINY_DATA, TINY_MODEL
+from ..tiny import TINY_DATA, TINY_MODEL, assert_seeded_sampling_and_round_trip
 
 SECTIONS = {
     k: dict(
@@ -77,15 +77,9 @@ def test_section_models_shapes_gradients_sampling_and_checkpoints(kind, tmp_path
     assert any(float(g.abs().sum()) > 0 for n, g in grads.items() if "decoder.mixes" in n)
     with pytest.raises(ValueError, match="poses"):
         model.training_loss({k: v for k, v in batch.items() if k != "poses"})
-    model.eval()
-    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
-    a, std = model.reconstruct(views, mask, n_samples=4, generator=gen())
-    b, _ = model.reconstruct(views, mask, n_samples=4, generator=gen())
-    assert a.shape == (2, 1, 16, 16, 16) and torch.equal(a, b) and std is not None
-    path = save_checkpoint(tmp_path / "sections.safetensors", model)
-    again, card = load_checkpoint(path)
-    assert card["config"]["read_sections"] is True
-    assert torch.equal(again.reconstruct(views, mask)[0], model.reconstruct(views, mask)[0])
+    assert_seeded_sampling_and_round_trip(
+        model, views, mask, tmp_path / "sections.safetensors", "read_sections"
+    )
 
 
 def test_a_missing_view_leaves_no_trace_in_the_sections_grids():
