@@ -47,7 +47,9 @@ class AdaptedDecoder(Decoder3D):
     """:class:`.blocks.Decoder3D` (same parameters, same names) with a residual
     branch after each upsampling from the lifted map of its size (``grids``, coarsest
     first, each with the views' presence; ``lifted`` their widths); ``kernels``: the
-    branches' convolution widths (the finest last)."""
+    branches' convolution widths (the finest last); ``min_views``: a sample's branches
+    act only when it has at least this many views (read from the grids' presence
+    channels), else the decoder is the pooled one."""
 
     def __init__(
         self,
@@ -56,9 +58,11 @@ class AdaptedDecoder(Decoder3D):
         channels: tuple[int, ...],
         lifted: tuple[int, ...],
         layers: int = 1,
+        min_views: int = 1,
         kernels: tuple[int, ...] = (3, 3, 1),
     ):
         super().__init__(in_features, out_size, channels, layers=layers)
+        self.min_views = min_views
         ups = len(channels) - 1  # the finest ``ups`` lifted maps meet the upsamplings
         if len(lifted) < ups:
             raise ValueError(f"an adapted decoder needs {ups} lifted widths, got {len(lifted)}")
@@ -70,4 +74,8 @@ class AdaptedDecoder(Decoder3D):
         if grids is None:
             return x
         g = grids[len(grids) - len(self.adapters) + k]
-        return x + self.adapters[k](torch.cat([x, g.expand(x.shape[0], *g.shape[1:])], 1))
+        branch = self.adapters[k](torch.cat([x, g.expand(x.shape[0], *g.shape[1:])], 1))
+        if self.min_views > 1:
+            present = g[:, -N_VIEWS:, :1, :1, :1].sum(1, keepdim=True)  # (B, 1, 1, 1, 1)
+            branch = branch * (present > self.min_views - 0.5).to(branch.dtype)
+        return x + branch

@@ -61,6 +61,11 @@ class NetConfig:
     section_trunk: tuple[int, ...] = (16, 32, 64, 96)
     #: weight of the sections' BCE (a per-pixel mean, as the skull's BCE is per voxel)
     section_weight: float = 1.0
+    #: a pooled model's section branches act when at least this many views are present: one
+    #: plane's section, lifted along its nominal plane, says nothing off that plane, and from
+    #: the axial view alone the branches over-segmented (validation PPV 0.78-0.81 against the
+    #: pooled model's 0.88; docs/research-log.md, session 23), so one view is the pooled model's
+    adapter_min_views: int = 2
 
 
 def code_regressor(c: NetConfig) -> nn.Module | None:
@@ -108,7 +113,9 @@ def pooled_decoder(c: NetConfig, in_features: int) -> nn.Module:
         from .adapter import AdaptedDecoder
 
         lifted = tuple(reversed(_adapter_trunk(c)))
-        return AdaptedDecoder(in_features, c.grid, c.dec_channels, lifted, c.output_layers)
+        return AdaptedDecoder(
+            in_features, c.grid, c.dec_channels, lifted, c.output_layers, c.adapter_min_views
+        )
     return Decoder3D(in_features, c.grid, c.dec_channels, layers=c.output_layers)
 
 

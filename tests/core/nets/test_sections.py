@@ -1,6 +1,8 @@
 """The section-reading architecture: the true sections a view shows, the models that
 learn them (shapes, gradients, sampling, checkpoints), and training on them."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -150,5 +152,13 @@ def test_a_pooled_model_with_section_branches_starts_as_the_pooled_model(kind, t
         same = torch.equal(before[name], after[name])
         assert same == name.startswith(tuple(freeze)), name
     assert not torch.equal(model.reconstruct(views, mask)[0], trained.reconstruct(views, mask)[0])
+    resting = copy.deepcopy(trained)  # the trained model with its branches zeroed again
+    for adapter in resting.decoder.adapters:
+        torch.nn.init.zeros_(adapter[-1].weight), torch.nn.init.zeros_(adapter[-1].bias)
+    one = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # one view: the branches rest
+    assert torch.equal(resting.reconstruct(views, one)[0], trained.reconstruct(views, one)[0])
+    mixed = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # per sample: rests, then acts
+    a, b = resting.reconstruct(views, mixed)[0], trained.reconstruct(views, mixed)[0]
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
     with pytest.raises(ValueError, match="freeze names no parameter"):
         run(train_job(TrainConfig(**{**cfg.__dict__, "freeze": ("nothing.",)}), tmp_path / "x"))
