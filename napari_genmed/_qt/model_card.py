@@ -65,6 +65,24 @@ def _kept(recipe: dict, metrics: dict) -> str:
     return ""
 
 
+def _heads(recipe: dict) -> str:
+    """How many training heads, and of which shape families when not the phantom's alone."""
+    families = (recipe.get("data") or {}).get("families") or ["phantom"]
+    n = recipe.get("train_size", "?")
+    if list(families) == ["phantom"]:
+        return f"{n} phantoms"
+    return f"{n} heads of the {', '.join(families[:-1])} and {families[-1]} families"
+
+
+def _frozen(config, recipe: dict) -> str:
+    """What the last stage trained when it froze the rest (``TrainConfig.freeze``)."""
+    if not recipe.get("freeze"):
+        return ""
+    if getattr(config, "read_sections", False) and not getattr(config, "lifted", False):
+        return "; only the section reader and its branches trained, the rest frozen"
+    return f"; frozen: {', '.join(p.rstrip('.') for p in recipe['freeze'])}"
+
+
 def model_card(model) -> str:
     """A short, readable model card (grid, spacing, training recipe, evaluation)."""
     card = getattr(model, "card", {}) or {}
@@ -78,11 +96,10 @@ def model_card(model) -> str:
     lines = [
         f"<b>{model.kind}</b>: grid {c.grid}^3 at {c.spacing_mm:g} mm, views {c.view_size} px, "
         f"latent {model.latent_dim}-D",
-        ("last training stage" if recipe.get("init_from") else "trained")
-        + f": {recipe.get('train_size', '?')} phantoms, "
+        ("last training stage" if recipe.get("init_from") else "trained") + f": {_heads(recipe)}, "
         f"{_epochs_text(model.kind, recipe)}{_kept(recipe, metrics)}, "
         f"batch {recipe.get('batch_size', '?')}, seed {recipe.get('seed', '?')}, on "
-        f"{recipe.get('device', '?')}" + _duration(recipe),
+        f"{recipe.get('device', '?')}" + _duration(recipe) + _frozen(c, recipe),
     ]
     table = metrics.get("table")
     if table:
