@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .blocks import Conv3d, Decoder3D
-from .lifting import N_VIEWS
+from .lifting import N_VIEWS, grid_mix
 
 #: parameter-name prefixes of what an adapted model adds to its pooled model
 ADDED = ("sections.", "decoder.adapters.")
@@ -35,12 +35,7 @@ def _adapter(width: int, lifted: int, kernel: int) -> nn.Sequential:
     zero = Conv3d(width, width, 1)
     nn.init.zeros_(zero.weight)
     nn.init.zeros_(zero.bias)
-    return nn.Sequential(
-        Conv3d(width + lifted + N_VIEWS, width, kernel, padding=kernel // 2),
-        nn.GroupNorm(min(8, width), width),
-        nn.SiLU(),
-        zero,
-    )
+    return nn.Sequential(*grid_mix(width, lifted, kernel), zero)
 
 
 class AdaptedDecoder(Decoder3D):

@@ -186,10 +186,13 @@ class ReconstructionModel(nn.Module):
 
     def with_sections(self, condition: dict, views: torch.Tensor, mask: torch.Tensor) -> dict:
         """A pooled model's condition with the skips and sections its ``sections``
-        reader gives (:func:`pooled_sections`); unchanged without one."""
+        reader gives (:func:`pooled_sections`); unchanged without one, or outside
+        training when no sample has the views its branches need."""
         reader = getattr(self, "sections", None)
         if reader is None:
             return condition
+        if not self.training and bool((mask.sum(1) < self.config.adapter_min_views).all()):
+            return condition  # no sample's branches would act (adapter_min_views): not read
         read = reader(views, mask)
         return condition | {k: read[k] for k in ("mask", "grids", "sections")}
 

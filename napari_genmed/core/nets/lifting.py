@@ -96,6 +96,16 @@ class LiftedViews(nn.Module):
         return {"pooled": pooled, "views": feats, "mask": m, "grids": with_mask}
 
 
+def grid_mix(width: int, lifted: int, kernel: int) -> nn.Sequential:
+    """A decoder's ``width`` channels met by a lifted map (``lifted`` channels and the
+    views' presence): a convolution ``kernel`` wide back to ``width``, a norm, a SiLU."""
+    return nn.Sequential(
+        Conv3d(width + lifted + N_VIEWS, width, kernel, padding=kernel // 2),
+        nn.GroupNorm(min(8, width), width),
+        nn.SiLU(),
+    )
+
+
 class LiftedDecoder(nn.Module):
     """``(vector, grids) -> (B, layers, S, S, S)`` logits: a seed at 1/16 of the grid
     from the vector, then at each of 1/8, 1/4, 1/2 an upsampling, the lifted volume
@@ -119,12 +129,7 @@ class LiftedDecoder(nn.Module):
         self.seed = nn.Linear(in_features, channels[0] * self.start**3)
         self.ups = nn.ModuleList(up_block(3, a, b) for a, b in zip(channels[:-1], channels[1:]))
         self.mixes = nn.ModuleList(
-            nn.Sequential(
-                Conv3d(b + c + N_VIEWS, b, k, padding=k // 2),
-                nn.GroupNorm(min(8, b), b),
-                nn.SiLU(),
-            )
-            for b, c, k in zip(channels[1:], lifted, kernels)
+            grid_mix(b, c, k) for b, c, k in zip(channels[1:], lifted, kernels)
         )
         self.to_subvoxels = Conv3d(channels[-1], 8 * layers, 3, padding=1)
 
