@@ -102,14 +102,28 @@ _LAZY_IMPORTS = ("pandas",)  #: what napari imports when the first Labels layer 
 _warming = None
 
 
+def warm_dash_patterns() -> None:
+    """Fill vispy's cache of dash patterns (``dash_atlas._make_pattern``, an
+    ``lru_cache``): every Labels layer gets a polygon-drawing overlay whose agg line
+    builds a ``DashAtlas`` of 13 patterns, 1024 texels each, in a Python loop. The
+    first one in a process took 59 ms of the first skull-mask layer's 112-135 ms turn
+    on the GUI thread (cProfile, session 21); cached, a ``DashAtlas`` takes under 1 ms.
+    Building one here, unused, changes nothing in vispy but the cache's contents."""
+    with contextlib.suppress(ImportError):
+        from vispy.visuals.line.dash_atlas import DashAtlas
+
+        DashAtlas()
+
+
 def warm_napari_imports() -> None:
-    """Import in a background thread, once, what napari imports lazily on the GUI
-    thread when it makes the first Labels layer (pandas, for the layer's features):
-    0.2-0.5 s on this machine, which froze the window as the first reconstruction's
-    skull-mask layer went on screen when no labels layer was open yet (the viewer held
-    only DICOM or PNG views). In a thread the event loop's longest gap during the
-    import is about 9 ms (measured with a 5 ms timer, 3D canvas). A plain daemon thread:
-    nothing comes back, no napari worker (signals, progress) is needed."""
+    """Do in a background thread, once, what napari does lazily on the GUI thread
+    when it makes the first Labels layer: import pandas (for the layer's features),
+    0.2-0.5 s on this machine, and build vispy's dash patterns
+    (:func:`warm_dash_patterns`), about 60 ms; they froze the window as the first
+    reconstruction's skull-mask layer went on screen when no labels layer was open yet
+    (the viewer held only DICOM or PNG views). In a thread the event loop's longest gap
+    during the import is about 9 ms (measured with a 5 ms timer, 3D canvas). A plain
+    daemon thread: nothing comes back, no napari worker (signals, progress) is needed."""
     global _warming
     if _warming is not None:
         return
@@ -120,6 +134,7 @@ def warm_napari_imports() -> None:
         for name in _LAZY_IMPORTS:
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        warm_dash_patterns()
 
     _warming = threading.Thread(target=work, name="genmed-warm-imports", daemon=True)
     _warming.start()
