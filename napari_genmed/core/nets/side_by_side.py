@@ -13,7 +13,8 @@ convolutions run about 30% faster so.
 
 Used for the plane gate's encoders, a reconstruction model's view encoders, and both
 at once when a reconstruction is gated (the gate then costs a few more groups in the
-same calls instead of passes of its own).
+same calls instead of passes of its own); :func:`grouped_conv` and :func:`grouped_norm`
+also put the three section readers' U-Nets side by side (:mod:`.sections`).
 
 The copies are frozen and made once: :class:`SideBySideCache` rebuilds one when any
 source parameter is replaced or changed in place (``Tensor._version``, which every
@@ -36,33 +37,46 @@ def compatible(stacks) -> bool:
     return len(shapes) > 0 and all(s == shapes[0] for s in shapes) and len(shapes[0]) > 0
 
 
+def grouped_conv(convs) -> nn.Conv2d:
+    """2D convolutions of one shape as one with ``groups = len(convs)`` (weights
+    copied): input channels ``[i * C_in, (i + 1) * C_in)`` go through ``convs[i]``."""
+    n, c = len(convs), convs[0]
+    # skip_init: made without drawing initial weights, so that building a copy (in a
+    # validation pass, say) never moves torch's random stream (resumed runs repeat)
+    conv = skip_init(
+        nn.Conv2d,
+        n * c.in_channels,
+        n * c.out_channels,
+        c.kernel_size,
+        c.stride,
+        c.padding,
+        groups=n,
+    )
+    conv.weight.data = torch.cat([x.weight.data for x in convs])
+    conv.bias.data = torch.cat([x.bias.data for x in convs])
+    return conv
+
+
+def grouped_norm(norms) -> nn.GroupNorm:
+    """Group norms of one shape as one over their stacked channels (each keeps its
+    own groups: group norm never mixes groups)."""
+    g = norms[0]
+    norm = skip_init(nn.GroupNorm, len(norms) * g.num_groups, len(norms) * g.num_channels, eps=g.eps)
+    norm.weight.data = torch.cat([x.weight.data for x in norms])
+    norm.bias.data = torch.cat([x.bias.data for x in norms])
+    return norm
+
+
 def side_by_side(stacks) -> nn.Sequential:
     """``stacks`` as one stack of grouped convolutions (weights copied, frozen)."""
     if not compatible(stacks):
         raise ValueError("side by side needs stacks of one architecture")
-    n, blocks = len(stacks), []
-    for layers in zip(*stacks):
-        convs, norms = [b[0] for b in layers], [b[1] for b in layers]
-        c = convs[0]
-        # skip_init: made without drawing initial weights, so that building a copy (in a
-        # validation pass, say) never moves torch's random stream (resumed runs repeat)
-        conv = skip_init(
-            nn.Conv2d,
-            n * c.in_channels,
-            n * c.out_channels,
-            c.kernel_size,
-            c.stride,
-            c.padding,
-            groups=n,
+    blocks = [
+        nn.Sequential(
+            grouped_conv([b[0] for b in layers]), grouped_norm([b[1] for b in layers]), nn.SiLU()
         )
-        conv.weight.data = torch.cat([x.weight.data for x in convs])
-        conv.bias.data = torch.cat([x.bias.data for x in convs])
-        norm = skip_init(
-            nn.GroupNorm, n * norms[0].num_groups, n * c.out_channels, eps=norms[0].eps
-        )
-        norm.weight.data = torch.cat([x.weight.data for x in norms])
-        norm.bias.data = torch.cat([x.bias.data for x in norms])
-        blocks.append(nn.Sequential(conv, norm, nn.SiLU()))
+        for layers in zip(*stacks)
+    ]
     return nn.Sequential(*blocks).requires_grad_(False).eval()
 
 
@@ -91,7 +105,8 @@ class SideBySideCache:
         self.size = size
         self._entries: OrderedDict = OrderedDict()
 
-    def get(self, stacks, device) -> nn.Sequential:
+    def get(self, stacks, device, build=side_by_side) -> nn.Module:
+        """The copy ``build(stacks)`` (channels-last, on ``device``), made once."""
         key = (tuple(id(s) for s in stacks), str(device))
         entry = self._entries.get(key)
         if entry is None or not unchanged(entry[0]):
@@ -99,7 +114,7 @@ class SideBySideCache:
             if not compatible(stacks):
                 stack = None
             else:
-                stack = side_by_side(stacks).to(device).to(memory_format=torch.channels_last)
+                stack = build(stacks).to(device).to(memory_format=torch.channels_last)
             entry = self._entries[key] = (leaves, stack)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -114,9 +129,9 @@ def snapshot(stacks) -> list:
     :func:`unchanged` compares)."""
     out = []
     for s in stacks:
-        for block in s:
-            for layer in block:
-                for name, p in layer._parameters.items():
+        for layer in s.modules():
+            for name, p in layer._parameters.items():
+                if p is not None:
                     out.append((layer, name, p, p._version, p.data_ptr()))
     return out
 

@@ -162,3 +162,32 @@ def test_a_pooled_model_with_section_branches_starts_as_the_pooled_model(kind, t
     assert torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
     with pytest.raises(ValueError, match="freeze names no parameter"):
         run(train_job(TrainConfig(**{**cfg.__dict__, "freeze": ("nothing.",)}), tmp_path / "x"))
+
+
+@pytest.mark.parametrize("features", [0, 6])
+def test_the_readers_side_by_side_are_the_readers_in_turn(features):
+    """At inference the three section readers run as one grouped U-Net: the same
+    sections and feature vectors as each reader in turn (float32 rounding), and the
+    copy follows a change of the readers' weights."""
+    from napari_genmed.core.nets.sections import SectionViews
+
+    torch.manual_seed(0)
+    out = 16 if features else None
+    trunk = (4, 4, 8, 8) if features else (4, 8, 8)
+    reader = SectionViews(64, (4, 8, 8, 16), trunk, features, out=out).eval()
+    views = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        grouped = reader.read(views)
+    turn = reader.read(views)  # with gradients: reader by reader
+    assert len(grouped) == len(turn) == 3
+    for (g_logits, g_vec), (t_logits, t_vec) in zip(grouped, turn):
+        assert g_logits.shape == t_logits.shape == (2, 2, 32, 32)
+        assert torch.allclose(g_logits, t_logits.detach(), atol=1e-5)
+        assert (g_vec is None) == (t_vec is None) == (features == 0)
+        if features:
+            assert torch.allclose(g_vec, t_vec.detach(), atol=1e-5)
+    with torch.no_grad():
+        reader.readers[1].to_sections.bias += 1.0  # a sagittal change, in place
+        again = reader.read(views)
+    assert torch.allclose(again[1][0], grouped[1][0] + 1.0, atol=1e-5)
+    assert torch.equal(again[0][0], grouped[0][0])
