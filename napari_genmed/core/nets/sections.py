@@ -202,12 +202,12 @@ class SectionViews(nn.Module):
         while training (or with gradients), else the readers side by side
         (:class:`ReadersSideBySide`, made once and rebuilt when the weights change)."""
         if self.training or torch.is_grad_enabled():
-            return [reader(views[:, k : k + 1] * 2.0 - 1.0) for k, reader in enumerate(self.readers)]
+            return [
+                reader(views[:, k : k + 1] * 2.0 - 1.0) for k, reader in enumerate(self.readers)
+            ]
         grouped = self._side_by_side.get(list(self.readers), views.device, ReadersSideBySide)
         logits, vectors = grouped(views)
-        return [
-            (logits[:, k], None if vectors is None else vectors[:, k]) for k in range(N_VIEWS)
-        ]
+        return [(logits[:, k], None if vectors is None else vectors[:, k]) for k in range(N_VIEWS)]
 
     def forward(self, views: torch.Tensor, mask: torch.Tensor) -> dict:
         m = mask.to(views.dtype)

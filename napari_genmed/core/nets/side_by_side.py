@@ -61,7 +61,9 @@ def grouped_norm(norms) -> nn.GroupNorm:
     """Group norms of one shape as one over their stacked channels (each keeps its
     own groups: group norm never mixes groups)."""
     g = norms[0]
-    norm = skip_init(nn.GroupNorm, len(norms) * g.num_groups, len(norms) * g.num_channels, eps=g.eps)
+    norm = skip_init(
+        nn.GroupNorm, len(norms) * g.num_groups, len(norms) * g.num_channels, eps=g.eps
+    )
     norm.weight.data = torch.cat([x.weight.data for x in norms])
     norm.bias.data = torch.cat([x.bias.data for x in norms])
     return norm
