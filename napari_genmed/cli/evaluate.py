@@ -115,6 +115,7 @@ def _cmd_evaluate_views(args) -> int:
             texture=args.texture,
             split=args.split,
             samples=args.samples,
+            appearance=args.appearance,
         ),
         "evaluate-views",
         quiet=args.json,
@@ -238,5 +239,11 @@ def add_commands(sub) -> None:
         default=1,
         help="score the mean of this many latent draws (the panel's Samples) instead of the "
         "decoded prior mean",
+    )
+    s.add_argument(
+        "--appearance",
+        choices=("convolution", "beamformed", "processed"),
+        help="observed slices rendered in this evaluation-only appearance (the truth stays "
+        "the own speckle-free rendering)",
     )
     s.set_defaults(func=_cmd_evaluate_views)

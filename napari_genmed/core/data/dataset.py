@@ -101,6 +101,21 @@ def subject_phantom(seed: int, config: DatasetConfig = DatasetConfig()) -> Phant
     return make_head(family, subject_ga(seed, config), seed, config.grid, config.spacing_mm)
 
 
+def scan_acquisition(seed: int, config: DatasetConfig = DatasetConfig()):
+    """``(probe, rng)`` of subject ``seed``'s scan: its drawn scanner settings and the
+    random stream its overlays (:func:`~..sim.acquisition.burn_in`) continue from, or
+    ``(None, None)`` for the default appearance (``config.vary_acquisition`` off, or
+    the subject outside ``config.varied_share``)."""
+    # which scans are varied: a draw of its own, so the scan's settings do not depend on it
+    varied = np.random.default_rng([int(seed) & 0xFFFFFFFF, 29]).random() < config.varied_share
+    if not (config.vary_acquisition and varied):
+        return None, None
+    from ..sim.acquisition import random_probe
+
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 23])
+    return random_probe(rng), rng  # one scanner setting per scan
+
+
 def make_subject(
     seed: int, config: DatasetConfig = DatasetConfig(), phantom: Phantom | None = None
 ) -> dict[str, np.ndarray]:
@@ -108,14 +123,7 @@ def make_subject(
     ``phantom``: its head, when the caller has already made it."""
     ph = phantom if phantom is not None else subject_phantom(seed, config)
     ga = ph.biometry.ga_weeks
-    probe, rng = None, None
-    # which scans are varied: a draw of its own, so the scan's settings do not depend on it
-    varied = np.random.default_rng([int(seed) & 0xFFFFFFFF, 29]).random() < config.varied_share
-    if config.vary_acquisition and varied:
-        from ..sim.acquisition import random_probe
-
-        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 23])
-        probe = random_probe(rng)  # one scanner setting per scan
+    probe, rng = scan_acquisition(seed, config)
     views = simulate_views(
         Medium(ph.labels, ph.spacing_mm),
         seed=seed,

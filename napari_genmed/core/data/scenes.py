@@ -5,7 +5,12 @@ Each scene is one phantom head of a :class:`~.dataset.PhantomDataset` split with
 planes (a standard plane tilted by up to 35 degrees and shifted by up to 12 mm). For
 every slice the scene holds the B-mode image (speckled, what a scanner shows) and
 the simulator's speckle-free rendering of the same plane (what a generator can be
-asked to produce: no generator can guess one speckle draw). Images are stored at the
+asked to produce: no generator can guess one speckle draw). With the dataset's
+``vary_acquisition`` a varied subject's B-mode images are all of its scan's drawn
+settings and overlays (the standard planes are its scan's views; the oblique planes
+are drawn with the same probe), while the speckle-free truth stays the default probe's:
+a generator learns the plane's anatomy from any scanner's images, shown in one
+canonical rendering. Images are stored at the
 generators' grid, ``SIZE`` x ``SIZE`` pixels of ``PIXEL_MM`` (the 1 mm views averaged
 2 x 2, the same 128 mm field), with their poses. Scenes are cached as ``.npz``.
 """
@@ -120,11 +125,16 @@ class SceneDataset:
         return fill_cache(self, indices, workers)
 
     def make(self, index: int) -> dict[str, np.ndarray]:
+        from ..sim.acquisition import burn_in
         from ..sim.medium import Medium
         from ..sim.ultrasound import simulate_view
+        from .dataset import scan_acquisition
 
         head = self.heads.arrays(index)
         seed = int(head["seed"])
+        probe, _ = scan_acquisition(seed, self.config)
+        # the oblique planes' overlays: a stream of their own
+        rng = None if probe is None else np.random.default_rng([seed & 0xFFFFFFFF, 37])
         medium = Medium(head["labels"], self.config.spacing_mm)
         shape = tuple(self.config.view_shape)
         standard = [pose_from_vector(v, shape) for v in head["poses"]]
@@ -135,7 +145,8 @@ class SceneDataset:
             s = slice_seed(seed, k)  # the speckled image's seed: the same maternal wall
             clean.append(downsample(simulate_view(medium, pose, seed=s, speckle=False).image))
             if k >= len(standard):
-                speckled.append(downsample(simulate_view(medium, pose, seed=s, speckle=True).image))
+                image = simulate_view(medium, pose, seed=s, speckle=True, probe=probe).image
+                speckled.append(downsample(image if rng is None else burn_in(image, rng)))
         grid = [coarse_pose(p) for p in poses]
         return {
             "speckled": np.stack(speckled),

@@ -19,7 +19,10 @@ share of generated planes the plane gate accepts as the plane asked for. Two
 predictors that know nothing of the head are in every table
 (:mod:`~..tasks.view_references`: a template head and a head-sized blob, rendered at the
 query pose). ``family`` picks the scenes' shape family: the targets are on a held-out
-one.
+one. ``appearance`` renders the observed slices in an evaluation-only appearance
+(:func:`~.appearance.held_out_appearances`: another scanner's image of the same planes)
+while the truth stays the project's own speckle-free rendering: what is asked is the
+anatomy of the unseen plane, whatever scanner showed the seen ones.
 """
 
 from __future__ import annotations
@@ -66,6 +69,22 @@ def _structure(out, scene, q, head, echo) -> dict:
     }
 
 
+def _observed_images(scene, head, render, spacing_mm) -> dict:
+    """The standard planes a method may observe: ``views`` at the views' own 1 mm (the
+    baseline route's input) and ``grid`` on the generators' 2 mm grid; the scene's own
+    B-mode images, or with ``render`` (an appearance of
+    :func:`~.appearance.held_out_appearances`) that appearance's at the same poses."""
+    from ..data.scenes import downsample
+    from ..sim.geometry import VIEW_NAMES
+    from .appearance import subject_poses
+
+    if render is None:
+        return {"views": list(head["views"]), "grid": list(scene["speckled"][: len(VIEW_NAMES)])}
+    images = render(head["labels"], spacing_mm, subject_poses(head), int(head["seed"]))
+    views = [np.asarray(images[name], np.float32) for name in VIEW_NAMES]
+    return {"views": views, "grid": [downsample(v) for v in views]}
+
+
 def _fine_pose(pose):
     """The plane of a scene's 64 x 64 pose of 2 mm pixels on the views' own grid
     (128 x 128 of 1 mm), as the scenes render their truth before averaging it."""
@@ -96,6 +115,7 @@ def evaluate_views_job(
     texture: bool = False,
     split: str = "test",
     samples: int = 1,
+    appearance: str | None = None,
 ) -> Job[list[dict]]:
     """Rows ``{method, observed, target, queries, ssim, ncc, psnr (mean, std), n}``,
     with, against the clean truth, ``ssim_head``, ``ncc_head`` and ``echo_dice`` and,
@@ -111,7 +131,11 @@ def evaluate_views_job(
     between training runs without looking at the reported heads.
 
     ``samples`` > 1 scores each generator's mean of that many latent draws (what the
-    Missing views panel shows with Samples > 1) instead of the decoded prior mean."""
+    Missing views panel shows with Samples > 1) instead of the decoded prior mean.
+
+    ``appearance`` (a name of :func:`~.appearance.held_out_appearances`) renders the
+    observed slices, and the baseline route's views, in that evaluation-only appearance;
+    references and truths are unchanged."""
     from ..data.dataset import DatasetConfig, PhantomDataset
     from ..data.scenes import SceneDataset, pose_from_vector, slice_seed
     from ..metrics.similarity import similarity
@@ -128,6 +152,14 @@ def evaluate_views_job(
     config = DatasetConfig(families=(family,))
     if split not in ("test", "val"):
         raise ValueError(f"split must be test or val, not {split!r}")
+    render = None
+    if appearance is not None:
+        from .appearance import held_out_appearances
+
+        known = held_out_appearances()
+        if appearance not in known:
+            raise ValueError(f"unknown appearance {appearance!r}; known: {sorted(known)}")
+        render = known[appearance]
     scenes, heads = (
         SceneDataset(split, n, cache_dir, config),
         PhantomDataset(split, n, config, cache_dir=cache_dir),
@@ -152,6 +184,7 @@ def evaluate_views_job(
         seed = int(scene["seed"])
         blob = head_blob(*map(float, head["biometry"][:2]), config.grid, config.spacing_mm)
         fine = {q: _fine_pose(pose) for q, pose in enumerate(poses)}
+        seen = _observed_images(scene, head, render, config.spacing_mm)
         regions, reference_images, truth_1mm = {}, {}, {}
         for q, pose in enumerate(poses):
             regions[q] = head_regions(labels_on_plane(head["labels"], config.spacing_mm, pose))
@@ -180,8 +213,8 @@ def evaluate_views_job(
                     }
 
         for k, observed in OBSERVED.items():
-            obs = [(scene["speckled"][j], poses[j]) for j in observed]
-            views = {VIEW_NAMES[j]: (head["views"][j], 1.0) for j in observed}
+            obs = [(seen["grid"][j], poses[j]) for j in observed]
+            views = {VIEW_NAMES[j]: (seen["views"][j], 1.0) for j in observed}
             for q in (q for q in range(len(poses)) if q not in observed):
                 generated = {
                     m: generate(g, obs, poses[q], n_samples=samples).native
@@ -228,6 +261,7 @@ def evaluate_views_job(
                         "target": target,
                         "queries": queries,
                         "family": family,
+                        "appearance": appearance or "own",
                         "n": len(scores[(*key, "ssim", queries)]),
                     }
                     extra = STRUCTURE if target == "clean" else REALISM
@@ -245,7 +279,11 @@ def format_view_table(rows: list[dict]) -> str:
     """One line per queries, method and observed views: whole-image SSIM / NCC and PSNR
     against the clean truth, in-head SSIM / NCC, echo Dice, and against the speckled
     truth the high-frequency ratio and the gate's acceptance."""
-    lines = [
+    looks = sorted({r.get("appearance", "own") for r in rows})
+    lines = (
+        [] if looks == ["own"] else [f"observed slices in the {', '.join(looks)} appearance", ""]
+    )
+    lines += [
         "| queries | method | observed | SSIM all / head | NCC all / head | echo Dice | "
         "HF ratio | gate accepts (2 mm / 1 mm) | PSNR dB |",
         "|---|---|---|---|---|---|---|---|---|",

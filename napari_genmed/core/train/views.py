@@ -47,6 +47,15 @@ class ViewTrainConfig:
     cache_dir: str | None = None
     #: shape families of the scenes' heads (sim/families; held-out ones are refused)
     families: tuple[str, ...] = ("phantom",)
+    #: scenes whose B-mode images come from drawn scanner settings and overlays
+    #: (:func:`~..data.dataset.scan_acquisition`; the truth stays the default rendering),
+    #: for this share of the heads: the reconstruction models' appearances
+    vary_acquisition: bool = False
+    varied_share: float = 1.0
+    #: share of observed slices given a grey-level augmentation (gamma, smoothing or
+    #: sharpening, a monotone grey map: :func:`~.augment.intensity_augment`): a display
+    #: chain's curves and filters, which no drawn acquisition setting makes
+    intensity_aug_p: float = 0.0
     init_from: str | None = None  #: start from these generator weights (e.g. the GAN from the VAE)
     max_steps: int | None = None
 
@@ -139,6 +148,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
     from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..nets.discriminator import PatchDiscriminator, feature_matching
     from ..nets.registry import VIEW_GENERATOR_KINDS, build_model
+    from .augment import intensity_augment
 
     if cfg.kind not in VIEW_GENERATOR_KINDS:
         raise ValueError(
@@ -154,7 +164,12 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         model.load_state_dict(loaded.state_dict())
     gan = model.config.adv_weight > 0
     disc = PatchDiscriminator(spectral_norm=cfg.d_spectral_norm).to(device) if gan else None
-    data = DatasetConfig(families=tuple(cfg.families))
+    data = DatasetConfig(
+        families=tuple(cfg.families),
+        vary_acquisition=cfg.vary_acquisition,
+        varied_share=cfg.varied_share,
+    )
+    aug_rng = torch.Generator().manual_seed(cfg.seed + 1)  # a stream of its own
     train, val = (
         SceneDataset("train", cfg.train_size, cfg.cache_dir, data),
         SceneDataset("val", cfg.val_size, cfg.cache_dir, data),
@@ -186,6 +201,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
                     cfg.max_observations,
                 ).items()
             }
+            batch["images"] = intensity_augment(batch["images"], cfg.intensity_aug_p, aug_rng)
             result = model.training_loss(batch)
             loss = result["loss"]
             if gan:

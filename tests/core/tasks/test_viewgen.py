@@ -160,6 +160,39 @@ def test_generate_view_api(cache, scene):
             bad()
 
 
+def test_scenes_of_varied_scans_change_what_is_seen_not_the_truth(tmp_path, cache):
+    from napari_genmed.core.data.dataset import DatasetConfig, PhantomDataset
+    from napari_genmed.core.data.scenes import downsample
+    from napari_genmed.core.progress import run
+    from napari_genmed.core.train.views import ViewTrainConfig, train_views_job
+
+    varied = DatasetConfig(vary_acquisition=True)
+    scenes = SceneDataset("train", 3, tmp_path, varied)
+    own = SceneDataset("train", 8, cache)
+    for i in range(2):
+        it, plain = scenes[i], own[i]
+        head = PhantomDataset("train", 3, varied, cache_dir=tmp_path).arrays(i)
+        assert np.array_equal(it["clean"], plain["clean"])  # one canonical truth
+        assert np.array_equal(it["poses"], plain["poses"])
+        assert all(  # the standard planes are the varied scan's own views
+            np.array_equal(it["speckled"][k], downsample(head["views"][k])) for k in range(3)
+        )
+        assert np.abs(it["speckled"][3:] - plain["speckled"][3:]).mean() > 0.01  # so are obliques
+    SceneDataset("val", 1, tmp_path, varied).fill_cache()
+    cfg = ViewTrainConfig(
+        model=TINY_MAP,
+        train_size=3,
+        val_size=1,
+        epochs=1,
+        batch_size=3,
+        cache_dir=str(tmp_path),
+        vary_acquisition=True,
+        intensity_aug_p=0.5,
+    )
+    result = run(train_views_job(cfg, tmp_path / "varied"))
+    assert result["steps"] == 1 and 0 <= result["best_val_ssim"] <= 1
+
+
 @pytest.mark.parametrize(
     "kind,scene,balanced",
     [
@@ -274,6 +307,35 @@ def test_evaluate_views_refuses_an_unknown_split():
 
     with pytest.raises(ValueError, match="split must be test or val"):
         next(evaluate_views_job({}, split="train"))
+
+
+def test_evaluate_views_in_another_appearance_changes_what_is_seen_not_the_truth(cache):
+    from napari_genmed.core.eval.views import evaluate_views_job, format_view_table
+    from napari_genmed.core.progress import run
+
+    model = tiny_map()
+
+    def rows(appearance):
+        out = run(
+            evaluate_views_job(
+                {"mental-map": model}, None, n=1, cache_dir=cache, appearance=appearance
+            )
+        )
+        return {(r["method"], r["observed"], r["target"], r["queries"]): r for r in out}
+
+    own, other = rows(None), rows("convolution")
+    assert own.keys() == other.keys()
+    assert {r["appearance"] for r in other.values()} == {"convolution"}
+    key = ("mental-map", 1, "clean", "unobserved")
+    assert own[key]["ssim"] != other[key]["ssim"]  # the generator saw another image
+    for method in ("template head", "head-sized blob", "truth (clean plane)"):
+        k = (method, 1, "clean", "unobserved")
+        assert own[k]["ssim"] == other[k]["ssim"]  # the references and truths are the same
+    assert format_view_table(list(other.values())).startswith(
+        "observed slices in the convolution appearance"
+    )
+    with pytest.raises(ValueError, match="unknown appearance 'mri'"):
+        run(evaluate_views_job({"mental-map": model}, None, n=1, cache_dir=cache, appearance="mri"))
 
 
 def test_evaluate_views_scores_the_mean_of_draws_when_asked(cache):
