@@ -121,6 +121,12 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
         f"batch {recipe.get('batch_size', '?')}, "
         f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + _duration(recipe),
     ]
+    average = recipe.get("average")
+    if isinstance(average, dict) and "share_tuned" in average:
+        lines.append(
+            f"weights: {100 * (1 - average['share_tuned']):.0f}% those it started from, "
+            f"{100 * average['share_tuned']:.0f}% this fine-tune (WiSE-FT average)"
+        )
     names = {1: "axial", 2: "axial+sagittal", 3: "3 standard"}
     for row in metrics.get("view_table", []):
         if row["target"] == "clean" and row.get("queries", "unobserved") == "unobserved":

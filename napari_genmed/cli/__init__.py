@@ -12,6 +12,7 @@
     genmed prefer-reader [--undo]              this plugin as napari's reader for its files
     genmed bench [--device D] [--json]         speed of the core and the GUI
     genmed convert IN.pt OUT.safetensors       a weights-only pickle to a checkpoint
+    genmed average-weights START TUNED --out F (developers) a fine-tune averaged with its start
     genmed bundle [RUNS] [--evaluation F ...]  (developers) weights and measurements in
 
 One module per group of commands, each adding its own subcommands; heavy imports

@@ -90,6 +90,13 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _cmd_average(args) -> int:
+    from ..core.io.averaging import average_checkpoints
+
+    print(average_checkpoints(args.start, args.tuned, args.share, args.out))
+    return 0
+
+
 def _cmd_bundle(args) -> int:
     from ..dev.bundle import bundle
 
@@ -160,6 +167,15 @@ def add_commands(sub) -> None:
     s.add_argument("--kind", required=True, choices=MODEL_NAMES + VIEW_GENERATORS)
     s.add_argument("--config", help="JSON file of the model config")
     s.set_defaults(func=_cmd_convert)
+    s = sub.add_parser(
+        "average-weights",
+        help="(developers) a fine-tune averaged with the weights it started from (WiSE-FT)",
+    )
+    s.add_argument("start", help="the weights the fine-tune started from (a file or bundled name)")
+    s.add_argument("tuned", help="the fine-tuned weights (same architecture)")
+    s.add_argument("--share", type=float, default=0.5, help="weight of the fine-tune, 0..1")
+    s.add_argument("--out", required=True, help="the averaged .safetensors")
+    s.set_defaults(func=_cmd_average)
     s = sub.add_parser(
         "bundle", help="(developers) trained models, or measurements, into the package's weights"
     )

@@ -73,3 +73,11 @@ def test_load_message_uses_the_name_the_user_picked():
         loaded_name(FROM_FILE, "/data/runs/hirec/model.safetensors", "hirec-cvae")
         == "model.safetensors (hirec-cvae)"
     )
+
+
+def test_bundled_mental_map_card_says_its_weights_are_an_average():
+    model = api.load_model("mental-map", device="cpu")
+    text = model_card(model)
+    share = model.card["recipe"]["average"]["share_tuned"]
+    assert f"{100 * share:.0f}% this fine-tune (WiSE-FT average)" in text
+    assert "from axial: SSIM" in text  # its measured table, from the bundle
