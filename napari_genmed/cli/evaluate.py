@@ -124,6 +124,12 @@ def _cmd_evaluate_views(args) -> int:
     return 0
 
 
+APPEARANCES = (
+    "convolution",
+    "beamformed",
+    "processed",
+)  #: core.eval.appearance.held_out_appearances(), named here so --help stays quick
+
 WEIGHTS_HELP = "folder with <model>.safetensors or <model>/model.safetensors (else the bundled)"
 
 
@@ -242,7 +248,7 @@ def add_commands(sub) -> None:
     )
     s.add_argument(
         "--appearance",
-        choices=("convolution", "beamformed", "processed"),
+        choices=APPEARANCES,
         help="observed slices rendered in this evaluation-only appearance (the truth stays "
         "the own speckle-free rendering)",
     )

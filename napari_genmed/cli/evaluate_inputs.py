@@ -9,13 +9,7 @@ from pathlib import Path
 
 from ..core.io.bundled import NAMES as MODEL_NAMES
 from ..core.sim.families import FAMILIES
-from .evaluate import WEIGHTS_HELP, _weights, _with_bar
-
-APPEARANCES = (
-    "convolution",
-    "beamformed",
-    "processed",
-)  #: core.eval.appearance.held_out_appearances()
+from .evaluate import APPEARANCES, WEIGHTS_HELP, _weights, _with_bar
 
 
 def _cmd_evaluate_density(args) -> int:
