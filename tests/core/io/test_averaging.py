@@ -10,6 +10,10 @@ from napari_genmed.core.nets.registry import build_model
 
 from ..tiny import TINY_MODEL
 
+TINY_MAP = dict(
+    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
+)
+
 
 def _saved(path, seed, config=TINY_MODEL["rec-cvae"]):
     torch.manual_seed(seed)
@@ -41,3 +45,24 @@ def test_only_one_architecture_and_a_share_within_0_1(tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
     assert main(["average-weights", str(start), str(start), "--out", str(out)]) == 0
     assert str(out) in capsys.readouterr().out and out.exists()
+
+
+def test_a_gan_averages_with_the_plain_map_it_was_trained_from(tmp_path):
+    """The view GAN is the mental map's network under another loss: its kind and loss
+    weights differ, its tensors do not, so the two average; another width does not."""
+    torch.manual_seed(0)
+    plain = save_checkpoint(tmp_path / "m.safetensors", build_model("mental-map", TINY_MAP), {})
+    torch.manual_seed(1)
+    gan_config = dict(TINY_MAP, adv_weight=0.1, ssim_weight=0.3)
+    gan = save_checkpoint(
+        tmp_path / "g.safetensors", build_model("mental-map-gan", gan_config), {"seed": 1}
+    )
+    out = load_model(str(average_checkpoints(plain, gan, 0.8, tmp_path / "avg.safetensors")), "cpu")
+    assert out.kind == "mental-map-gan" and out.config.adv_weight == 0.1
+    a, b = load_model(str(plain), "cpu").state_dict(), load_model(str(gan), "cpu").state_dict()
+    name = next(k for k, v in a.items() if v.is_floating_point() and not torch.equal(v, b[k]))
+    assert torch.allclose(out.state_dict()[name], 0.2 * a[name] + 0.8 * b[name], atol=1e-6)
+    wider = dict(gan_config, rep_dim=48)
+    other = save_checkpoint(tmp_path / "w.safetensors", build_model("mental-map-gan", wider), {})
+    with pytest.raises(ValueError, match="not one architecture"):
+        average_checkpoints(plain, other, 0.5, tmp_path / "x.safetensors")
