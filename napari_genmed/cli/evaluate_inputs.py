@@ -78,7 +78,12 @@ def _cmd_evaluate_appearance(args) -> int:
     gate_file = _weights("plane-gate", args.weights)
     gate = api.load_model(gate_file if Path(gate_file).exists() else "plane-gate", "cpu")
     job = evaluate_appearance_job(
-        models, gate, n=args.n, families=tuple(args.families), appearances=args.appearances
+        models,
+        gate,
+        n=args.n,
+        families=tuple(args.families),
+        appearances=args.appearances,
+        split=args.split,
     )
     rows = _with_bar(job, "evaluate-appearance", quiet=args.json)
     print(json.dumps(rows, indent=2) if args.json else format_appearance(rows))
@@ -159,4 +164,10 @@ def add_commands(sub) -> None:
     )
     s.add_argument("--json", action="store_true")
     s.add_argument("--weights", help=WEIGHTS_HELP + "; a plane gate there too, if any")
+    s.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "val"],
+        help="test: held-out heads (the reported tables); val: validation heads, to judge a run",
+    )
     s.set_defaults(func=_cmd_evaluate_appearance)

@@ -175,13 +175,19 @@ def subject_poses(item) -> dict:
 
 
 def evaluate_appearance_job(
-    models: dict, gate, n: int = 20, families=("phantom", "deformed"), appearances=None
+    models: dict,
+    gate,
+    n: int = 20,
+    families=("phantom", "deformed"),
+    appearances=None,
+    split: str = "test",
 ):
-    """Per family and model: three-view DC (and HC error) of test heads rendered by
-    the project's own simulator and, at the same poses, in each evaluation-only
-    appearance (:func:`held_out_appearances`; ``appearances`` picks some by name); and
-    the plane gate's acceptance of every rendering. Issue 24's target: three-view DC
-    within 0.03 of the training appearance."""
+    """Per family and model: three-view DC (and HC error) of held-out heads (``split``:
+    the test heads of the reported tables, or the validation heads a run's rule is
+    judged on) rendered by the project's own simulator and, at the same poses, in each
+    evaluation-only appearance (:func:`held_out_appearances`; ``appearances`` picks
+    some by name); and the plane gate's acceptance of every rendering. Issue 24's
+    target: three-view DC within 0.03 of the training appearance."""
     from dataclasses import replace
 
     from ..data.dataset import DatasetConfig, PhantomDataset
@@ -193,6 +199,8 @@ def evaluate_appearance_job(
 
     held_out = held_out_appearances()
     names = list(held_out) if appearances is None else list(appearances)
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', not {split!r}")
     unknown = [a for a in names if a not in held_out]
     if unknown:
         raise ValueError(f"unknown appearance(s) {unknown}; known: {sorted(held_out)}")
@@ -200,7 +208,7 @@ def evaluate_appearance_job(
     rows, total = [], n * len(families)
     for f, family in enumerate(families):
         data = replace(DatasetConfig(), families=(family,))
-        ds = PhantomDataset("test", n, data)
+        ds = PhantomDataset(split, n, data)
         scores = {(m, a): [] for m in models for a in looks}
         accepted = {a: [] for a in looks}
         for i in range(n):
@@ -220,7 +228,8 @@ def evaluate_appearance_job(
                     scores[(name, look)].append((m["dice"], m["hc_err_mm"]))
             yield Progress(f * n + i + 1, total, f"{family} heads")
         for name in models:
-            row = {"family": family, "model": name, "heads": n, "appearances": names}
+            row = {"family": family, "model": name, "heads": n, "split": split}
+            row["appearances"] = names
             for look in looks:
                 arr = np.array(scores[(name, look)])
                 row[f"dice_{look}"] = float(np.median(arr[:, 0]))

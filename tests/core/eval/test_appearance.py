@@ -2,6 +2,7 @@
 its evaluation rows."""
 
 import numpy as np
+import pytest
 
 from napari_genmed import api
 from napari_genmed.core.eval.appearance import (
@@ -34,3 +35,16 @@ def test_the_appearance_rows_compare_both_renderings():
     assert 0 <= row["dice_beamformed"] <= 1 and 0 <= row["gate_accepts_beamformed"] <= 1
     assert row["appearances"] == ["convolution", "beamformed", "processed"]
     assert 0 <= row["dice_processed"] <= 1
+
+
+def test_validation_heads_are_other_heads_than_the_test_heads():
+    models = {"tl-net": api.load_model("tl-net", "cpu")}
+    gate = api.load_model("plane-gate")
+    test, val = (
+        run(evaluate_appearance_job(models, gate, 1, ("phantom",), ["processed"], split))[0]
+        for split in ("test", "val")
+    )
+    assert (test["split"], val["split"]) == ("test", "val")
+    assert test["dice_own"] != val["dice_own"] and val["dice_own"] > 0.5
+    with pytest.raises(ValueError, match="split must be"):
+        next(evaluate_appearance_job(models, gate, 1, ("phantom",), split="train"))
