@@ -236,6 +236,12 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     assert g["ssim"] > 0.5 and g["ncc"] > 0.7, g
     assert np.abs(gan - vae).mean() > 1e-3  # another generator's estimate, in place
     shoot(viewer, qtbot, artifacts / "missing_views_gan.png")
+    panel.texture.value = True  # the panel's own tiles: generated | truth | difference | ...
+    panel.run()
+    _wait(qtbot, panel)
+    tiles = panel.preview.native.pixmap()
+    assert not tiles.isNull() and tiles.width() > 100 and "B-mode" in panel.titles.value
+    tiles.save(str(artifacts / "missing_views_gan_preview.png"))
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
