@@ -77,6 +77,17 @@ def raise_dock(panel) -> None:
     dock.raise_()
 
 
+def scroll_to(widget) -> None:
+    """Scroll the dock's scroll area (if any) until ``widget`` is in view."""
+    from qtpy.QtWidgets import QScrollArea
+
+    area = widget.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    assert area is not None, "the widget is not inside a scroll area"
+    area.ensureWidgetVisible(widget)
+
+
 def shoot(viewer, qtbot, path) -> None:
     """Save the window as ``path`` in the display it is in and as ``*_2d.png`` in
     napari's 2D view (the product turns to 3D for posed views; the 2D shot shows what a

@@ -7,7 +7,7 @@ import pytest
 
 from napari_genmed.core.io.bundled import NAMES
 
-from .helpers import canvas_pixel, click_world, raise_dock, shoot, wait_job
+from .helpers import canvas_pixel, click_world, raise_dock, scroll_to, shoot, wait_job
 
 
 def _wait(qtbot, owner, timeout=180_000):
@@ -242,6 +242,8 @@ def test_missing_coronal_from_the_sample(viewer, qtbot, artifacts):
     tiles = panel.preview.native.pixmap()
     assert not tiles.isNull() and tiles.width() > 100 and "B-mode" in panel.titles.value
     tiles.save(str(artifacts / "missing_views_gan_preview.png"))
+    scroll_to(panel.preview.native)  # the README's shot: the tiles in view in the panel
+    shoot(viewer, qtbot, artifacts / "missing_views_gan_tiles.png")
     qtbot.waitUntil(
         lambda: (
             getattr(widgets["Latent explorer"], "__wrapped__", widgets["Latent explorer"]).worker
