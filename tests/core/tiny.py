@@ -59,3 +59,9 @@ def assert_seeded_sampling_and_round_trip(model, views, mask, path, flag: str) -
     again, card = load_checkpoint(save_checkpoint(path, model))
     assert card["config"][flag] is True
     assert torch.equal(again.reconstruct(views, mask)[0], model.reconstruct(views, mask)[0])
+
+
+#: a mental map (view generator) that trains in seconds
+TINY_MAP = dict(
+    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
+)

@@ -228,8 +228,7 @@ def evaluate_appearance_job(
                     scores[(name, look)].append((m["dice"], m["hc_err_mm"]))
             yield Progress(f * n + i + 1, total, f"{family} heads")
         for name in models:
-            row = {"family": family, "model": name, "heads": n, "split": split}
-            row["appearances"] = names
+            row = dict(family=family, model=name, heads=n, split=split, appearances=names)
             for look in looks:
                 arr = np.array(scores[(name, look)])
                 row[f"dice_{look}"] = float(np.median(arr[:, 0]))

@@ -4,8 +4,8 @@
 network: the same tensors and shapes, and configs that differ at most in their loss
 weights (``*_weight`` fields, which shape training, not the net): a fine-tune keeps
 its start's network even where it trains it under another loss or kind (the view GAN
-is the mental map trained further against a discriminator). Wortsman et al., "Robust fine-tuning of
-zero-shot models" (WiSE-FT, CVPR 2022): when a fine-tune starts from a model and
+is the mental map trained further against a discriminator). Wortsman et al., "Robust
+fine-tuning of zero-shot models" (WiSE-FT, CVPR 2022): when a fine-tune starts from a model and
 moves it towards new data, the straight line between the two often keeps most of the
 start's scores on its own data and most of the fine-tune's on the new. Written here
 (a few lines over :mod:`.checkpoint`) rather than taken from a library: torch's

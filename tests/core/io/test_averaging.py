@@ -8,11 +8,7 @@ from napari_genmed.core.io.averaging import average_checkpoints
 from napari_genmed.core.io.checkpoint import load_model, save_checkpoint
 from napari_genmed.core.nets.registry import build_model
 
-from ..tiny import TINY_MODEL
-
-TINY_MAP = dict(
-    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
-)
+from ..tiny import TINY_MAP, TINY_MODEL
 
 
 def _saved(path, seed, config=TINY_MODEL["rec-cvae"]):

@@ -11,11 +11,8 @@ from napari_genmed.core.data.scenes import SIZE, SceneDataset, coarse_pose, pose
 from napari_genmed.core.nets.registry import build_model
 from napari_genmed.core.sim.geometry import standard_pose
 
-from ..tiny import TINY_MODEL
+from ..tiny import TINY_MAP, TINY_MODEL
 
-TINY_MAP = dict(
-    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
-)
 TINY_SPATIAL = dict(
     TINY_MAP,
     scene_grid=16,
