@@ -6,11 +6,8 @@ import pytest
 from napari_genmed.core.io.checkpoint import save_checkpoint
 from napari_genmed.core.nets.registry import build_model
 
+from ..core.tiny import TINY_MAP
 from .helpers import panel_with_weights, wait_job
-
-TINY_MAP = dict(
-    channels=(8, 16, 16, 16), rep_dim=32, pose_dim=16, latent_dim=4, dec_channels=(16, 16, 16, 8, 8)
-)
 
 
 @pytest.fixture(scope="module")
