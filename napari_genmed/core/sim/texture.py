@@ -22,15 +22,51 @@ Every echo is treated as diffuse (Rayleigh): the expected image no longer tells 
 specular part from the diffuse one, so a bright skull echo gets speckle too, where
 the renderer would show it steadier. The rows are taken as depth (the fan's lines
 are within 36 degrees of vertical). Deterministic for a seed.
+
+The pulse is resolved on rows of at most ``FINE_MM`` (0.6 mm sigma against 1-2 mm
+pixels), but only its samples at the pixels' centres are kept, so the fields are drawn
+on the pixels directly: white noise filtered by the kernel whose autocorrelation is the
+covariance of the fine pulse-blurred noise sampled at the pixels (its spectral square
+root, :func:`axial_kernel`). The fields' law is the same as blurring on the fine rows
+and decimating, for a quarter of the random numbers and filtering (13 ms -> 6 ms for a
+128 x 128 plane on a 2-core CPU).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from .ultrasound import Probe, _lateral_blur
 
-FINE_MM = 0.25  #: the scatterers' spacing along the rows (depth)
+FINE_MM = 0.25  #: the scatterers' spacing along the rows (depth) that the pulse is resolved on
+
+
+@functools.lru_cache(maxsize=16)
+def axial_kernel(spacing_mm: float, sigma_mm: float) -> np.ndarray:
+    """The filter on pixels of ``spacing_mm`` for the pulse of Gaussian envelope
+    ``sigma_mm``: white noise on the pixels filtered by it has the covariance of white
+    noise on rows of ``spacing_mm / f`` (at most ``FINE_MM``) blurred by the pulse and
+    sampled every ``f`` rows.
+
+    That covariance is ``c[m] = sum_k g[k] g[k + f m]`` (``g`` the fine Gaussian
+    kernel); the filter is its spectral square root, ``h = F^-1 sqrt(F c)`` on a
+    periodic grid much longer than ``c`` (``F c`` is positive: ``c`` is a sampled
+    autocorrelation), symmetric and cut where it falls below 1e-6 of its peak."""
+    f = max(1, int(np.ceil(spacing_mm / FINE_MM)))
+    s = sigma_mm / (spacing_mm / f)
+    r = int(4 * s + 0.5)
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / s) ** 2)
+    autocorrelation = np.correlate(g / g.sum(), g / g.sum(), "full")  # fine lags -2r..2r
+    m = np.arange(-(2 * r // f), 2 * r // f + 1)
+    n = 1 << int(np.ceil(np.log2(max(64, 8 * len(m)))))
+    periodic = np.zeros(n)
+    periodic[m % n] = autocorrelation[2 * r + f * m]
+    h = np.fft.fftshift(np.fft.irfft(np.sqrt(np.clip(np.fft.rfft(periodic).real, 0, None)), n))
+    keep = np.flatnonzero(np.abs(h) >= 1e-6 * np.abs(h).max())
+    half = max(n // 2 - keep[0], keep[-1] - n // 2)
+    return h[n // 2 - half : n // 2 + half + 1].astype(np.float32)
 
 
 def bmode_sample(
@@ -52,14 +88,10 @@ def bmode_sample(
     amplitude = 10 ** ((np.clip(image, 0.0, 1.0) - 1.0) * dr / 20)
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 31])
     n = probe.compounding
-    # the scatterers on rows of at most FINE_MM, so that the pulse (axial sigma 0.6 mm)
-    # is resolved, then sampled at the pixels' centres (as the renderer samples its
-    # lines); across, the beam (sigma 1 mm and more) is resolved by the pixels themselves
-    f = max(1, int(np.ceil(sp / FINE_MM)))
-    fine = sp / f
-    fields = rng.standard_normal((2 * n, h * f, w), dtype=np.float32)
-    fields = ndimage.gaussian_filter1d(fields, probe.axial_sigma_mm / fine, axis=1)
-    fields = fields[:, f // 2 :: f]
+    # the scatterers' fields at the pixels' centres, the pulse along the rows (axial_kernel);
+    # across, the beam (sigma 1 mm and more) is resolved by the pixels themselves
+    fields = rng.standard_normal((2 * n, h, w), dtype=np.float32)
+    fields = ndimage.correlate1d(fields, axial_kernel(sp, probe.axial_sigma_mm), axis=1)
     depth = (np.arange(h) + 0.5) * sp
     lateral = probe.lateral_sigma_mm + probe.lateral_growth * np.abs(depth - probe.focus_mm)
     # _lateral_blur blurs axis -2 with a width varying along axis -1: columns, rows
