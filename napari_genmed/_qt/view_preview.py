@@ -31,9 +31,11 @@ def readout(result: Generation) -> str:
 
 
 def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX, columns: int = 2) -> QPixmap:
-    """Images in [0, 1] in a grid ``columns`` wide (nearest-neighbour to ``size`` px
-    each, 4 px gaps), 8-bit gray: two columns fit the dock column."""
-    from scipy import ndimage
+    """Images in [0, 1] in a grid ``columns`` wide (``size`` px each, 4 px gaps), 8-bit
+    gray: two columns fit the dock column. A plane larger than its tile is averaged down
+    (dropping rows, as nearest-neighbour did, broke the skull ring into steps); a
+    smaller one is enlarged by nearest neighbour, its pixels shown as they are."""
+    from skimage.transform import resize
 
     gap = 4
     rows = -(-len(tiles) // columns)
@@ -41,7 +43,8 @@ def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX, columns: int = 2)
     img = np.full((rows * (size + gap) - gap, cols * (size + gap) - gap), 0.25, np.float32)
     for k, t in enumerate(tiles):
         t = np.clip(np.nan_to_num(np.asarray(t, np.float32)), 0, 1)
-        t = ndimage.zoom(t, (size / t.shape[0], size / t.shape[1]), order=0)[:size, :size]
+        shrink = max(t.shape) > size
+        t = resize(t, (size, size), order=1 if shrink else 0, anti_aliasing=shrink)
         r, c = divmod(k, columns)
         img[r * (size + gap) : r * (size + gap) + t.shape[0], c * (size + gap) :][
             :, : t.shape[1]

@@ -114,3 +114,28 @@ def test_bad_inputs_are_notifications(viewer, qtbot, generator_weights, notes):
     panel.truth.value = "(none)"
     assert panel.run() is None and any("centre" in n for n in notes)
     assert [layer.name for layer in viewer.layers] == before and panel.run_button.enabled
+
+
+def test_preview_tiles_keep_a_thin_ring_whole(qapp):
+    """A plane larger than its tile is averaged down, not decimated: a one-pixel skull
+    ring keeps a bright pixel at every angle (nearest-neighbour dropped whole rows and
+    columns, so the ring broke into steps and gaps)."""
+    from napari_genmed._qt.view_preview import PREVIEW_PX, to_pixmap
+
+    yy, xx = np.mgrid[:128, :128]
+    radius = np.hypot(yy - 63.5, xx - 63.5)
+    ring = ((radius >= 40) & (radius < 41)).astype(np.float32)
+    image = to_pixmap([ring]).toImage()
+    tile = np.array(
+        [[image.pixelColor(x, y).value() for x in range(PREVIEW_PX)] for y in range(PREVIEW_PX)]
+    )
+    centre, scale = (PREVIEW_PX - 1) / 2, PREVIEW_PX / 128
+    angles = np.linspace(0, 2 * np.pi, 360, endpoint=False)
+    seen = []
+    for a in angles:  # the brightest tile pixel along each ray through the ring
+        r = np.linspace(37, 44, 30) * scale
+        y = np.clip(np.round(centre + r * np.sin(a)).astype(int), 0, PREVIEW_PX - 1)
+        x = np.clip(np.round(centre + r * np.cos(a)).astype(int), 0, PREVIEW_PX - 1)
+        seen.append(tile[y, x].max())
+    assert min(seen) >= 40  # some of the ring's light at every angle
+    assert tile[int(centre), int(centre)] < 10 and tile[0, 0] < 10  # inside and outside dark
