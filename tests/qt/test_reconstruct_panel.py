@@ -315,3 +315,27 @@ def test_every_panel_sees_the_result_layers_still_in_flight(viewer, qtbot, tiny_
     assert not settled(other.viewer) and not settled(viewer)
     qtbot.waitUntil(lambda: settled(other.viewer), timeout=30_000)
     assert {"skull probability", "reconstructed skull"} <= {layer.name for layer in viewer.layers}
+
+
+def test_progress_shows_the_newest_step_at_most_once_per_interval(viewer, qtbot, tiny_weights):
+    """Each value the bar shows is a synchronous repaint of the window; a burst of
+    progress signals (queued while the GUI was busy) shows its first step at once and
+    then only the newest, one interval later, and a step after a quiet interval at once."""
+    from napari_genmed._qt.jobs import PROGRESS_INTERVAL_MS
+    from napari_genmed.core.progress import Progress
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    shown = []
+    panel.progress.changed.connect(shown.append)
+    panel.worker = object()  # a job running, as far as the bar is concerned
+    try:
+        for step in range(1, 41):
+            panel._on_progress(Progress(step, 50, f"sample {step}"))
+        assert shown == [1]
+        qtbot.wait(3 * PROGRESS_INTERVAL_MS)
+        assert shown == [1, 40] and panel.progress.tooltip == "sample 40"
+        panel._on_progress(Progress(45, 50))
+        assert shown == [1, 40, 45]
+    finally:
+        panel.worker = None
+        qtbot.wait(2 * PROGRESS_INTERVAL_MS)  # the pending tick finds no job and stops
