@@ -182,7 +182,12 @@ IN_3D = (
 def show_posed_in_3d(viewer) -> bool:
     """Turn a 2D viewer to 3D, with a notice, before a view placed at its pose is added
     (in 2D napari shows an oblique plane as a line, warns about non-orthogonal slicing,
-    and a density map over it as black); True when it switched."""
+    and a density map over it as black); True when it switched. From then on the
+    viewer's plane layers are drawn flat (:mod:`.plane_visuals`: a ray-cast slab costs
+    most of a 3D paint under software OpenGL)."""
+    from .plane_visuals import draw_planes_flat
+
+    draw_planes_flat(viewer)
     if viewer.dims.ndisplay == 3:
         return False
     from napari.utils.notifications import show_info

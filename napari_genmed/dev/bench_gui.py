@@ -98,7 +98,8 @@ def stall_rows() -> list[dict]:
             check=True,
             timeout=600,
         )
-        runs = json.loads(done.stdout.strip().splitlines()[-1])["runs"]
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        runs = measured["runs"]
     except (subprocess.SubprocessError, OSError, ValueError, IndexError, KeyError) as exc:
         return [
             {
@@ -123,6 +124,12 @@ def stall_rows() -> list[dict]:
             "added per turn, and the first 3D paint)",
             shown,
             "target <= 100 ms; the first run adds the layers, the others update them; "
-            "a 3D paint in software GL (Mesa, this box) is itself about 100 ms",
+            "the 3D paint is the next row",
+        ),
+        row(
+            "GUI: one 3D paint of the demo scene with the result (off-screen render; "
+            "what a slider step or a new result waits for)",
+            np.asarray(measured.get("paint_ms") or [float("nan")]),
+            "the planes drawn flat (_qt/plane_visuals.py); software GL on this box",
         ),
     ]

@@ -116,8 +116,26 @@ def main(runs: int = 3, samples: int = 64) -> None:
 
     pump(started)
     results = [reconstruction_stall(panel, samples) for _ in range(runs)]
-    print(json.dumps({"runs": results, "display_3d": viewer.dims.ndisplay == 3}))
+    print(
+        json.dumps(
+            {"runs": results, "display_3d": viewer.dims.ndisplay == 3, "paint_ms": paints(viewer)}
+        )
+    )
     viewer.close()
+
+
+def paints(viewer, n: int = 7) -> list[float]:
+    """``n`` off-screen renders of ``viewer``'s scene (ms each): what every 3D paint
+    draws, after a slider step or a new result (the first render, which may compile
+    shaders, is not counted)."""
+    scene = viewer.window._qt_viewer.canvas._scene_canvas  # napari's vispy canvas (private)
+    scene.render()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        scene.render()
+        times.append(1000.0 * (time.perf_counter() - t0))
+    return times
 
 
 if __name__ == "__main__":
