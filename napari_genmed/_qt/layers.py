@@ -16,6 +16,8 @@ calibrated ultrasound region).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 NONE = "(none)"  #: the choice of no layer in every combo box
@@ -207,6 +209,28 @@ def add_layers(viewer, layers, owner: str) -> list:
     return [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
 
 
+def _unchanged(layer, key: str, value) -> bool:
+    """Whether setting ``key`` to ``value`` would change nothing. napari recomputes the
+    viewer's dims and the layer's extent whenever a transform is set, equal or not
+    (about 10 ms each on this box, for every in-place update of a result)."""
+    try:
+        if key == "affine":
+            matrix = np.asarray(getattr(value, "affine_matrix", value), dtype=float)
+            return np.array_equal(layer.affine.affine_matrix, matrix)
+        if key in ("scale", "translate", "contrast_limits"):
+            return np.array_equal(np.asarray(getattr(layer, key), float), np.asarray(value, float))
+        if key == "colormap":  # the spec this product last gave the layer (a labels
+            # colormap is rebuilt on every set, about 14 ms; a colormap the user chose
+            # since is kept)
+            return _COLORMAP_SET.get(layer) == repr(value)
+    except (TypeError, ValueError):
+        return False
+    return False  # metadata: set every time (cheap)
+
+
+_COLORMAP_SET: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
     """Add a layer written by ``owner``, or update in place ``owner``'s earlier layer
     of that name and type (results replace earlier results instead of piling up);
@@ -223,16 +247,23 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
         )
         if same_kind:
             for key in ("affine", "scale", "translate", "metadata", "colormap", "contrast_limits"):
-                if key in kwargs:
+                if key in kwargs and not _unchanged(layer, key, kwargs[key]):
                     setattr(layer, key, kwargs[key])
+            if "colormap" in kwargs:
+                _COLORMAP_SET[layer] = repr(kwargs["colormap"])
             layer.data = data
             return layer
         viewer.layers.remove(layer)
     if not is_posed(kwargs):
-        return getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+        layer = getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+        if "colormap" in kwargs:
+            _COLORMAP_SET[layer] = repr(kwargs["colormap"])
+        return layer
     # a posed view is made hidden and then shown: napari slices a visible layer in 2D
     # as it makes it, and warns about an oblique one even in a 3D viewer
     visible = kwargs.get("visible", True)
     layer = getattr(viewer, f"add_{layer_type}")(data, **dict(kwargs, visible=False))
+    if "colormap" in kwargs:
+        _COLORMAP_SET[layer] = repr(kwargs["colormap"])
     layer.visible = visible
     return layer
