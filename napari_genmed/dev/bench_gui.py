@@ -132,4 +132,9 @@ def stall_rows() -> list[dict]:
             np.asarray(measured.get("paint_ms") or [float("nan")]),
             "the planes drawn flat (_qt/plane_visuals.py); software GL on this box",
         ),
+        row(
+            "GUI: a latent slider step until the canvas has drawn it (demo, 3D, top slider)",
+            np.asarray(measured.get("slider_ms") or [float("nan")]),
+            "target <= 100 ms in 3D; decode, layers updated in place, the next paint",
+        ),
     ]

@@ -116,12 +116,36 @@ def main(runs: int = 3, samples: int = 64) -> None:
 
     pump(started)
     results = [reconstruction_stall(panel, samples) for _ in range(runs)]
-    print(
-        json.dumps(
-            {"runs": results, "display_3d": viewer.dims.ndisplay == 3, "paint_ms": paints(viewer)}
-        )
-    )
+    out = {"runs": results, "display_3d": viewer.dims.ndisplay == 3, "paint_ms": paints(viewer)}
+    out["slider_ms"] = slider_steps(viewer, widgets["Latent explorer"])
+    print(json.dumps(out))
     viewer.close()
+
+
+def slider_steps(viewer, latent, n: int = 12, timeout_s: float = 120.0) -> list[float]:
+    """``n`` moves of the Latent explorer's top slider (+-1.5, alternating), each timed
+    from the move until the canvas has drawn its result (ms): decoded, the layers
+    updated, and the next paint after that done."""
+    pump(lambda: latent.latent is not None and latent.idle, timeout_s)
+    pump(for_s=1.0)
+    scene = viewer.window._qt_viewer.canvas._scene_canvas  # napari's vispy canvas (private)
+    draws: list[float] = []
+
+    def drawn(_event):
+        draws.append(time.perf_counter())
+
+    scene.events.draw.connect(drawn)
+    slider, times = latent.sliders.sliders[0], []
+    for k in range(n):
+        t0 = time.perf_counter()
+        slider.value = 1.5 if k % 2 == 0 else -1.5
+        pump(lambda: latent.idle, timeout_s)
+        shown = time.perf_counter()
+        pump(lambda shown=shown: bool(draws) and draws[-1] > shown, 10.0)
+        times.append(1000.0 * (draws[-1] - t0))
+        pump(for_s=0.3)
+    scene.events.draw.disconnect(drawn)
+    return times
 
 
 def paints(viewer, n: int = 7) -> list[float]:
