@@ -213,42 +213,40 @@ class JobPanel:
         if not busy:
             self.progress.value = 0
 
-    _progress_latest = None  #: the newest progress not shown yet (None: nothing waits)
+    _progress_pending = None  #: the newest step not shown yet
+    _progress_ticking = False  #: a coalescing tick is scheduled
 
     def _on_progress(self, p):
-        """Keep the newest step; show it now if none is waiting, else with the next
-        turn of the coalescing timer (:data:`PROGRESS_INTERVAL_MS`)."""
+        """Show a step at once when no tick is scheduled, else keep it (the newest
+        wins) for the next tick (:data:`PROGRESS_INTERVAL_MS`)."""
+        if self._progress_ticking:
+            self._progress_pending = p
+            return
+        self._show_progress(p)
+        self._schedule_progress_tick()
+
+    def _schedule_progress_tick(self):
         from qtpy.QtCore import QTimer
 
-        waiting = self._progress_latest is not None
-        self._progress_latest = p
-        if not waiting:
-            self._show_progress()
-            QTimer.singleShot(PROGRESS_INTERVAL_MS, self._progress_tick)
-
-    def _progress_tick(self):
-        from qtpy.QtCore import QTimer
-
-        if self._progress_latest is None or self.worker is None:
-            self._progress_latest = None
-            return
-        if self._progress_latest is self._progress_shown:
-            self._progress_latest = None  # nothing new came: the next step shows at once
-            return
-        self._show_progress()
+        self._progress_ticking = True
         QTimer.singleShot(PROGRESS_INTERVAL_MS, self._progress_tick)
 
-    _progress_shown = None
+    def _progress_tick(self):
+        p, self._progress_pending = self._progress_pending, None
+        if p is None or self.worker is None:  # nothing new (or the job ended): stop
+            self._progress_ticking = False
+            return
+        self._show_progress(p)
+        self._schedule_progress_tick()
 
-    def _show_progress(self):
+    def _show_progress(self, p):
         # value and tooltip only: a changing label would relayout the dock, and
         # every relayout repaints the 3D canvas (costly under software OpenGL)
-        p = self._progress_shown = self._progress_latest
         self.progress.max = p.total
         self.progress.value = p.step
         self.progress.tooltip = p.message
 
     def _on_finished(self):
         self.worker = None
-        self._progress_latest = None
+        self._progress_pending = None
         self._busy(False)

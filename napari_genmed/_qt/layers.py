@@ -249,21 +249,21 @@ def set_layer(viewer, data, kwargs: dict, layer_type: str, owner: str):
             for key in ("affine", "scale", "translate", "metadata", "colormap", "contrast_limits"):
                 if key in kwargs and not _unchanged(layer, key, kwargs[key]):
                     setattr(layer, key, kwargs[key])
-            if "colormap" in kwargs:
-                _COLORMAP_SET[layer] = repr(kwargs["colormap"])
             layer.data = data
-            return layer
+            return _remember_colormap(layer, kwargs)
         viewer.layers.remove(layer)
+    add = getattr(viewer, f"add_{layer_type}")
     if not is_posed(kwargs):
-        layer = getattr(viewer, f"add_{layer_type}")(data, **kwargs)
-        if "colormap" in kwargs:
-            _COLORMAP_SET[layer] = repr(kwargs["colormap"])
-        return layer
+        return _remember_colormap(add(data, **kwargs), kwargs)
     # a posed view is made hidden and then shown: napari slices a visible layer in 2D
     # as it makes it, and warns about an oblique one even in a 3D viewer
-    visible = kwargs.get("visible", True)
-    layer = getattr(viewer, f"add_{layer_type}")(data, **dict(kwargs, visible=False))
+    layer = add(data, **dict(kwargs, visible=False))
+    layer.visible = kwargs.get("visible", True)
+    return _remember_colormap(layer, kwargs)
+
+
+def _remember_colormap(layer, kwargs: dict):
+    """Note the colormap spec the product gave ``layer`` (see :func:`_unchanged`)."""
     if "colormap" in kwargs:
         _COLORMAP_SET[layer] = repr(kwargs["colormap"])
-    layer.visible = visible
     return layer

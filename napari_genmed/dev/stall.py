@@ -128,7 +128,7 @@ def slider_steps(viewer, latent, n: int = 12, timeout_s: float = 120.0) -> list[
     updated, and the next paint after that done."""
     pump(lambda: latent.latent is not None and latent.idle, timeout_s)
     pump(for_s=1.0)
-    scene = viewer.window._qt_viewer.canvas._scene_canvas  # napari's vispy canvas (private)
+    scene = _scene(viewer)
     draws: list[float] = []
 
     def drawn(_event):
@@ -150,16 +150,16 @@ def slider_steps(viewer, latent, n: int = 12, timeout_s: float = 120.0) -> list[
 
 def paints(viewer, n: int = 7) -> list[float]:
     """``n`` off-screen renders of ``viewer``'s scene (ms each): what every 3D paint
-    draws, after a slider step or a new result (the first render, which may compile
+    draws, after a slider step or a new result (a first render, which may compile
     shaders, is not counted)."""
-    scene = viewer.window._qt_viewer.canvas._scene_canvas  # napari's vispy canvas (private)
-    scene.render()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        scene.render()
-        times.append(1000.0 * (time.perf_counter() - t0))
-    return times
+    from .timing import time_ms
+
+    return time_ms(_scene(viewer).render, n).tolist()
+
+
+def _scene(viewer):
+    """napari's vispy canvas (private; measurements only)."""
+    return viewer.window._qt_viewer.canvas._scene_canvas
 
 
 if __name__ == "__main__":

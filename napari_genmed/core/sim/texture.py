@@ -28,7 +28,7 @@ pixels), but only its samples at the pixels' centres are kept, so the fields are
 on the pixels directly: white noise filtered by the kernel whose autocorrelation is the
 covariance of the fine pulse-blurred noise sampled at the pixels (its spectral square
 root, :func:`axial_kernel`). The fields' law is the same as blurring on the fine rows
-and decimating, for a quarter of the random numbers and filtering (13 ms -> 6 ms for a
+and decimating, for a quarter of the random numbers and filtering (13.4 -> 8.1 ms for a
 128 x 128 plane on a 2-core CPU).
 """
 
