@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..core.eval.paper import VIEW_SETS
 from ..core.io.bundled import NAMES as MODEL_NAMES
-from ..core.io.bundled import VIEW_GENERATORS
+from ..core.io.bundled import TRAINABLE_VIEW_GENERATORS, VIEW_GENERATORS
 from ..core.sim.families import FAMILIES
 
 
@@ -210,7 +210,13 @@ def add_commands(sub) -> None:
     )
     s.add_argument("--n", type=int, default=20, help="held-out scenes")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--methods", nargs="+", default=list(VIEW_GENERATORS), choices=VIEW_GENERATORS)
+    s.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(VIEW_GENERATORS),
+        choices=TRAINABLE_VIEW_GENERATORS,
+        help="view generators (default: the bundled ones; others from --weights)",
+    )
     s.add_argument(
         "--baseline",
         default="hirec-cvae",

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..core.io.bundled import NAMES as MODEL_NAMES
-from ..core.io.bundled import VIEW_GENERATORS
+from ..core.io.bundled import TRAINABLE_VIEW_GENERATORS as VIEW_GENERATORS
 
 FLOW_TRAINING = ("patch-flow", "toy-flow", "latent-flow")
 

@@ -82,6 +82,22 @@ def oblique_poses(standard: list[Pose], seed: int, n: int = N_OBLIQUE) -> list[P
     ]
 
 
+def label_planes(scenes: SceneDataset) -> np.ndarray:
+    """The labels of every slice of every scene on the generators' grid, ``(N,
+    N_SLICES, SIZE, SIZE)`` uint8: each head's label volume sampled (nearest voxel) on
+    its slices' planes: what the anatomy generator learns to predict."""
+    from ..sim.labels import labels_on_plane
+
+    out = np.zeros((len(scenes), N_SLICES, SIZE, SIZE), np.uint8)
+    for i in range(len(scenes)):
+        vectors, labels = scenes[i]["poses"], scenes.heads.arrays(i)["labels"]
+        spacing = scenes.config.spacing_mm
+        out[i] = [
+            labels_on_plane(labels, spacing, pose_from_vector(v, (SIZE, SIZE))) for v in vectors
+        ]
+    return out
+
+
 class SceneDataset:
     """``scenes[i]`` -> dict of numpy arrays: ``speckled`` and ``clean`` (N_SLICES,
     SIZE, SIZE) float32, ``poses`` (N_SLICES, 10) (origin, row, col, spacing at the

@@ -17,6 +17,9 @@ VIEW_GENERATORS = (
     "mental-map",
     "mental-map-gan",
 )  #: the missing-view generators; each has bundled weights
+#: every view generator ``genmed train`` makes (nets/registry.py's kinds, named here
+#: without importing torch); the anatomy generator is not bundled (session 28)
+TRAINABLE_VIEW_GENERATORS = VIEW_GENERATORS + ("mental-map-anatomy",)
 FLOWS = (
     "patch-flow",
     "toy-flow",

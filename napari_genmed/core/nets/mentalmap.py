@@ -31,6 +31,14 @@ min-max objective, plus the reconstruction term:
 
 The discriminator (:mod:`.discriminator`) is a training-time module only; checkpoints
 hold the generator.
+
+The anatomy variant (``mental-map-anatomy``, ``classes`` > 0) decodes the query
+plane's *labels* instead of its grey levels: per-pixel logits over the phantom's label
+values (:mod:`~..sim.labels`), trained by cross-entropy of the decoded prior mean
+against the labels of the query plane (the head's label volume sampled on it). Its
+image is the argmax map rendered by the simulator (:mod:`~..sim.plane_render`), so the
+skull echo, its shadow and the landmarks are drawn sharp where the labels put them
+(issue 26's route (a)); samples decode draws of the prior, each rendered.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -71,6 +80,9 @@ class MentalMapConfig:
     #: spatial: the query plane is sampled on this grid, then decoded to ``size``
     plane_side: int = 32
     grid_sigma: float = 1.0  #: spatial: back-projection width across the plane, in grid voxels
+    #: 0: decode the expected image; > 0: logits of the query plane's labels (the label
+    #: values 0..classes-1 of sim/labels.py), rendered by the simulator (anatomy variant)
+    classes: int = 0
 
 
 class Context(NamedTuple):
@@ -96,7 +108,7 @@ class MentalMap(nn.Module):
         self.start = start
         self.pose = mlp((POSE_FEATURES, c.pose_dim, c.pose_dim))
         self.target = Encoder(2, c.size, c.channels[:-1] + (c.channels[-1] // 2,), c.rep_dim // 2)
-        self.out = nn.Conv2d(c.dec_channels[-1], 1, 3, padding=1)
+        self.out = nn.Conv2d(c.dec_channels[-1], max(1, c.classes), 3, padding=1)
         context = (
             c.rep_dim + c.pose_dim + (0 if c.scene_grid else 1)
         )  # (+ log(1 + n) in the vector code)
@@ -268,6 +280,66 @@ class MentalMapGAN(MentalMap):
     """The same generator, trained further against a PatchGAN (see the module docstring)."""
 
     kind = "mental-map-gan"
+
+
+class MentalMapAnatomy(MentalMap):
+    """The generator of the query plane's labels, its images rendered by the simulator
+    (see the module docstring)."""
+
+    kind = "mental-map-anatomy"
+
+    def __init__(self, config: MentalMapConfig = MentalMapConfig(classes=10)):
+        if config.classes < 2:
+            raise ValueError("the anatomy generator needs classes >= 2 (the plane's label values)")
+        super().__init__(config)
+
+    def training_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        if "labels" not in batch:
+            raise ValueError("the anatomy generator learns from 'labels': the query planes' labels")
+        ctx = self.context(
+            self.represent(batch["images"], batch["poses"], batch["mask"]), batch["query"]
+        )
+        mu_p, _ = self.prior_params(ctx)
+        logits = self.decode(mu_p, ctx)
+        ce = nn.functional.cross_entropy(logits, batch["labels"].long())
+        return {"loss": ce, "ce": ce, "logits": logits}
+
+    @torch.no_grad()
+    def anatomy(self, images, poses, mask, query, n_samples: int = 1, generator=None):
+        """The query planes' labels ``(n, B, S, S)`` (int64): the argmax of the decoded
+        prior mean (``n_samples`` 1), else of ``n_samples`` draws of the prior."""
+        ctx = self.context(self.represent(images, poses, mask), query)
+        mu, logvar = self.prior_params(ctx)
+        if n_samples <= 1:
+            return self.decode(mu, ctx).argmax(1)[None]
+        sigma = (0.5 * logvar).exp()
+        return torch.stack(
+            [
+                self.decode(mu + gaussian_noise(mu, generator) * sigma, ctx).argmax(1)
+                for _ in range(n_samples)
+            ]
+        )
+
+    @torch.no_grad()
+    def generate(
+        self,
+        images,
+        poses,
+        mask,
+        query,
+        n_samples: int = 1,
+        generator: torch.Generator | None = None,
+    ):
+        """``(mean image (B, S, S), std over samples or None)`` in [0, 1]: each label
+        map rendered speckle-free (the maternal wall drawn from ``generator``, else
+        from seed 0)."""
+        from ..sim.plane_render import render_plane_labels
+
+        seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator))
+        maps = self.anatomy(images, poses, mask, query, n_samples, generator).cpu().numpy()
+        rendered = np.stack([[render_plane_labels(m, seed) for m in draw] for draw in maps])
+        stack = torch.as_tensor(rendered, device=images.device)
+        return stack.mean(0), (stack.std(0) if n_samples > 1 else None)
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from ..flows.vectorflows import VectorFlow, VectorFlowConfig
 from .cvae import CVAEConfig, RecCVAE
 from .hirec import HiRECConfig, HiRecCVAE
 from .interface import ReconstructionModel
-from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
+from .mentalmap import MentalMap, MentalMapAnatomy, MentalMapConfig, MentalMapGAN
 from .plane_gate import PlaneGate, PlaneGateConfig
 from .plane_pose import PlanePoseConfig, PlanePoseNet
 from .tlnet import TLNet, TLNetConfig
@@ -23,13 +23,14 @@ MODELS = {
     TLNet.kind: (TLNet, TLNetConfig),
     MentalMap.kind: (MentalMap, MentalMapConfig),  # view generators (missing views)
     MentalMapGAN.kind: (MentalMapGAN, MentalMapConfig),
+    MentalMapAnatomy.kind: (MentalMapAnatomy, MentalMapConfig),
     PatchGlow.kind: (PatchGlow, GlowConfig),  # normalizing flows (density maps, latent densities)
     VectorFlow.kind: (VectorFlow, VectorFlowConfig),
     PlaneGate.kind: (PlaneGate, PlaneGateConfig),  # is a view a fetal-head standard plane?
     PlanePoseNet.kind: (PlanePoseNet, PlanePoseConfig),  # where a view lies in the head
 }
 RECONSTRUCTION_KINDS = (RecCVAE.kind, HiRecCVAE.kind, TLNet.kind)
-VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind)
+VIEW_GENERATOR_KINDS = (MentalMap.kind, MentalMapGAN.kind, MentalMapAnatomy.kind)
 
 
 def config_from_dict(kind: str, values: dict):

@@ -24,7 +24,7 @@ from ..progress import Job, Progress
 
 @dataclass(frozen=True)
 class ViewTrainConfig:
-    kind: str = "mental-map"  #: mental-map or mental-map-gan
+    kind: str = "mental-map"  #: mental-map, mental-map-gan or mental-map-anatomy
     model: dict = field(default_factory=dict)  #: overrides of MentalMapConfig
     train_size: int = 1500  #: scenes (heads) in the training split
     val_size: int = 32
@@ -82,9 +82,10 @@ def make_batch(
     images = np.zeros((b, max_obs, size, size), np.float32)
     poses = np.zeros((b, max_obs, items[0]["features"].shape[-1]), np.float32)
     mask = np.zeros((b, max_obs), np.float32)
-    qf, target = [], []
+    qf, target, qs = [], [], []
     for i, it in enumerate(items):
         q = int(rng.integers(n_slices)) if query is None else query[i]
+        qs.append(q)
         if observed is None:
             others = [k for k in range(n_slices) if k != q]
             obs = list(
@@ -102,7 +103,11 @@ def make_batch(
         "mask": torch.as_tensor(mask),
         "query": torch.as_tensor(np.stack(qf)),
         "target": torch.as_tensor(np.stack(target)),
-    }
+    } | (
+        {"labels": torch.as_tensor(np.stack([it["plane_labels"][q] for it, q in zip(items, qs)]))}
+        if "plane_labels" in items[0]
+        else {}
+    )
 
 
 def validate(model, scenes, max_obs: int) -> dict[str, float]:
@@ -144,7 +149,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
     import torch
 
     from ..data.dataset import DatasetConfig
-    from ..data.scenes import SceneDataset
+    from ..data.scenes import SceneDataset, label_planes
     from ..io.checkpoint import load_checkpoint, save_checkpoint
     from ..nets.discriminator import PatchDiscriminator, feature_matching
     from ..nets.registry import VIEW_GENERATOR_KINDS, build_model
@@ -161,7 +166,11 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
     model = build_model(cfg.kind, cfg.model).to(device)
     if cfg.init_from:
         loaded, _ = load_checkpoint(cfg.init_from)
-        model.load_state_dict(loaded.state_dict())
+        state = loaded.state_dict()
+        if model.config.classes != loaded.config.classes:  # a new output layer: its own start
+            state = {k: v for k, v in state.items() if not k.startswith("out.")}
+            state |= {k: v for k, v in model.state_dict().items() if k.startswith("out.")}
+        model.load_state_dict(state)
     gan = model.config.adv_weight > 0
     disc = PatchDiscriminator(spectral_norm=cfg.d_spectral_norm).to(device) if gan else None
     data = DatasetConfig(
@@ -174,6 +183,11 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
         SceneDataset("train", cfg.train_size, cfg.cache_dir, data),
         SceneDataset("val", cfg.val_size, cfg.cache_dir, data),
     )
+    planes = label_planes(train) if model.config.classes else None  # the anatomy's targets
+
+    def item(i: int) -> dict:
+        return train[i] if planes is None else train[i] | {"plane_labels": planes[i]}
+
     opt = torch.optim.Adam(
         model.parameters(), lr=cfg.lr, betas=(0.5, 0.999) if gan else (0.9, 0.999)
     )
@@ -196,7 +210,7 @@ def train_views_job(cfg: ViewTrainConfig, out_dir, device: str = "cpu") -> Job[d
             batch = {
                 k: v.to(device)
                 for k, v in make_batch(
-                    [train[int(i)] for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]],
+                    [item(int(i)) for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]],
                     rng,
                     cfg.max_observations,
                 ).items()

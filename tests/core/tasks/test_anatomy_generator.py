@@ -1,0 +1,129 @@
+"""The anatomy generator (mental-map-anatomy): the query plane's labels, rendered by
+the simulator. Tiny models on a few cached scenes."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_genmed import api
+from napari_genmed.core.data.scenes import SIZE, SceneDataset, label_planes, pose_from_vector
+from napari_genmed.core.metrics.similarity import similarity
+from napari_genmed.core.nets.registry import build_model
+from napari_genmed.core.sim import labels as L
+from napari_genmed.core.sim.plane_render import render_plane_labels
+
+from ..tiny import TINY_MAP
+
+TINY_ANATOMY = dict(TINY_MAP, classes=10)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scenes")
+    for split, n in (("train", 4), ("val", 1)):
+        SceneDataset(split, n, path).fill_cache()
+    return path
+
+
+def tiny_anatomy(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model("mental-map-anatomy", TINY_ANATOMY).eval()
+
+
+def _batch(n_obs: int, b: int = 2, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        torch.rand(b, n_obs, SIZE, SIZE, generator=g),
+        torch.randn(b, n_obs, 12, generator=g),
+        torch.ones(b, n_obs),
+        torch.randn(b, 12, generator=g),
+    )
+
+
+def test_a_true_planes_labels_render_as_the_scenes_truth(scenes):
+    data = SceneDataset("train", 4, scenes)
+    planes = label_planes(data)
+    assert planes.shape == (4, 5, SIZE, SIZE) and planes.dtype == np.uint8
+    it = data[0]
+    axial = planes[0, 0]
+    assert (axial == L.BONE).any() and (axial == L.BRAIN).any()  # the skull ring and inside
+    rendered = render_plane_labels(axial, seed=1)
+    assert rendered.shape == (SIZE, SIZE) and rendered.min() >= 0 and rendered.max() <= 1
+    same = similarity(rendered, it["clean"][0])["ssim"]
+    moved = similarity(render_plane_labels(np.roll(axial, 6, axis=1), 1), it["clean"][0])["ssim"]
+    assert same > 0.85 and same > moved + 0.05, (same, moved)
+
+
+def test_render_refuses_what_is_not_a_square_label_map():
+    with pytest.raises(ValueError, match="square 2D"):
+        render_plane_labels(np.zeros((4, 8)))
+
+
+def test_the_anatomy_generator_is_order_free_seeded_and_handles_no_observations():
+    model = tiny_anatomy()
+    images, poses, mask, query = _batch(3)
+    labels = model.anatomy(images, poses, mask, query)
+    flipped = model.anatomy(images.flip(1), poses.flip(1), mask, query)
+    assert labels.shape == (1, 2, SIZE, SIZE) and torch.equal(labels, flipped)
+    none = model.generate(*_batch(0)[:3], query)
+    assert none[0].shape == (2, SIZE, SIZE) and none[1] is None
+    a = model.generate(images, poses, mask, query, 3, torch.Generator().manual_seed(5))
+    b = model.generate(images, poses, mask, query, 3, torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[1].shape == (2, SIZE, SIZE)
+
+
+def test_the_anatomy_generator_needs_classes_and_labels():
+    with pytest.raises(ValueError, match="classes >= 2"):
+        build_model("mental-map-anatomy", TINY_MAP)
+    images, poses, mask, query = _batch(1)
+    batch = {"images": images, "poses": poses, "mask": mask, "query": query}
+    with pytest.raises(ValueError, match="labels"):
+        tiny_anatomy().training_loss(batch)
+    labels = torch.randint(0, 10, (2, SIZE, SIZE))
+    loss = tiny_anatomy().training_loss(batch | {"labels": labels})["loss"]
+    loss.backward()
+    assert loss.item() == pytest.approx(np.log(10), rel=0.3)  # about uniform at the start
+
+
+def test_training_from_a_plain_map_and_the_checkpoint_round_trip(scenes, tmp_path):
+    from napari_genmed.core.io.checkpoint import save_checkpoint
+    from napari_genmed.core.progress import run
+    from napari_genmed.core.train.views import ViewTrainConfig, train_views_job
+
+    torch.manual_seed(0)
+    start = build_model("mental-map", TINY_MAP)
+    save_checkpoint(tmp_path / "plain.safetensors", start)
+    cfg = ViewTrainConfig(
+        kind="mental-map-anatomy",
+        model=TINY_ANATOMY,
+        train_size=4,
+        val_size=1,
+        epochs=1,
+        batch_size=2,
+        cache_dir=str(scenes),
+        init_from=str(tmp_path / "plain.safetensors"),
+        max_steps=1,
+    )
+    seen = []
+    result = run(train_views_job(cfg, tmp_path / "anat"), lambda p: seen.append(p.partial or {}))
+    assert result["steps"] == 1 and "ce" in seen[0]
+    loaded = api.load_model(str(tmp_path / "anat" / "model.safetensors"), "cpu")
+    assert loaded.kind == "mental-map-anatomy" and loaded.config.classes == 10
+    # the plain map's weights carried over (those the step moved by at most its size)
+    before, after = start.state_dict(), loaded.state_dict()
+    assert after["out.weight"].shape[0] == 10 and before["out.weight"].shape[0] == 1
+    assert torch.allclose(before["pose.0.weight"], after["pose.0.weight"], atol=1e-2)
+    scene = SceneDataset("val", 1, scenes)[0]
+    query = pose_from_vector(scene["poses"][1], (128, 128))
+    obs = [(scene["speckled"][0], pose_from_vector(scene["poses"][0], (SIZE, SIZE)))]
+    one = api.generate_view(loaded, obs, query, seed=3)
+    again = api.generate_view(loaded, obs, query, seed=3)
+    assert one.image.shape == (128, 128) and np.array_equal(one.image, again.image)
+    assert one.method == "mental-map-anatomy" and 0 <= one.image.min() <= one.image.max() <= 1
+
+
+def test_every_view_generator_kind_can_be_trained_and_evaluated_from_the_cli():
+    from napari_genmed.core.io.bundled import TRAINABLE_VIEW_GENERATORS
+    from napari_genmed.core.nets.registry import VIEW_GENERATOR_KINDS
+
+    assert set(TRAINABLE_VIEW_GENERATORS) == set(VIEW_GENERATOR_KINDS)
