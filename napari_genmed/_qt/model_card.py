@@ -8,7 +8,7 @@ quote (:func:`samples_tip`: how widely a CVAE's variants spread).
 
 from __future__ import annotations
 
-from ..core.io.bundled import ALL, VIEW_GENERATORS
+from ..core.io.bundled import ALL, TRAINABLE_VIEW_GENERATORS
 
 
 def _duration(recipe: dict) -> str:
@@ -89,7 +89,7 @@ def model_card(model) -> str:
     c = model.config
     recipe = card.get("recipe", {})
     metrics = card.get("metrics", {})
-    if model.kind in VIEW_GENERATORS:
+    if model.kind in TRAINABLE_VIEW_GENERATORS:
         return _generator_card(model, recipe, metrics)
     if model.kind == "patch-glow":
         return _flow_card(model, recipe, metrics)
@@ -116,7 +116,9 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
     c = model.config
     lines = [
         f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent "
-        f"{c.latent_dim}-D" + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else ""),
+        f"{c.latent_dim}-D"
+        + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else "")
+        + (f", the plane's {c.classes} labels drawn by the simulator" if c.classes else ""),
         f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, "
         f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + _duration(recipe),

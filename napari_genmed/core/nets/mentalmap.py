@@ -301,7 +301,7 @@ class MentalMapAnatomy(MentalMap):
         )
         mu_p, _ = self.prior_params(ctx)
         logits = self.decode(mu_p, ctx)
-        ce = nn.functional.cross_entropy(logits, batch["labels"].long())
+        ce = nn.functional.cross_entropy(logits, batch["labels"].long(), batch.get("class_weights"))
         return {"loss": ce, "ce": ce, "logits": logits}
 
     @torch.no_grad()

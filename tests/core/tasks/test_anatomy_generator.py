@@ -85,7 +85,8 @@ def test_the_anatomy_generator_needs_classes_and_labels():
     assert loss.item() == pytest.approx(np.log(10), rel=0.3)  # about uniform at the start
 
 
-def test_training_from_a_plain_map_and_the_checkpoint_round_trip(scenes, tmp_path):
+@pytest.mark.parametrize("balance", [0.0, 0.5])
+def test_training_from_a_plain_map_and_the_checkpoint_round_trip(scenes, tmp_path, balance):
     from napari_genmed.core.io.checkpoint import save_checkpoint
     from napari_genmed.core.progress import run
     from napari_genmed.core.train.views import ViewTrainConfig, train_views_job
@@ -103,6 +104,7 @@ def test_training_from_a_plain_map_and_the_checkpoint_round_trip(scenes, tmp_pat
         cache_dir=str(scenes),
         init_from=str(tmp_path / "plain.safetensors"),
         max_steps=1,
+        class_balance=balance,
     )
     seen = []
     result = run(train_views_job(cfg, tmp_path / "anat"), lambda p: seen.append(p.partial or {}))
@@ -127,3 +129,20 @@ def test_every_view_generator_kind_can_be_trained_and_evaluated_from_the_cli():
     from napari_genmed.core.nets.registry import VIEW_GENERATOR_KINDS
 
     assert set(TRAINABLE_VIEW_GENERATORS) == set(VIEW_GENERATOR_KINDS)
+
+
+def test_class_weights_change_what_the_loss_counts():
+    images, poses, mask, query = _batch(1)
+    labels = torch.zeros(2, SIZE, SIZE, dtype=torch.long)
+    labels[:, 20:24, 20:24] = L.VENTRICLE
+    batch = {"images": images, "poses": poses, "mask": mask, "query": query, "labels": labels}
+    model = tiny_anatomy()
+    only_ventricle = torch.zeros(10)
+    only_ventricle[L.VENTRICLE] = 1.0
+    plain = model.training_loss(batch)["loss"]
+    rare = model.training_loss(batch | {"class_weights": only_ventricle})["loss"]
+    logits = model.training_loss(batch)["logits"]
+    expected = torch.nn.functional.cross_entropy(
+        logits[:, :, 20:24, 20:24], labels[:, 20:24, 20:24]
+    )
+    assert rare.item() == pytest.approx(expected.item(), rel=1e-5) and rare.item() != plain.item()
