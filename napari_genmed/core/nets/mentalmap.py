@@ -261,19 +261,23 @@ class MentalMap(nn.Module):
         generator: torch.Generator | None = None,
     ):
         """``(mean image (B, S, S), std over samples or None)`` in [0, 1]."""
+        draws = torch.sigmoid(self.decoded(images, poses, mask, query, n_samples, generator))
+        if n_samples <= 1:
+            return draws[0, :, 0], None
+        return draws[:, :, 0].mean(0), draws[:, :, 0].std(0)
+
+    @torch.no_grad()
+    def decoded(self, images, poses, mask, query, n_samples: int = 1, generator=None):
+        """The decoder's outputs ``(n, B, C, S, S)``: of the prior mean (``n_samples``
+        1), else of ``n_samples`` draws of the prior."""
         ctx = self.context(self.represent(images, poses, mask), query)
         mu, logvar = self.prior_params(ctx)
         if n_samples <= 1:
-            return torch.sigmoid(self.decode(mu, ctx))[:, 0], None
-        draws = torch.stack(
-            [
-                torch.sigmoid(
-                    self.decode(mu + gaussian_noise(mu, generator) * (0.5 * logvar).exp(), ctx)
-                )[:, 0]
-                for _ in range(n_samples)
-            ]
+            return self.decode(mu, ctx)[None]
+        sigma = (0.5 * logvar).exp()
+        return torch.stack(
+            [self.decode(mu + gaussian_noise(mu, generator) * sigma, ctx) for _ in range(n_samples)]
         )
-        return draws.mean(0), draws.std(0)
 
 
 class MentalMapGAN(MentalMap):
@@ -308,17 +312,7 @@ class MentalMapAnatomy(MentalMap):
     def anatomy(self, images, poses, mask, query, n_samples: int = 1, generator=None):
         """The query planes' labels ``(n, B, S, S)`` (int64): the argmax of the decoded
         prior mean (``n_samples`` 1), else of ``n_samples`` draws of the prior."""
-        ctx = self.context(self.represent(images, poses, mask), query)
-        mu, logvar = self.prior_params(ctx)
-        if n_samples <= 1:
-            return self.decode(mu, ctx).argmax(1)[None]
-        sigma = (0.5 * logvar).exp()
-        return torch.stack(
-            [
-                self.decode(mu + gaussian_noise(mu, generator) * sigma, ctx).argmax(1)
-                for _ in range(n_samples)
-            ]
-        )
+        return self.decoded(images, poses, mask, query, n_samples, generator).argmax(2)
 
     @torch.no_grad()
     def generate(
