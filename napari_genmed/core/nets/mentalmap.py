@@ -32,7 +32,7 @@ min-max objective, plus the reconstruction term:
 The discriminator (:mod:`.discriminator`) is a training-time module only; checkpoints
 hold the generator.
 
-The anatomy variant (``mental-map-anatomy``, ``classes`` > 0) decodes the query
+The anatomy variant (:mod:`.anatomy`, ``mental-map-anatomy``, ``classes`` > 0) decodes the query
 plane's *labels* instead of its grey levels: per-pixel logits over the phantom's label
 values (:mod:`~..sim.labels`), trained by cross-entropy of the decoded prior mean
 against the labels of the query plane (the head's label volume sampled on it). Its
@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -284,56 +283,6 @@ class MentalMapGAN(MentalMap):
     """The same generator, trained further against a PatchGAN (see the module docstring)."""
 
     kind = "mental-map-gan"
-
-
-class MentalMapAnatomy(MentalMap):
-    """The generator of the query plane's labels, its images rendered by the simulator
-    (see the module docstring)."""
-
-    kind = "mental-map-anatomy"
-
-    def __init__(self, config: MentalMapConfig = MentalMapConfig(classes=10)):
-        if config.classes < 2:
-            raise ValueError("the anatomy generator needs classes >= 2 (the plane's label values)")
-        super().__init__(config)
-
-    def training_loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        if "labels" not in batch:
-            raise ValueError("the anatomy generator learns from 'labels': the query planes' labels")
-        ctx = self.context(
-            self.represent(batch["images"], batch["poses"], batch["mask"]), batch["query"]
-        )
-        mu_p, _ = self.prior_params(ctx)
-        logits = self.decode(mu_p, ctx)
-        ce = nn.functional.cross_entropy(logits, batch["labels"].long(), batch.get("class_weights"))
-        return {"loss": ce, "ce": ce, "logits": logits}
-
-    @torch.no_grad()
-    def anatomy(self, images, poses, mask, query, n_samples: int = 1, generator=None):
-        """The query planes' labels ``(n, B, S, S)`` (int64): the argmax of the decoded
-        prior mean (``n_samples`` 1), else of ``n_samples`` draws of the prior."""
-        return self.decoded(images, poses, mask, query, n_samples, generator).argmax(2)
-
-    @torch.no_grad()
-    def generate(
-        self,
-        images,
-        poses,
-        mask,
-        query,
-        n_samples: int = 1,
-        generator: torch.Generator | None = None,
-    ):
-        """``(mean image (B, S, S), std over samples or None)`` in [0, 1]: each label
-        map rendered speckle-free (the maternal wall drawn from ``generator``, else
-        from seed 0)."""
-        from ..sim.plane_render import render_plane_labels
-
-        seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator))
-        maps = self.anatomy(images, poses, mask, query, n_samples, generator).cpu().numpy()
-        rendered = np.stack([[render_plane_labels(m, seed) for m in draw] for draw in maps])
-        stack = torch.as_tensor(rendered, device=images.device)
-        return stack.mean(0), (stack.std(0) if n_samples > 1 else None)
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -9,10 +9,11 @@ import dataclasses
 
 from ..flows.glow import GlowConfig, PatchGlow
 from ..flows.vectorflows import VectorFlow, VectorFlowConfig
+from .anatomy import MentalMapAnatomy
 from .cvae import CVAEConfig, RecCVAE
 from .hirec import HiRECConfig, HiRecCVAE
 from .interface import ReconstructionModel
-from .mentalmap import MentalMap, MentalMapAnatomy, MentalMapConfig, MentalMapGAN
+from .mentalmap import MentalMap, MentalMapConfig, MentalMapGAN
 from .plane_gate import PlaneGate, PlaneGateConfig
 from .plane_pose import PlanePoseConfig, PlanePoseNet
 from .tlnet import TLNet, TLNetConfig
