@@ -28,7 +28,6 @@ def render_plane_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """The speckle-free image of a plane whose labels are ``labels`` (``S x S`` on
     the 2 mm grid, row 0 nearest the probe): ``S x S`` float32 in [0, 1]. ``seed``
     draws the maternal wall above the head (as every rendering's does)."""
-    from ..data.scenes import downsample
     from .geometry import Pose
     from .ultrasound import simulate_view
 
@@ -41,4 +40,5 @@ def render_plane_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     fine = int(round(side * PIXEL_MM / FINE_MM))
     pose = Pose(centre, (0, 1, 0), (0, 0, 1), FINE_MM, (fine, fine))
     image = simulate_view(slab, pose, PIXEL_MM, int(seed), speckle=False).image
-    return downsample(image, side)
+    k = fine // side  # averaged in k x k blocks, as data/scenes.downsample does
+    return image.reshape(side, k, side, k).mean(axis=(1, 3)).astype(np.float32)
