@@ -32,17 +32,11 @@ import numpy as np
 
 
 def plane_points(poses, view_px: int, side: int, grid_shape, spacing_mm: float):
-    """Each pose's ``side`` x ``side`` sampling points over the view's field, in
-    ``grid_sample``'s normalised (x, y, z) coordinates: ``(V, side, side, 3)``
-    (the sampling of :func:`~..core.nets.sections.true_sections`)."""
-    import torch
+    """Each pose's ``side`` x ``side`` sampling points, ``(V, side, side, 3)``: the
+    sampling of :func:`~..core.nets.sections.true_sections`."""
+    from ..core.nets.sections import plane_grid
 
-    n = torch.tensor(grid_shape, dtype=poses.dtype)
-    k = torch.arange(side, dtype=poses.dtype) - (side - 1) / 2
-    step = (poses[:, 9] * view_px / side).view(-1, 1, 1, 1)
-    o, r, c = poses[:, None, None, 0:3], poses[:, None, None, 3:6], poses[:, None, None, 6:9]
-    points = o + k[None, :, None, None] * step * r + k[None, None, :, None] * step * c
-    return (points / spacing_mm / (n - 1) * 2 - 1).flip(-1)
+    return plane_grid(poses, view_px, side, grid_shape, spacing_mm)
 
 
 def rotate(w, v):

@@ -40,6 +40,23 @@ N_VIEWS = len(VIEW_NAMES)
 SECTION_CHANNELS = 2  #: bone, cranial cavity
 
 
+def plane_grid(poses: torch.Tensor, view_px: int, side: int, shape, spacing_mm: float):
+    """Sampling points of ``side`` x ``side`` over each view's field: poses ``(B, 10)``
+    of ``view_px``-pixel views (origin, row axis, column axis in mm on the volume's
+    axes, pixel size) -> ``(B, side, side, 3)`` in ``grid_sample``'s normalised (x, y,
+    z) order for a volume of ``shape`` voxels of ``spacing_mm``."""
+    n = torch.tensor(tuple(shape), dtype=poses.dtype, device=poses.device)
+    k = torch.arange(side, dtype=poses.dtype, device=poses.device) - (side - 1) / 2
+    origin, rows, cols = poses[:, 0:3], poses[:, 3:6], poses[:, 6:9]
+    step = (poses[:, 9] * view_px / side).view(-1, 1, 1, 1)
+    points = (
+        origin[:, None, None]
+        + (k[None, :, None, None] * step) * rows[:, None, None]
+        + (k[None, None, :, None] * step) * cols[:, None, None]
+    )
+    return (points / spacing_mm / (n - 1) * 2 - 1).flip(-1)
+
+
 def true_sections(
     labels: torch.Tensor, poses: torch.Tensor, view_px: int, side: int, spacing_mm: float
 ) -> torch.Tensor:
@@ -51,18 +68,9 @@ def true_sections(
     bone = labels == L.BONE
     cavity = (labels >= L.BRAIN) & (labels <= L.THALAMUS)
     volume = torch.stack([bone, cavity], 1).float()
-    n = torch.tensor(labels.shape[1:], dtype=poses.dtype, device=poses.device)
-    k = torch.arange(side, dtype=poses.dtype, device=poses.device) - (side - 1) / 2
     out = []
     for v in range(poses.shape[1]):
-        origin, rows, cols = poses[:, v, 0:3], poses[:, v, 3:6], poses[:, v, 6:9]
-        step = (poses[:, v, 9] * view_px / side).view(-1, 1, 1, 1)
-        points = (
-            origin[:, None, None]
-            + (k[None, :, None, None] * step) * rows[:, None, None]
-            + (k[None, None, :, None] * step) * cols[:, None, None]
-        )
-        grid = (points / spacing_mm / (n - 1) * 2 - 1).flip(-1)[:, None]  # (x, y, z) order
+        grid = plane_grid(poses[:, v], view_px, side, labels.shape[1:], spacing_mm)[:, None]
         out.append(nn.functional.grid_sample(volume, grid, align_corners=True)[:, :, 0])
     return torch.stack(out, 1)
 
