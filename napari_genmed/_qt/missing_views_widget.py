@@ -1,6 +1,7 @@
 """Dock widget "Missing views": generate an unseen plane from the observed slices.
 
-Pick a view generator (the mental map, plain or GAN; or a file), the observed slices
+Pick a view generator (the anatomy drawn by the simulator, the default; the mental
+map, plain or GAN; or a file), the observed slices
 (Image layers that carry their pose; by default the views assigned in the Skull
 reconstruction panel, through the viewer's state) and the query plane (a standard
 plane through the head, or a plane of the Plane picker, also through the state),
@@ -42,6 +43,9 @@ from .model_box import GENERATORS, ModelBox
 from .view_preview import readout, to_pixmap
 
 OWNER = "missing views"  #: the maker of the generated views
+#: the anatomy drawn by the simulator: the sharpest plane, and level with or ahead of
+#: the GAN on every similarity score out of family (docs/model-card.md, Missing views)
+DEFAULT_GENERATOR = "Anatomy (drawn by the simulator)"
 STANDARD = " (standard plane)"
 PICKER = " (plane picker)"
 
@@ -66,7 +70,7 @@ class MissingViewsWidget(JobPanel, Container):
         self.result: Generation | None = None
         self._observed_by_user = False
         self._syncing = False
-        self.models = ModelBox(GENERATORS, "Mental map (VAE)")
+        self.models = ModelBox(GENERATORS, DEFAULT_GENERATOR)
         self.observed = Select(
             choices=lambda w=None: posed_layers(self.viewer),
             label="observed slices",

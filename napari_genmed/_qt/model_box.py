@@ -16,7 +16,10 @@ from .model_card import model_card
 
 BUNDLED = dict(zip(("REC-CVAE", "HiREC-CVAE", "TL-net"), NAMES))  #: display name -> bundled model
 GENERATORS = dict(
-    zip(("Mental map (VAE)", "Mental map (GAN)"), VIEW_GENERATORS)
+    zip(
+        ("Mental map (VAE)", "Mental map (GAN)", "Anatomy (drawn by the simulator)"),
+        VIEW_GENERATORS,
+    )
 )  #: display name -> bundled view generator
 PATCH_FLOWS = {"Patch flow (views)": FLOWS[0]}  #: display name -> bundled patch flow
 FROM_FILE = "From file..."

@@ -16,10 +16,11 @@ NAMES = (
 VIEW_GENERATORS = (
     "mental-map",
     "mental-map-gan",
+    "mental-map-anatomy",
 )  #: the missing-view generators; each has bundled weights
 #: every view generator ``genmed train`` makes (nets/registry.py's kinds, named here
-#: without importing torch); the anatomy generator is not bundled (session 28)
-TRAINABLE_VIEW_GENERATORS = VIEW_GENERATORS + ("mental-map-anatomy",)
+#: without importing torch): all of them are bundled
+TRAINABLE_VIEW_GENERATORS = VIEW_GENERATORS
 FLOWS = (
     "patch-flow",
     "toy-flow",

@@ -6,7 +6,10 @@ per-pixel logits over the phantom's label values, trained by cross-entropy of th
 decoded prior mean against the query plane's labels (optionally weighted per label:
 ``class_weights`` in the batch). The image is the argmax map drawn speckle-free, so
 the skull echo, its shadow and the landmarks are sharp where the labels put them
-(issue 26's route (a)); samples decode draws of the prior, each drawn.
+(issue 26's route (a)); with ``label_temperature`` > 0 it is the expected medium of the
+label probabilities instead, so a landmark the views leave uncertain (a thin falx, a
+ventricle's edge) is drawn faint where it may be rather than dropped by the argmax.
+Samples decode draws of the prior, each drawn.
 """
 
 from __future__ import annotations
@@ -60,11 +63,18 @@ class MentalMapAnatomy(MentalMap):
     ):
         """``(mean image (B, S, S), std over samples or None)`` in [0, 1]: each label
         map rendered speckle-free (the maternal wall drawn from ``generator``, else
-        from seed 0)."""
-        from ..sim.plane_render import render_plane_labels
+        from seed 0): its most probable labels, or with ``label_temperature`` > 0 the
+        expected medium of its label probabilities (:mod:`~..sim.plane_render`)."""
+        from ..sim.plane_render import render_plane_labels, render_plane_probabilities
 
         seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator))
-        maps = self.anatomy(images, poses, mask, query, n_samples, generator).cpu().numpy()
-        rendered = np.stack([[render_plane_labels(m, seed) for m in draw] for draw in maps])
+        logits = self.decoded(images, poses, mask, query, n_samples, generator)
+        t = self.config.label_temperature
+        if t > 0:
+            maps = (logits / t).softmax(2).cpu().numpy()
+            render = render_plane_probabilities
+        else:
+            maps, render = logits.argmax(2).cpu().numpy(), render_plane_labels
+        rendered = np.stack([[render(m, seed) for m in draw] for draw in maps])
         stack = torch.as_tensor(rendered, device=images.device)
         return stack.mean(0), (stack.std(0) if n_samples > 1 else None)

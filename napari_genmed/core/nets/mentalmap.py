@@ -82,6 +82,9 @@ class MentalMapConfig:
     #: 0: decode the expected image; > 0: logits of the query plane's labels (the label
     #: values 0..classes-1 of sim/labels.py), rendered by the simulator (anatomy variant)
     classes: int = 0
+    #: anatomy variant: 0 draws the most probable labels; > 0 the expected medium of the
+    #: labels' softmax at this temperature (1: as learnt; uncertain tissue drawn faint)
+    label_temperature: float = 0.0
 
 
 class Context(NamedTuple):

@@ -10,21 +10,46 @@ import numpy as np
 from . import labels as L
 from .geometry import standard_centre
 
+PROPERTIES = ("impedance", "attenuation", "scatter")  #: per voxel, from the labels (labels.py)
+
 
 class Medium:
     """Acoustic property volumes of a label volume, computed once per volume."""
 
     def __init__(self, labels_or_mask: np.ndarray, spacing_mm: float = 2.0):
-
-        from scipy import ndimage  # imported here: importing the package stays quick
-
         if not (np.isfinite(spacing_mm) and spacing_mm > 0):
             raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
         self.labels = L.as_labels(labels_or_mask, spacing_mm)
         self.spacing_mm = float(spacing_mm)
-        self.impedance = L.property_table("impedance")[self.labels]
-        self.attenuation = L.property_table("attenuation")[self.labels]
-        self.scatter = L.property_table("scatter")[self.labels]
+        self._set({name: L.property_table(name)[self.labels] for name in PROPERTIES})
+
+    @classmethod
+    def expected(cls, probabilities: np.ndarray, spacing_mm: float = 2.0) -> Medium:
+        """The expected medium of a label distribution: ``probabilities`` ``(C, ...)``
+        over the label values ``0..C-1`` (summing to 1 over ``C``), each property the
+        labels' own weighted by their probability, as a voxel that holds several
+        tissues in those shares would be (a partial volume). Its ``labels`` are the
+        most probable ones."""
+        p = np.asarray(probabilities, np.float32)
+        if p.ndim != 4 or not np.all(np.isfinite(p)):
+            raise ValueError(f"label probabilities are finite (C, X, Y, Z), got shape {p.shape}")
+        if not (np.isfinite(spacing_mm) and spacing_mm > 0):
+            raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
+        medium = cls.__new__(cls)
+        medium.labels = p.argmax(0).astype(np.uint8)
+        medium.spacing_mm = float(spacing_mm)
+        medium._set(
+            {name: np.tensordot(L.property_table(name)[: len(p)], p, 1) for name in PROPERTIES}
+        )
+        return medium
+
+    def _set(self, properties: dict[str, np.ndarray]) -> None:
+
+        from scipy import ndimage  # imported here: importing the package stays quick
+
+        self.impedance = properties["impedance"]
+        self.attenuation = properties["attenuation"]
+        self.scatter = properties["scatter"]
         smooth = ndimage.gaussian_filter(self.impedance, 0.7)
         self.gradient = np.stack(np.gradient(smooth), axis=0)  # interface normals
 
@@ -32,7 +57,7 @@ class Medium:
 
         from scipy import ndimage  # imported here: importing the package stays quick
 
-        idx = np.moveaxis(points_mm / self.spacing_mm, -1, 0)
+        idx = self._index(points_mm)
         fluid = L.ACOUSTIC[L.FLUID]
 
         def at(vol, cval):
@@ -46,6 +71,10 @@ class Medium:
             "scatter": at(self.scatter, fluid.scatter),
             "gradient": np.stack([at(g, 0.0) for g in self.gradient], axis=-1),
         }
+
+    def _index(self, points_mm: np.ndarray) -> np.ndarray:
+        """The property volumes' fractional indices of points ``(..., 3)`` in mm."""
+        return np.moveaxis(points_mm / self.spacing_mm, -1, 0)
 
     def standard_centre(self) -> np.ndarray:
         """Centre of the standard planes (mm), see :func:`~.geometry.standard_centre`."""

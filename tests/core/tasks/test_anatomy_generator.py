@@ -1,6 +1,8 @@
 """The anatomy generator (mental-map-anatomy): the query plane's labels, rendered by
 the simulator. Tiny models on a few cached scenes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,8 @@ from napari_genmed.core.data.scenes import SIZE, SceneDataset, label_planes, pos
 from napari_genmed.core.metrics.similarity import similarity
 from napari_genmed.core.nets.registry import build_model
 from napari_genmed.core.sim import labels as L
-from napari_genmed.core.sim.plane_render import render_plane_labels
+from napari_genmed.core.sim.medium import Medium
+from napari_genmed.core.sim.plane_render import render_plane_labels, render_plane_probabilities
 
 from ..tiny import TINY_MAP
 
@@ -57,6 +60,50 @@ def test_a_true_planes_labels_render_as_the_scenes_truth(scenes):
 def test_render_refuses_what_is_not_a_square_label_map():
     with pytest.raises(ValueError, match="square 2D"):
         render_plane_labels(np.zeros((4, 8)))
+
+
+def _midline_plane(falx_share: float) -> np.ndarray:
+    """Probabilities of a head's plane: brain under a bone band, and a sheet across the
+    beam that is falx with ``falx_share`` and brain otherwise."""
+    labels = np.zeros((SIZE, SIZE), np.uint8)
+    labels[16:56, 8:56], labels[14:16, 8:56] = L.BRAIN, L.BONE
+    p = np.eye(10, dtype=np.float32)[labels].transpose(2, 0, 1)
+    p[L.FALX, 34, 20:44], p[L.BRAIN, 34, 20:44] = falx_share, 1 - falx_share
+    return p
+
+
+def test_a_plane_of_label_probabilities_is_drawn_as_its_expected_medium():
+    one_hot = _midline_plane(1.0)
+    # one-hot probabilities are the labels themselves, to the last bit
+    assert np.array_equal(
+        render_plane_probabilities(one_hot, 2), render_plane_labels(one_hot.argmax(0), 2)
+    )
+    # a falx the generator gives half its probability is drawn, fainter than a sure one
+    echo = {
+        s: render_plane_probabilities(_midline_plane(s), 2)[33:36, 24:40].mean()
+        for s in (0, 0.5, 1)
+    }
+    assert echo[0] < echo[0.5] < echo[1], echo
+    assert render_plane_labels(_midline_plane(0.5).argmax(0), 2)[
+        33:36, 24:40
+    ].mean() == pytest.approx(echo[0], abs=1e-6)  # the argmax drops it
+    with pytest.raises(ValueError, match=r"\(C, S, S\)"):
+        render_plane_probabilities(np.zeros((10, 4, 8)))
+    with pytest.raises(ValueError, match="finite"):
+        Medium.expected(np.full((10, 3, 4, 4), np.nan))
+
+
+def test_the_anatomy_generator_draws_its_probabilities_at_a_temperature():
+    images, poses, mask, query = _batch(2)
+    sure = tiny_anatomy().generate(images, poses, mask, query)[0]
+    model = tiny_anatomy()
+    model.config = dataclasses.replace(model.config, label_temperature=1.0)
+    soft = model.generate(images, poses, mask, query)[0]
+    assert soft.shape == sure.shape and 0 <= soft.min() <= soft.max() <= 1
+    assert not torch.equal(soft, sure)  # an untrained map is unsure: drawn otherwise
+    model.config = dataclasses.replace(model.config, label_temperature=1e-4)
+    cold = model.generate(images, poses, mask, query)[0]  # towards the argmax as it cools
+    assert (cold - sure).abs().mean() < 0.2 * (soft - sure).abs().mean()
 
 
 def test_the_anatomy_generator_is_order_free_seeded_and_handles_no_observations():
