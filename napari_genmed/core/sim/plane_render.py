@@ -22,6 +22,10 @@ import numpy as np
 #: the slab's voxels and the plane's pixels on the generators' grid (data/scenes.py)
 PIXEL_MM = 2.0
 FINE_MM = 1.0  #: rendered at the views' own pixel, then averaged (as the truth is)
+#: scan lines across the fan: 192 of the scenes' 256 draw the true labels of held-out
+#: planes as close to their 3D rendering (SSIM 0.9454 against 0.9461) in 25 ms, not 34
+#: (160: 0.9425; 128: 0.9369; research log, session 29)
+N_LINES = 192
 
 
 def render_plane_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -54,13 +58,14 @@ def render_plane_probabilities(probabilities: np.ndarray, seed: int = 0) -> np.n
 def _render_slab(slab, seed: int) -> np.ndarray:
     """The plane in the middle of a three-voxel slab, drawn at 1 mm and averaged."""
     from .geometry import Pose
-    from .ultrasound import simulate_view
+    from .ultrasound import Probe, simulate_view
 
     side = slab.labels.shape[1]
     centre = (PIXEL_MM, (side - 1) / 2 * PIXEL_MM, (side - 1) / 2 * PIXEL_MM)
     fine = int(round(side * PIXEL_MM / FINE_MM))
     pose = Pose(centre, (0, 1, 0), (0, 0, 1), FINE_MM, (fine, fine))
-    image = simulate_view(_middle_layer(slab), pose, PIXEL_MM, int(seed), speckle=False).image
+    probe = Probe(n_lines=N_LINES)
+    image = simulate_view(_middle_layer(slab), pose, PIXEL_MM, int(seed), False, probe).image
     k = fine // side  # averaged in k x k blocks, as data/scenes.downsample does
     return image.reshape(side, k, side, k).mean(axis=(1, 3)).astype(np.float32)
 

@@ -193,3 +193,17 @@ def test_class_weights_change_what_the_loss_counts():
         logits[:, :, 20:24, 20:24], labels[:, 20:24, 20:24]
     )
     assert rare.item() == pytest.approx(expected.item(), rel=1e-5) and rare.item() != plain.item()
+
+
+def test_the_slabs_middle_layer_samples_as_the_slab_does():
+    from napari_genmed.core.sim.plane_render import PIXEL_MM, _middle_layer
+
+    labels = np.random.default_rng(0).integers(0, 10, (SIZE, SIZE)).astype(np.uint8)
+    slab = Medium(np.repeat(labels[None], 3, axis=0), PIXEL_MM)
+    rng = np.random.default_rng(1)
+    points = np.stack(
+        [np.full(500, PIXEL_MM), *rng.uniform(-4, SIZE * PIXEL_MM + 4, (2, 500))], axis=-1
+    )  # on the plane, some outside the map
+    full, flat = slab.sample(points), _middle_layer(slab).sample(points)
+    for key in full:
+        np.testing.assert_allclose(flat[key], full[key], atol=1e-6, err_msg=key)
