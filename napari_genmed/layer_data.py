@@ -30,6 +30,21 @@ RECONSTRUCTION_COLORMAP = {
     "name": "reconstruction surface",
     "colors": [[1.0, 0.62, 0.25, 1.0], [1.0, 0.62, 0.25, 1.0]],
 }
+#: the label values of sim/labels.py as the anatomy layers and tiles show them (RGBA):
+#: bone bone-white, fluid spaces blue/cyan, the midline yellow, thalami orange
+ANATOMY_COLORS = {
+    None: (0.0, 0.0, 0.0, 0.0),
+    0: (0.0, 0.0, 0.0, 0.0),  # fluid: transparent
+    1: (0.93, 0.87, 0.75, 1.0),  # skull bone
+    2: (0.55, 0.55, 0.6, 1.0),  # brain
+    3: (1.0, 0.85, 0.1, 1.0),  # falx (midline)
+    4: (0.3, 0.9, 0.9, 1.0),  # cavum septi pellucidi
+    5: (0.2, 0.45, 1.0, 1.0),  # lateral ventricle
+    6: (0.9, 0.3, 0.8, 1.0),  # choroid plexus
+    7: (1.0, 0.55, 0.2, 1.0),  # thalamus
+    8: (0.6, 0.4, 0.3, 1.0),  # scalp
+    9: (0.3, 0.8, 0.3, 1.0),  # suture / fontanelle
+}
 SKULL_COLORS = {
     None: (0.0, 0.0, 0.0, 0.0),
     0: (0.0, 0.0, 0.0, 0.0),
@@ -258,6 +273,7 @@ def toy_flow_layers(images: dict, origin=(0.0, 0.0)) -> list[LayerData]:
 
 GENERATED, GENERATED_STD = "generated {view}", "generated {view} std"  #: the layers' names
 GENERATED_BMODE = "generated {view} B-mode"  #: one B-mode sample around it (texture)
+GENERATED_ANATOMY = "generated {view} anatomy"  #: the labels the anatomy generator drew
 
 
 def generated_view_layers(g, view: str, seed: int) -> list[LayerData]:
@@ -284,4 +300,16 @@ def generated_view_layers(g, view: str, seed: int) -> list[LayerData]:
         data, kwargs, kind = view_layer(View(name, g.bmode, g.pose, int(seed), True), name)
         kwargs["metadata"] = dict(kwargs["metadata"], genmed_generated=g.method)
         out.append((data, kwargs, kind))
+    if getattr(g, "anatomy", None) is not None:  # hidden: each slab in 3D costs a paint
+        name = GENERATED_ANATOMY.format(view=view)
+        data, kwargs, _ = view_layer(View(name, g.anatomy, g.pose, 0, False), name)
+        for key in ("contrast_limits", "rendering"):
+            kwargs.pop(key)
+        kwargs.update(
+            colormap=ANATOMY_COLORS,
+            opacity=0.6,
+            visible=False,
+            metadata=dict(kwargs["metadata"], genmed_generated=g.method),
+        )
+        out.append((data.astype(np.uint8), kwargs, "labels"))
     return out

@@ -14,7 +14,9 @@ per-pixel standard deviation, and in the panel the row generated | truth |
 the template head's beside them (what the generator adds over a head it never saw).
 With *scanner texture* ticked, one B-mode sample around the generated plane (the
 speckle a scanner would show: :mod:`~napari_genmed.core.sim.texture`) is added as a
-layer of its own above it; the smooth plane stays the estimate.
+layer of its own above it; the smooth plane stays the estimate. The anatomy generator
+also shows the labels it drew: a colour tile, and a Labels layer at the pose (hidden:
+each slab in 3D costs a paint).
 """
 
 from __future__ import annotations
@@ -34,13 +36,18 @@ from napari.utils.notifications import show_error
 from ..core.sim.geometry import VIEW_NAMES, Pose, standard_pose
 from ..core.tasks.planes import plane_centre
 from ..core.tasks.viewgen import Generation, generation_job
-from ..layer_data import GENERATED_BMODE, GENERATED_STD, generated_view_layers
+from ..layer_data import (
+    GENERATED_ANATOMY,
+    GENERATED_BMODE,
+    GENERATED_STD,
+    generated_view_layers,
+)
 from ..state import state_of
 from .docks import fit_dock
 from .jobs import CANCEL_TIP, JobPanel, layer_list_events, progress_bar, watch
 from .layers import NONE, add_layers, layer_kind, remove_own, view_image
 from .model_box import GENERATORS, ModelBox
-from .view_preview import readout, to_pixmap
+from .view_preview import anatomy_tile, readout, to_pixmap
 
 OWNER = "missing views"  #: the maker of the generated views
 #: the anatomy drawn by the simulator: the sharpest plane, and level with or ahead of
@@ -262,6 +269,8 @@ class MissingViewsWidget(JobPanel, Container):
             remove_own(self.viewer, GENERATED_STD.format(view=result.view), OWNER)
         if g.bmode is None:
             remove_own(self.viewer, GENERATED_BMODE.format(view=result.view), OWNER)
+        if g.anatomy is None:
+            remove_own(self.viewer, GENERATED_ANATOMY.format(view=result.view), OWNER)
         tiles, titles = [g.image], ["generated"]
         if result.truth is not None:
             tiles += [result.truth, np.abs(g.image - result.truth)]
@@ -272,6 +281,9 @@ class MissingViewsWidget(JobPanel, Container):
         if g.bmode is not None:
             tiles.append(g.bmode)
             titles.append("one B-mode sample")
+        if g.anatomy is not None:
+            tiles.append(anatomy_tile(g.anatomy))
+            titles.append("the labels it drew")
         self.preview.native.setPixmap(to_pixmap(tiles))
         self.titles.value = "\n".join(  # as the tiles: two per row
             "  |  ".join(titles[k : k + 2]) for k in range(0, len(titles), 2)

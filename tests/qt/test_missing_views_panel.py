@@ -139,3 +139,27 @@ def test_preview_tiles_keep_a_thin_ring_whole(qapp):
         seen.append(tile[y, x].max())
     assert min(seen) >= 40  # some of the ring's light at every angle
     assert tile[int(centre), int(centre)] < 10 and tile[0, 0] < 10  # inside and outside dark
+
+
+def test_an_anatomy_tile_shows_each_label_in_its_colour_beside_gray_tiles(qapp):
+    from napari_genmed._qt.view_preview import PREVIEW_PX, anatomy_tile, to_pixmap
+    from napari_genmed.core.sim import labels as L
+    from napari_genmed.layer_data import ANATOMY_COLORS
+
+    labels = np.full((64, 64), L.BRAIN, np.uint8)
+    labels[:, :8], labels[20:40, 28:36] = L.BONE, L.VENTRICLE
+    image = to_pixmap([np.full((64, 64), 0.5), anatomy_tile(labels)]).toImage()
+    x0 = PREVIEW_PX + 4  # the second tile, right of the first and its gap
+
+    def rgb(x, y):
+        c = image.pixelColor(x, y)
+        return np.array([c.red(), c.green(), c.blue()]) / 255
+
+    gray = rgb(PREVIEW_PX // 2, PREVIEW_PX // 2)
+    assert np.allclose(gray, gray[0], atol=0.01) and abs(gray[0] - 0.5) < 0.02
+    for (x, y), label in (
+        ((4, 50), L.BONE),
+        ((PREVIEW_PX // 2, 50), L.VENTRICLE),
+        ((80, 90), L.BRAIN),
+    ):
+        assert np.allclose(rgb(x0 + x, y), ANATOMY_COLORS[label][:3], atol=0.02), label

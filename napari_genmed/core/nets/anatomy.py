@@ -65,6 +65,21 @@ class MentalMapAnatomy(MentalMap):
         map rendered speckle-free (the maternal wall drawn from ``generator``, else
         from seed 0): its most probable labels, or with ``label_temperature`` > 0 the
         expected medium of its label probabilities (:mod:`~..sim.plane_render`)."""
+        return self.generate_with_anatomy(images, poses, mask, query, n_samples, generator)[:2]
+
+    @torch.no_grad()
+    def generate_with_anatomy(
+        self,
+        images,
+        poses,
+        mask,
+        query,
+        n_samples: int = 1,
+        generator: torch.Generator | None = None,
+    ):
+        """:meth:`generate`'s ``(mean, std)`` and the labels it drew them from ``(B, S,
+        S)`` (int64): each pixel's most probable label over the draws (their softmax
+        averaged), from the same decoding."""
         from ..sim.plane_render import render_plane_labels, render_plane_probabilities
 
         seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator))
@@ -77,4 +92,5 @@ class MentalMapAnatomy(MentalMap):
             maps, render = logits.argmax(2).cpu().numpy(), render_plane_labels
         rendered = np.stack([[render(m, seed) for m in draw] for draw in maps])
         stack = torch.as_tensor(rendered, device=images.device)
-        return stack.mean(0), (stack.std(0) if n_samples > 1 else None)
+        labels = logits.softmax(2).mean(0).argmax(1)
+        return stack.mean(0), (stack.std(0) if n_samples > 1 else None), labels

@@ -33,6 +33,9 @@ class GeneratedView:
     #: speckle a scanner would show, with the renderer's physics (:mod:`~..sim.texture`);
     #: ``image`` stays the estimate
     bmode: np.ndarray | None = None
+    #: the plane's labels (sim/labels.py values) on the query's grid, for generators that
+    #: draw them (the anatomy generator); None for the others
+    anatomy: np.ndarray | None = None
 
 
 def to_grid(image: np.ndarray, spacing_mm: float) -> np.ndarray:
@@ -50,16 +53,17 @@ def to_grid(image: np.ndarray, spacing_mm: float) -> np.ndarray:
     return prepare_view("observation", (img, float(spacing_mm)), SIZE, PIXEL_MM)
 
 
-def from_grid(native: np.ndarray, pose: Pose) -> np.ndarray:
-    """The generator's image resampled to ``pose``'s grid (same plane and centre)."""
+def from_grid(native: np.ndarray, pose: Pose, order: int = 1) -> np.ndarray:
+    """The generator's image resampled to ``pose``'s grid (same plane and centre;
+    ``order`` 0 for labels)."""
     h, w = pose.shape
     s = pose.spacing_mm
     rows = (np.arange(h) - (h - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
     cols = (np.arange(w) - (w - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    return ndimage.map_coordinates(native, [rr, cc], order=1, mode="constant", cval=0.0).astype(
-        np.float32
-    )
+    return ndimage.map_coordinates(
+        native.astype(np.float32), [rr, cc], order=order, mode="constant", cval=0.0
+    ).astype(np.float32)
 
 
 def _unpack(obs) -> tuple[np.ndarray, Pose]:
@@ -121,8 +125,15 @@ def generate(
     imgs[0, : len(images)], poses[0, : len(images)], mask[0, : len(images)] = images, feats, 1.0
     q = pose_features(coarse_pose(query))[None]
     t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    anatomy = None
     with out_of_memory_as_advice("generating a view"):
-        mean, std = model.generate(t(imgs), t(poses), t(mask), t(q), n_samples, generator)
+        if hasattr(model, "generate_with_anatomy"):  # the labels it drew, from one decoding
+            mean, std, labels = model.generate_with_anatomy(
+                t(imgs), t(poses), t(mask), t(q), n_samples, generator
+            )
+            anatomy = from_grid(labels[0].cpu().numpy(), query, order=0).astype(np.uint8)
+        else:
+            mean, std = model.generate(t(imgs), t(poses), t(mask), t(q), n_samples, generator)
     native = mean[0].float().cpu().numpy()
     native_std = None if std is None else std[0].float().cpu().numpy()
     image = from_grid(native, query)
@@ -138,6 +149,7 @@ def generate(
         native=native,
         method=model.kind,
         bmode=bmode,
+        anatomy=anatomy,
     )
 
 

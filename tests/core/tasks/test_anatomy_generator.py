@@ -102,6 +102,9 @@ def test_the_anatomy_generator_draws_its_probabilities_at_a_temperature():
     assert soft.shape == sure.shape and 0 <= soft.min() <= soft.max() <= 1
     assert not torch.equal(soft, sure)  # an untrained map is unsure: drawn otherwise
     model.config = dataclasses.replace(model.config, label_temperature=1e-4)
+    mean, _, labels = model.generate_with_anatomy(images, poses, mask, query)
+    assert torch.equal(mean, model.generate(images, poses, mask, query)[0])
+    assert torch.equal(labels, model.anatomy(images, poses, mask, query)[0])  # one decoding
     cold = model.generate(images, poses, mask, query)[0]  # towards the argmax as it cools
     assert (cold - sure).abs().mean() < 0.2 * (soft - sure).abs().mean()
 
@@ -169,6 +172,10 @@ def test_training_from_a_plain_map_and_the_checkpoint_round_trip(scenes, tmp_pat
     again = api.generate_view(loaded, obs, query, seed=3)
     assert one.image.shape == (128, 128) and np.array_equal(one.image, again.image)
     assert one.method == "mental-map-anatomy" and 0 <= one.image.min() <= one.image.max() <= 1
+    # the labels it drew, on the query's grid
+    assert one.anatomy.shape == (128, 128) and one.anatomy.dtype == np.uint8
+    assert set(np.unique(one.anatomy)) <= set(range(10))
+    assert api.generate_view(start, obs, query).anatomy is None  # grey-level generators
 
 
 def test_every_view_generator_kind_can_be_trained_and_evaluated_from_the_cli():
