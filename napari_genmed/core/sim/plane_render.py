@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .medium import Medium
+
 #: the slab's voxels and the plane's pixels on the generators' grid (data/scenes.py)
 PIXEL_MM = 2.0
 FINE_MM = 1.0  #: rendered at the views' own pixel, then averaged (as the truth is)
@@ -32,8 +34,6 @@ def render_plane_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """The speckle-free image of a plane whose labels are ``labels`` (``S x S`` on
     the 2 mm grid, row 0 nearest the probe): ``S x S`` float32 in [0, 1]. ``seed``
     draws the maternal wall above the head (as every rendering's does)."""
-    from .medium import Medium
-
     labels = np.asarray(labels)
     if labels.ndim != 2 or labels.shape[0] != labels.shape[1]:
         raise ValueError(f"a plane's labels are a square 2D map, got shape {labels.shape}")
@@ -47,8 +47,6 @@ def render_plane_probabilities(probabilities: np.ndarray, seed: int = 0) -> np.n
     drawn with half the skull's impedance step), so what the generator is unsure of is
     drawn faint and what it is sure of as sharp as :func:`render_plane_labels` draws it
     (which this equals for one-hot probabilities)."""
-    from .medium import Medium
-
     p = np.asarray(probabilities, np.float32)
     if p.ndim != 3 or p.shape[1] != p.shape[2]:
         raise ValueError(f"a plane's label probabilities are (C, S, S), got shape {p.shape}")
@@ -70,20 +68,22 @@ def _render_slab(slab, seed: int) -> np.ndarray:
     return image.reshape(side, k, side, k).mean(axis=(1, 3)).astype(np.float32)
 
 
-def _middle_layer(slab):
+class _MiddleLayer(Medium):
+    """A slab's middle layer as a medium sampled in 2D (:func:`_middle_layer`)."""
+
+    def __init__(self, slab: Medium):
+        self.labels, self.spacing_mm = slab.labels[1], slab.spacing_mm
+        self.impedance, self.attenuation = slab.impedance[1], slab.attenuation[1]
+        self.scatter, self.gradient = slab.scatter[1], slab.gradient[:, 1]
+
+    def _index(self, points_mm):
+        return np.moveaxis(points_mm[..., 1:] / self.spacing_mm, -1, 0)
+
+
+def _middle_layer(slab: Medium) -> Medium:
     """The slab's middle layer as a medium sampled in 2D: every point of the plane lies
     on it (index 1 across the slab, where trilinear sampling weighs that layer alone,
     and the slab is uniform across, so the interface normals have no component
     across), so bilinear sampling gives the same numbers at half the cost (the
     renderer's sampling was half of a plane's 40 ms)."""
-    from .medium import Medium
-
-    class MiddleLayer(Medium):
-        def _index(self, points_mm):
-            return np.moveaxis(points_mm[..., 1:] / self.spacing_mm, -1, 0)
-
-    layer = MiddleLayer.__new__(MiddleLayer)
-    layer.labels, layer.spacing_mm = slab.labels[1], slab.spacing_mm
-    layer.impedance, layer.attenuation = slab.impedance[1], slab.attenuation[1]
-    layer.scatter, layer.gradient = slab.scatter[1], slab.gradient[:, 1]
-    return layer
+    return _MiddleLayer(slab)
