@@ -118,7 +118,12 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
         f"<b>{model.kind}</b>: {c.size} x {c.size} slices at {c.pixel_mm:g} mm, latent "
         f"{c.latent_dim}-D"
         + (f", adversarial weight {c.adv_weight:g}" if c.adv_weight else "")
-        + (f", the plane's {c.classes} labels drawn by the simulator" if c.classes else ""),
+        + (f", the plane's {c.classes} labels drawn by the simulator" if c.classes else "")
+        + (
+            f" (their probabilities at temperature {c.label_temperature:g})"
+            if c.classes and getattr(c, "label_temperature", 0)
+            else ""
+        ),
         f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, "
         f"seed {recipe.get('seed', '?')}, on {recipe.get('device', '?')}" + _duration(recipe),
