@@ -123,6 +123,11 @@ def _generator_card(model, recipe: dict, metrics: dict) -> str:
             f" (their probabilities at temperature {c.label_temperature:g})"
             if c.classes and getattr(c, "label_temperature", 0)
             else ""
+        )
+        + (
+            f", the midline's logit +{c.midline_bias:g}"
+            if c.classes and getattr(c, "midline_bias", 0)
+            else ""
         ),
         f"trained: {recipe.get('train_size', '?')} heads, {recipe.get('epochs', '?')} epochs, "
         f"batch {recipe.get('batch_size', '?')}, "

@@ -86,5 +86,5 @@ def test_bundled_mental_map_card_says_its_weights_are_an_average():
 def test_bundled_anatomy_card_says_what_it_draws():
     text = model_card(api.load_model("mental-map-anatomy", device="cpu"))
     assert "the plane's 10 labels drawn by the simulator" in text
-    assert "(their probabilities at temperature 0.3)" in text
+    assert "(their probabilities at temperature 0.3), the midline's logit +0.5" in text
     assert "from axial: SSIM 0.83" in text  # its in-family rows, from the bundle

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..sim.labels import FALX
 from .mentalmap import MentalMap, MentalMapConfig
 
 DEFAULT = MentalMapConfig(classes=10)  #: the phantom's 10 label values (sim/labels.py)
@@ -49,7 +50,16 @@ class MentalMapAnatomy(MentalMap):
     def anatomy(self, images, poses, mask, query, n_samples: int = 1, generator=None):
         """The query planes' labels ``(n, B, S, S)`` (int64): the argmax of the decoded
         prior mean (``n_samples`` 1), else of ``n_samples`` draws of the prior."""
-        return self.decoded(images, poses, mask, query, n_samples, generator).argmax(2)
+        return self.drawn_logits(images, poses, mask, query, n_samples, generator).argmax(2)
+
+    def drawn_logits(self, images, poses, mask, query, n_samples: int = 1, generator=None):
+        """The decoder's logits ``(n, B, C, S, S)`` as they are drawn: with
+        ``midline_bias`` added to the falx's (the midline sheet, one pixel thin on this
+        grid, loses the argmax to the brain around it even where the generator puts it)."""
+        logits = self.decoded(images, poses, mask, query, n_samples, generator)
+        if self.config.midline_bias and logits.shape[2] > FALX:
+            logits[:, :, FALX] += self.config.midline_bias
+        return logits
 
     @torch.no_grad()
     def generate(
@@ -83,7 +93,7 @@ class MentalMapAnatomy(MentalMap):
         from ..sim.plane_render import render_plane_labels, render_plane_probabilities
 
         seed = 0 if generator is None else int(torch.randint(2**31 - 1, (1,), generator=generator))
-        logits = self.decoded(images, poses, mask, query, n_samples, generator)
+        logits = self.drawn_logits(images, poses, mask, query, n_samples, generator)
         t = self.config.label_temperature
         if t > 0:
             maps = (logits / t).softmax(2).cpu().numpy()

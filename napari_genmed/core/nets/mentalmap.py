@@ -85,6 +85,8 @@ class MentalMapConfig:
     #: anatomy variant: 0 draws the most probable labels; > 0 the expected medium of the
     #: labels' softmax at this temperature (1: as learnt; uncertain tissue drawn faint)
     label_temperature: float = 0.0
+    #: anatomy variant: added to the falx's logit before drawing (0: as learnt)
+    midline_bias: float = 0.0
 
 
 class Context(NamedTuple):

@@ -214,3 +214,16 @@ def test_the_slabs_middle_layer_samples_as_the_slab_does():
     full, flat = slab.sample(points), _middle_layer(slab).sample(points)
     for key in full:
         np.testing.assert_allclose(flat[key], full[key], atol=1e-6, err_msg=key)
+
+
+def test_the_midline_bias_draws_the_falx_where_the_generator_half_believes_it():
+    images, poses, mask, query = _batch(2)
+    model = tiny_anatomy()
+    plain = model.anatomy(images, poses, mask, query)
+    model.config = dataclasses.replace(model.config, midline_bias=50.0)
+    assert (model.anatomy(images, poses, mask, query) == L.FALX).all()  # a huge bias: all falx
+    model.config = dataclasses.replace(model.config, midline_bias=0.5)
+    biased = model.anatomy(images, poses, mask, query)
+    assert (biased == L.FALX).sum() >= (plain == L.FALX).sum()
+    assert torch.equal(biased[biased != L.FALX], plain[biased != L.FALX])  # nothing else moves
+    assert torch.equal(biased[0], model.generate_with_anatomy(images, poses, mask, query)[2])
