@@ -58,7 +58,7 @@ def to_pixmap(tiles: list[np.ndarray], size: int = PREVIEW_PX, columns: int = 2)
 
 def anatomy_tile(labels: np.ndarray) -> np.ndarray:
     """A plane's labels as a colour tile (``H x W x 3`` in [0, 1]; fluid black)."""
-    from ..layer_data import ANATOMY_COLORS
+    from ..colors import ANATOMY_COLORS
 
     table = np.zeros((256, 3), np.float32)
     for value, rgba in ANATOMY_COLORS.items():

@@ -62,15 +62,7 @@ class MentalMapAnatomy(MentalMap):
         return logits
 
     @torch.no_grad()
-    def generate(
-        self,
-        images,
-        poses,
-        mask,
-        query,
-        n_samples: int = 1,
-        generator: torch.Generator | None = None,
-    ):
+    def generate(self, images, poses, mask, query, n_samples: int = 1, generator=None):
         """``(mean image (B, S, S), std over samples or None)`` in [0, 1]: each label
         map rendered speckle-free (the maternal wall drawn from ``generator``, else
         from seed 0): its most probable labels, or with ``label_temperature`` > 0 the
@@ -78,15 +70,7 @@ class MentalMapAnatomy(MentalMap):
         return self.generate_with_anatomy(images, poses, mask, query, n_samples, generator)[:2]
 
     @torch.no_grad()
-    def generate_with_anatomy(
-        self,
-        images,
-        poses,
-        mask,
-        query,
-        n_samples: int = 1,
-        generator: torch.Generator | None = None,
-    ):
+    def generate_with_anatomy(self, images, poses, mask, query, n_samples: int = 1, generator=None):
         """:meth:`generate`'s ``(mean, std)`` and the labels it drew them from ``(B, S,
         S)`` (int64): each pixel's most probable label over the draws (their softmax
         averaged), from the same decoding."""

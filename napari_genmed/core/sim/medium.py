@@ -17,10 +17,8 @@ class Medium:
     """Acoustic property volumes of a label volume, computed once per volume."""
 
     def __init__(self, labels_or_mask: np.ndarray, spacing_mm: float = 2.0):
-        if not (np.isfinite(spacing_mm) and spacing_mm > 0):
-            raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
+        self.spacing_mm = _spacing(spacing_mm)
         self.labels = L.as_labels(labels_or_mask, spacing_mm)
-        self.spacing_mm = float(spacing_mm)
         self._set({name: L.property_table(name)[self.labels] for name in PROPERTIES})
 
     @classmethod
@@ -33,11 +31,9 @@ class Medium:
         p = np.asarray(probabilities, np.float32)
         if p.ndim != 4 or not np.all(np.isfinite(p)):
             raise ValueError(f"label probabilities are finite (C, X, Y, Z), got shape {p.shape}")
-        if not (np.isfinite(spacing_mm) and spacing_mm > 0):
-            raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
         medium = cls.__new__(cls)
+        medium.spacing_mm = _spacing(spacing_mm)
         medium.labels = p.argmax(0).astype(np.uint8)
-        medium.spacing_mm = float(spacing_mm)
         medium._set(
             {name: np.tensordot(L.property_table(name)[: len(p)], p, 1) for name in PROPERTIES}
         )
@@ -79,6 +75,12 @@ class Medium:
     def standard_centre(self) -> np.ndarray:
         """Centre of the standard planes (mm), see :func:`~.geometry.standard_centre`."""
         return standard_centre(L.head_mask(self.labels), self.spacing_mm)
+
+
+def _spacing(spacing_mm) -> float:
+    if not (np.isfinite(spacing_mm) and spacing_mm > 0):
+        raise ValueError(f"spacing_mm must be > 0, got {spacing_mm}")
+    return float(spacing_mm)
 
 
 def maternal_wall(depth_mm: np.ndarray, rng: np.random.Generator):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .medium import Medium
+from .ultrasound import Probe
 
 #: the slab's voxels and the plane's pixels on the generators' grid (data/scenes.py)
 PIXEL_MM = 2.0
@@ -28,6 +29,7 @@ FINE_MM = 1.0  #: rendered at the views' own pixel, then averaged (as the truth 
 #: planes as close to their 3D rendering (SSIM 0.9454 against 0.9461) in 25 ms, not 34
 #: (160: 0.9425; 128: 0.9369; research log, session 29)
 N_LINES = 192
+PROBE = Probe(n_lines=N_LINES)  #: the scanner the planes are drawn with
 
 
 def render_plane_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -56,20 +58,23 @@ def render_plane_probabilities(probabilities: np.ndarray, seed: int = 0) -> np.n
 def _render_slab(slab, seed: int) -> np.ndarray:
     """The plane in the middle of a three-voxel slab, drawn at 1 mm and averaged."""
     from .geometry import Pose
-    from .ultrasound import Probe, simulate_view
+    from .ultrasound import simulate_view
 
     side = slab.labels.shape[1]
     centre = (PIXEL_MM, (side - 1) / 2 * PIXEL_MM, (side - 1) / 2 * PIXEL_MM)
     fine = int(round(side * PIXEL_MM / FINE_MM))
     pose = Pose(centre, (0, 1, 0), (0, 0, 1), FINE_MM, (fine, fine))
-    probe = Probe(n_lines=N_LINES)
-    image = simulate_view(_middle_layer(slab), pose, PIXEL_MM, int(seed), False, probe).image
+    image = simulate_view(_MiddleLayer(slab), pose, PIXEL_MM, int(seed), False, PROBE).image
     k = fine // side  # averaged in k x k blocks, as data/scenes.downsample does
     return image.reshape(side, k, side, k).mean(axis=(1, 3)).astype(np.float32)
 
 
 class _MiddleLayer(Medium):
-    """A slab's middle layer as a medium sampled in 2D (:func:`_middle_layer`)."""
+    """A slab's middle layer as a medium sampled in 2D: every point of the plane lies
+    on it (index 1 across the slab, where trilinear sampling weighs that layer alone,
+    and the slab is uniform across, so the interface normals have no component
+    across), so bilinear sampling gives the same numbers at half the cost (the
+    renderer's sampling was half of a plane's 40 ms)."""
 
     def __init__(self, slab: Medium):
         self.labels, self.spacing_mm = slab.labels[1], slab.spacing_mm
@@ -78,12 +83,3 @@ class _MiddleLayer(Medium):
 
     def _index(self, points_mm):
         return np.moveaxis(points_mm[..., 1:] / self.spacing_mm, -1, 0)
-
-
-def _middle_layer(slab: Medium) -> Medium:
-    """The slab's middle layer as a medium sampled in 2D: every point of the plane lies
-    on it (index 1 across the slab, where trilinear sampling weighs that layer alone,
-    and the slab is uniform across, so the interface normals have no component
-    across), so bilinear sampling gives the same numbers at half the cost (the
-    renderer's sampling was half of a plane's 40 ms)."""
-    return _MiddleLayer(slab)

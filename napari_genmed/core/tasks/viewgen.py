@@ -62,7 +62,7 @@ def from_grid(native: np.ndarray, pose: Pose, order: int = 1) -> np.ndarray:
     cols = (np.arange(w) - (w - 1) / 2) * s / PIXEL_MM + (SIZE - 1) / 2
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     return ndimage.map_coordinates(
-        native.astype(np.float32), [rr, cc], order=order, mode="constant", cval=0.0
+        np.asarray(native, np.float32), [rr, cc], order=order, mode="constant", cval=0.0
     ).astype(np.float32)
 
 

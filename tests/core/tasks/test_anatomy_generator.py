@@ -203,7 +203,7 @@ def test_class_weights_change_what_the_loss_counts():
 
 
 def test_the_slabs_middle_layer_samples_as_the_slab_does():
-    from napari_genmed.core.sim.plane_render import PIXEL_MM, _middle_layer
+    from napari_genmed.core.sim.plane_render import PIXEL_MM, _MiddleLayer
 
     labels = np.random.default_rng(0).integers(0, 10, (SIZE, SIZE)).astype(np.uint8)
     slab = Medium(np.repeat(labels[None], 3, axis=0), PIXEL_MM)
@@ -211,7 +211,7 @@ def test_the_slabs_middle_layer_samples_as_the_slab_does():
     points = np.stack(
         [np.full(500, PIXEL_MM), *rng.uniform(-4, SIZE * PIXEL_MM + 4, (2, 500))], axis=-1
     )  # on the plane, some outside the map
-    full, flat = slab.sample(points), _middle_layer(slab).sample(points)
+    full, flat = slab.sample(points), _MiddleLayer(slab).sample(points)
     for key in full:
         np.testing.assert_allclose(flat[key], full[key], atol=1e-6, err_msg=key)
 
