@@ -57,13 +57,15 @@ def abandon(worker) -> None:
     going away (a closed panel or viewer): its progress, result and end signals."""
     if worker is None:
         return
-    worker.quit()
+    # RuntimeError: Qt deleted the worker's signals already (the window is closing);
+    # a panel's own close hook must not raise then (Qt aborts on an error in a slot)
+    with contextlib.suppress(RuntimeError):
+        worker.quit()
     for name in ("yielded", "returned", "finished"):  # a function worker has no ``yielded``
-        signal = getattr(worker, name, None)
-        if signal is None:
-            continue
         with contextlib.suppress(RuntimeError, TypeError):
-            signal.disconnect()
+            signal = getattr(worker, name, None)
+            if signal is not None:
+                signal.disconnect()
 
 
 def leave_a_core_for_the_gui() -> None:

@@ -19,6 +19,10 @@ from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY_UNITS, recons
 from .layers import layer_kind, own_layer, remove_own, set_layer
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
+#: the wait between two layer adds: long enough for Qt to run its timers, paints and
+#: input between them (a 0 ms single shot is a posted event, which Qt runs before
+#: timers, so the adds ran back to back as one freeze)
+ADD_SPACING_MS = 10
 
 
 def show_reconstruction(viewer, r, partial: bool = False) -> bool:
@@ -108,9 +112,9 @@ def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
             return
         blocks.append(1000.0 * (time.perf_counter() - t0))
         if pending:
-            QTimer.singleShot(0, step)
+            QTimer.singleShot(ADD_SPACING_MS, step)
 
-    QTimer.singleShot(0, step)
+    QTimer.singleShot(ADD_SPACING_MS, step)
 
 
 def _closed(viewer) -> bool:

@@ -317,6 +317,34 @@ def test_every_panel_sees_the_result_layers_still_in_flight(viewer, qtbot, tiny_
     assert {"skull probability", "reconstructed skull"} <= {layer.name for layer in viewer.layers}
 
 
+def test_the_event_loop_runs_between_two_result_layer_adds(viewer, qtbot, tiny_weights):
+    """Each result layer added is a freeze of about 100 ms; the GUI must get a turn
+    (its timers, input and paints) between two adds instead of one long freeze."""
+    from qtpy.QtCore import QTimer
+
+    from napari_genmed._qt.results import settled, show_reconstruction
+    from napari_genmed.layer_data import RESULT_LAYERS
+
+    panel = _panel(viewer, qtbot, tiny_weights)
+    panel.run()
+    _wait(qtbot, panel)
+    for name in RESULT_LAYERS:
+        if name in viewer.layers:
+            viewer.layers.remove(name)
+    events = []
+    viewer.layers.events.inserted.connect(lambda e: events.append("add"))
+    ticker = QTimer()
+    ticker.setInterval(1)
+    ticker.timeout.connect(lambda: events.append("tick"))
+    ticker.start()
+    assert show_reconstruction(panel.viewer, panel.result)
+    qtbot.waitUntil(lambda: settled(viewer), timeout=30_000)
+    ticker.stop()
+    adds = [i for i, e in enumerate(events) if e == "add"]
+    assert len(adds) >= 2
+    assert all("tick" in events[a:b] for a, b in zip(adds, adds[1:], strict=False)), events
+
+
 def test_progress_shows_the_newest_step_at_most_once_per_interval(viewer, qtbot, tiny_weights):
     """Each value the bar shows is a synchronous repaint of the window; a burst of
     progress signals (queued while the GUI was busy) shows its first step at once and
