@@ -104,9 +104,14 @@ def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
             pending.clear()
             return
         t0 = time.perf_counter()
-        data, kwargs, kind = pending.pop(0)
+        item = pending.pop(0)
         try:
-            _colour_bar(set_layer(viewer, data, kwargs, kind, OWNER))
+            if callable(item):  # a colour bar, switched on after its surface's first paint
+                item()
+            else:
+                layer = set_layer(viewer, *item[:2], item[2], OWNER)
+                if _wants_colour_bar(layer):
+                    pending.insert(0, lambda: _colour_bar(layer))
         except Exception as exc:
             _failed(viewer, exc)
             return
@@ -125,10 +130,19 @@ def _closed(viewer) -> bool:
     return window is None or not hasattr(window, "_qt_window")
 
 
+def _wants_colour_bar(layer) -> bool:
+    """Whether ``layer`` is a surface coloured by uncertainty (which carries a colour bar;
+    an orange one none)."""
+    return layer_kind(layer) == "surface" and bool(layer.metadata.get("genmed_coloured_by"))
+
+
 def _colour_bar(layer):
-    """A surface coloured by uncertainty carries its colour bar; an orange one none."""
+    """Show or hide ``layer``'s colour bar as :func:`_wants_colour_bar` says. A new
+    surface gets its bar a turn later than itself: the bar's first paint (its glyphs
+    and shaders, about 200 ms under software GL) and the surface's then freeze the
+    GUI one after the other, not together."""
     if layer_kind(layer) == "surface":
-        layer.colorbar.visible = bool(layer.metadata.get("genmed_coloured_by"))
+        layer.colorbar.visible = _wants_colour_bar(layer)
     return layer
 
 
