@@ -205,8 +205,20 @@ def is_posed(kwargs: dict) -> bool:
 
 
 def add_layers(viewer, layers, owner: str) -> list:
-    """Add or update ``(data, kwargs, type)`` layer data (see :func:`set_layer`)."""
-    return [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
+    """Add or update ``(data, kwargs, type)`` layer data (see :func:`set_layer`).
+    napari makes the last layer added the active one; when that is a hidden layer of
+    the batch (a std map, a label map), the first shown layer of the batch is made
+    active instead, so the layer controls are those of what the user sees. A batch
+    that only updated layers in place leaves the user's selection alone."""
+    before = {id(layer) for layer in viewer.layers}
+    out = [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
+    active = viewer.layers.selection.active
+    added = [layer for layer in out if id(layer) not in before]
+    if active is not None and not active.visible and any(active is layer for layer in added):
+        shown = next((layer for layer in out if layer.visible), None)
+        if shown is not None:
+            viewer.layers.selection.active = shown
+    return out
 
 
 def _unchanged(layer, key: str, value) -> bool:

@@ -31,3 +31,24 @@ def test_in_place_updates_set_only_what_changed(viewer):
     # ... and replaced when the product gives a new one
     set_layer(viewer, data, dict(kwargs, colormap="gray"), "image", "me")
     assert layer.colormap.name == "gray"
+
+
+def test_a_batch_leaves_its_shown_layer_active_not_a_hidden_one(viewer):
+    """The layer controls follow the active layer: after a batch of product layers
+    they show the layer the user sees, not a hidden std or label map napari added
+    last; a batch of in-place updates leaves the user's choice alone."""
+    from napari_genmed._qt.layers import add_layers
+
+    image = np.zeros((8, 8), np.float32)
+    batch = [
+        (image, {"name": "generated"}, "image"),
+        (image, {"name": "generated std", "visible": False}, "image"),
+        (image.astype(np.uint8), {"name": "generated labels", "visible": False}, "labels"),
+    ]
+    add_layers(viewer, batch, "me")
+    assert viewer.layers.selection.active.name == "generated"
+    mine = viewer.add_image(image, name="the user's")
+    viewer.layers.selection.active = viewer.layers["generated labels"]  # the user's pick
+    add_layers(viewer, batch, "me")  # all in place: nothing added
+    assert viewer.layers.selection.active.name == "generated labels"
+    assert mine in viewer.layers
