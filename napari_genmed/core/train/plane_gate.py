@@ -16,9 +16,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from ..data.dataset import DatasetConfig, PhantomDataset, subject_phantom, subject_seed
+from ..data.dataset import (
+    DatasetConfig,
+    PhantomDataset,
+    scan_acquisition,
+    subject_phantom,
+    subject_seed,
+)
 from ..nets.plane_gate import CLASSES, PlaneGate, PlaneGateConfig, shrunk_precision
 from ..progress import Job, Progress
+from ..sim.acquisition import burn_in
 from ..sim.geometry import VIEW_NAMES, adjusted_pose, standard_pose
 from ..sim.medium import Medium
 from ..sim.ultrasound import simulate_view
@@ -54,11 +61,14 @@ class GateFitConfig:
 def off_standard_views(seeds, config: DatasetConfig, rng: np.random.Generator) -> np.ndarray:
     """Views through the heads of ``seeds`` far from every standard plane: for each
     head and standard plane one of them moved 22-45 mm along its normal or tilted
-    30-70 degrees (plus up to 20 about the other axis)."""
+    30-70 degrees (plus up to 20 about the other axis); scanned as the head's standard
+    planes are (with ``config.vary_acquisition``, its drawn scanner settings and
+    overlays), so the classifier cannot tell off-standard planes by their appearance."""
     out = []
     for seed in seeds:
         ph = subject_phantom(int(seed), config)
         medium = Medium(ph.labels, ph.spacing_mm)
+        probe, scan_rng = scan_acquisition(int(seed), config)
         centre = medium.standard_centre()
         for k, view in enumerate(VIEW_NAMES):
             base = standard_pose(view, centre, config.view_shape, config.pixel_mm)
@@ -71,7 +81,8 @@ def off_standard_views(seeds, config: DatasetConfig, rng: np.random.Generator) -
                     tilt_row_deg=sign * rng.uniform(*TILT_DEG),
                     tilt_col_deg=rng.uniform(-20.0, 20.0),
                 )
-            out.append(simulate_view(medium, pose, seed=int(seed) * 3 + k).image)
+            image = simulate_view(medium, pose, seed=int(seed) * 3 + k, probe=probe).image
+            out.append(image if scan_rng is None else burn_in(image, scan_rng))
     return np.stack(out).astype(np.float32)
 
 

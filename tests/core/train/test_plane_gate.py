@@ -124,3 +124,20 @@ def test_a_gated_reconstruction_shares_the_pass_and_changes_nothing(fitted, kind
     assert np.allclose([gated.plausibility[n].score for n in names], [p.score for p in alone])
     assert np.allclose(gated.probability, bare.probability, atol=1e-5)
     assert not gated.plausibility["coronal"].plausible  # noise, as the gate alone says
+
+
+def test_off_standard_planes_are_scanned_as_the_heads_standard_planes():
+    """With drawn scanner settings the off-standard class must be drawn with them too,
+    or the classifier learns that another scanner's look means a standard plane."""
+    from napari_genmed.core.data.dataset import DatasetConfig, scan_acquisition, subject_seed
+    from napari_genmed.core.train.plane_gate import off_standard_views
+
+    plain = DatasetConfig(**TINY_DATA)
+    varied = DatasetConfig(**{**TINY_DATA, "vary_acquisition": True, "varied_share": 1.0})
+    seeds = [subject_seed("train", 0)]
+    assert scan_acquisition(seeds[0], varied)[0] is not None
+    a = off_standard_views(seeds, plain, np.random.default_rng(0))
+    b = off_standard_views(seeds, varied, np.random.default_rng(0))
+    again = off_standard_views(seeds, plain, np.random.default_rng(0))
+    assert a.shape == b.shape == (3, *plain.view_shape)
+    assert np.array_equal(a, again) and not np.allclose(a, b)
