@@ -210,15 +210,20 @@ def add_layers(viewer, layers, owner: str) -> list:
     the batch (a std map, a label map), the first shown layer of the batch is made
     active instead, so the layer controls are those of what the user sees. A batch
     that only updated layers in place leaves the user's selection alone."""
-    before = {id(layer) for layer in viewer.layers}
+    before = {id(_real(layer)) for layer in viewer.layers}
     out = [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
-    active = viewer.layers.selection.active
-    added = [layer for layer in out if id(layer) not in before]
-    if active is not None and not active.visible and any(active is layer for layer in added):
+    active = _real(viewer.layers.selection.active)
+    added = {id(_real(layer)) for layer in out} - before
+    if active is not None and not active.visible and id(active) in added:
         shown = next((layer for layer in out if layer.visible), None)
         if shown is not None:
-            viewer.layers.selection.active = shown
+            viewer.layers.selection.active = _real(shown)
     return out
+
+
+def _real(obj):
+    """The object behind napari's plugin proxy (a new proxy per access: compare these)."""
+    return getattr(obj, "__wrapped__", obj)
 
 
 def _unchanged(layer, key: str, value) -> bool:

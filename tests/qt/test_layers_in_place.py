@@ -3,6 +3,7 @@ transform set again makes napari recompute the viewer's dims), and a colormap th
 chose since is kept until the product gives another."""
 
 import numpy as np
+import pytest
 
 from napari_genmed._qt.layers import set_layer
 
@@ -33,12 +34,17 @@ def test_in_place_updates_set_only_what_changed(viewer):
     assert layer.colormap.name == "gray"
 
 
-def test_a_batch_leaves_its_shown_layer_active_not_a_hidden_one(viewer):
+@pytest.mark.parametrize("proxied", [False, True])
+def test_a_batch_leaves_its_shown_layer_active_not_a_hidden_one(viewer, proxied):
     """The layer controls follow the active layer: after a batch of product layers
     they show the layer the user sees, not a hidden std or label map napari added
-    last; a batch of in-place updates leaves the user's choice alone."""
+    last; a batch of in-place updates leaves the user's choice alone. Panels hold
+    napari's proxy of the viewer, which hands out a new proxy per access."""
+    from napari.utils._proxies import PublicOnlyProxy
+
     from napari_genmed._qt.layers import add_layers
 
+    real, viewer = viewer, PublicOnlyProxy(viewer) if proxied else viewer
     image = np.zeros((8, 8), np.float32)
     batch = [
         (image, {"name": "generated"}, "image"),
@@ -46,9 +52,9 @@ def test_a_batch_leaves_its_shown_layer_active_not_a_hidden_one(viewer):
         (image.astype(np.uint8), {"name": "generated labels", "visible": False}, "labels"),
     ]
     add_layers(viewer, batch, "me")
-    assert viewer.layers.selection.active.name == "generated"
-    mine = viewer.add_image(image, name="the user's")
-    viewer.layers.selection.active = viewer.layers["generated labels"]  # the user's pick
+    assert real.layers.selection.active.name == "generated"
+    real.add_image(image, name="the user's")
+    real.layers.selection.active = real.layers["generated labels"]  # the user's pick
     add_layers(viewer, batch, "me")  # all in place: nothing added
-    assert viewer.layers.selection.active.name == "generated labels"
-    assert mine in viewer.layers
+    assert real.layers.selection.active.name == "generated labels"
+    assert "the user's" in real.layers
