@@ -210,19 +210,20 @@ def add_layers(viewer, layers, owner: str) -> list:
     the batch (a std map, a label map), the first shown layer of the batch is made
     active instead, so the layer controls are those of what the user sees. A batch
     that only updated layers in place leaves the user's selection alone."""
-    before = {id(_real(layer)) for layer in viewer.layers}
+    before = {id(unproxied(layer)) for layer in viewer.layers}
     out = [set_layer(viewer, data, kwargs, kind, owner) for data, kwargs, kind in layers]
-    active = _real(viewer.layers.selection.active)
-    added = {id(_real(layer)) for layer in out} - before
+    active = unproxied(viewer.layers.selection.active)
+    added = {id(unproxied(layer)) for layer in out} - before
     if active is not None and not active.visible and id(active) in added:
         shown = next((layer for layer in out if layer.visible), None)
         if shown is not None:
-            viewer.layers.selection.active = _real(shown)
+            viewer.layers.selection.active = unproxied(shown)
     return out
 
 
-def _real(obj):
-    """The object behind napari's plugin proxy (a new proxy per access: compare these)."""
+def unproxied(obj):
+    """The object behind napari's plugin proxy: the proxy hands out a new wrapper per
+    access, so identities, weak keys and private names need the object itself."""
     return getattr(obj, "__wrapped__", obj)
 
 

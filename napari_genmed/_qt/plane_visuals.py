@@ -177,7 +177,9 @@ def draw_planes_flat(viewer) -> None:
     """From now on, every plane layer of ``viewer`` (those there and those added) is
     drawn as a flat image; once per viewer. Nothing happens without napari's Qt window
     (a headless viewer) or where napari's private names differ."""
-    real = getattr(viewer, "__wrapped__", viewer)
+    from .layers import unproxied
+
+    real = unproxied(viewer)
     if real in _HOOKED or _visuals(real) is None:
         return
     _HOOKED.add(real)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from napari.utils.notifications import show_error
 
 from ..layer_data import MASK, RESULT_LAYERS, SURFACE, UNCERTAINTY_UNITS, reconstruction_layers
-from .layers import layer_kind, own_layer, remove_own, set_layer
+from .layers import layer_kind, own_layer, remove_own, set_layer, unproxied
 
 OWNER = "reconstruction"  #: the maker of the result layers (both panels that show results)
 #: the wait between two layer adds: long enough for Qt to run its timers, paints and
@@ -73,7 +73,7 @@ _QUEUES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _queue(viewer) -> _Queue:
     """The queue of ``viewer`` itself: napari hands each panel its own proxy of the
     viewer, and all of them must see one queue (as :func:`~..state.state_of`)."""
-    real = getattr(viewer, "__wrapped__", viewer)
+    real = unproxied(viewer)
     q = _QUEUES.get(real)
     if q is None:
         q = _QUEUES[real] = _Queue()
@@ -109,7 +109,8 @@ def _add_later(viewer, pending: list, generation: int, blocks: list) -> None:
             if callable(item):  # a colour bar, switched on after its surface's first paint
                 item()
             else:
-                layer = set_layer(viewer, *item[:2], item[2], OWNER)
+                data, kwargs, kind = item
+                layer = set_layer(viewer, data, kwargs, kind, OWNER)
                 if _wants_colour_bar(layer):
                     pending.insert(0, lambda: _colour_bar(layer))
         except Exception as exc:
@@ -126,7 +127,7 @@ def _closed(viewer) -> bool:
     """Whether ``viewer``'s window is gone (napari deletes it on close). Read on the
     viewer itself, not the proxy napari hands plugins (which warns on private names):
     napari has no public "closed" flag."""
-    window = getattr(getattr(viewer, "__wrapped__", viewer), "window", None)
+    window = getattr(unproxied(viewer), "window", None)
     return window is None or not hasattr(window, "_qt_window")
 
 
